@@ -1,0 +1,1 @@
+"""The case domain and the staff side."""

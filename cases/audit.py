@@ -1,0 +1,314 @@
+"""The audit trail: appending events, the per-case hash chain, checkpoints.
+
+``hash = SHA-256(prev_hash || canonical_json(event))`` per chain (one chain per
+case, chain 0 for system events). Checkpoints are RFC 6962 Merkle tree heads
+over every event hash in id order, signed with an Ed25519 key that lives in
+``instance/``, never in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cases.models import Case, Checkpoint, Event
+
+GENESIS = "0" * 64
+SYSTEM_CHAIN = 0
+VERIFY_BATCH = 5000
+
+
+def canonical_json(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def event_fields(e: Event) -> dict[str, Any]:
+    """The hashed content of an event: everything except the hashes themselves."""
+    return {
+        "chain": e.chain_id,
+        "case": e.case_id,
+        "seq": e.seq,
+        "at": _iso(e.created_at),
+        "actor_type": e.actor_type,
+        "actor": e.actor_id,
+        "action": e.action,
+        "old": e.old_value,
+        "new": e.new_value,
+        "reason": e.reason,
+        "details": e.details,
+    }
+
+
+def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_json(fields).encode("utf-8")).hexdigest()
+
+
+def append(
+    session: Session,
+    *,
+    case: Case | None,
+    actor_type: str,
+    action: str,
+    actor_id: int | None = None,
+    old: Any = None,
+    new: Any = None,
+    reason: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> Event:
+    """Append one event to the case's chain (or the system chain) in the caller's transaction.
+
+    The caller holds the case row (``FOR UPDATE`` on PostgreSQL, the write lock
+    on SQLite), so reading the chain head and inserting the next link cannot
+    interleave with another writer; the unique ``(chain_id, seq)`` constraint
+    backs this up.
+    """
+    chain_id = case.id if case is not None else SYSTEM_CHAIN
+    head = session.execute(
+        select(Event.seq, Event.hash).where(Event.chain_id == chain_id).order_by(Event.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    event = Event(
+        chain_id=chain_id,
+        case_id=case.id if case is not None else None,
+        seq=seq,
+        created_at=at or datetime.now(UTC),
+        actor_type=actor_type,
+        actor_id=actor_id,
+        action=action,
+        old_value=None if old is None else str(old),
+        new_value=None if new is None else str(new),
+        reason=reason or None,
+        details=canonical_json(details) if details else None,
+        prev_hash=prev,
+    )
+    event.hash = compute_hash(prev, event_fields(event))
+    session.add(event)
+    return event
+
+
+# --- verification ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Break:
+    chain_id: int
+    seq: int
+    event_id: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = "system chain" if self.chain_id == SYSTEM_CHAIN else f"case {self.chain_id}"
+        return f"{where}, event {self.seq}: {self.problem}"
+
+
+def verify_events(events: Iterable[Event], chain_id: int) -> Break | None:
+    """Check one chain, given its events in ``seq`` order; return the first broken link."""
+    prev = GENESIS
+    expected_seq = 1
+    for e in events:
+        if e.seq != expected_seq:
+            return Break(chain_id, expected_seq, e.id, f"sequence jumps from {expected_seq - 1} to {e.seq}")
+        if e.prev_hash != prev:
+            return Break(chain_id, e.seq, e.id, "does not link to the previous event")
+        if compute_hash(prev, event_fields(e)) != e.hash:
+            return Break(chain_id, e.seq, e.id, "content does not match its hash")
+        prev = e.hash
+        expected_seq += 1
+    return None
+
+
+def verify_chain(session: Session, chain_id: int) -> Break | None:
+    events = session.scalars(select(Event).where(Event.chain_id == chain_id).order_by(Event.seq))
+    return verify_events(events, chain_id)
+
+
+def _all_events(session: Session) -> Iterator[Event]:
+    last_id = 0
+    while True:
+        batch = session.scalars(
+            select(Event).where(Event.id > last_id).order_by(Event.id).limit(VERIFY_BATCH)
+        ).all()
+        if not batch:
+            return
+        yield from batch
+        last_id = batch[-1].id
+        session.expunge_all()
+
+
+# --- Merkle tree heads (RFC 6962, section 2.1) -----------------------------
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class MerkleAccumulator:
+    """Streaming RFC 6962 tree head: O(log n) memory, root of any prefix on demand.
+
+    The stack holds the roots of the perfect subtrees that make up the leaves
+    so far (sizes are the binary digits of n); folding it from the right gives
+    exactly MTH(D[n]) because RFC 6962 splits at the largest power of two < n.
+    """
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []
+
+    def add(self, data: bytes) -> None:
+        node, height = leaf_hash(data), 0
+        while self._stack and self._stack[-1][0] == height:
+            _, left = self._stack.pop()
+            node, height = node_hash(left, node), height + 1
+        self._stack.append((height, node))
+        self.size += 1
+
+    def root(self) -> bytes:
+        if not self._stack:
+            return hashlib.sha256(b"").digest()
+        node = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            node = node_hash(left, node)
+        return node
+
+
+def merkle_root(leaves: Iterable[bytes]) -> bytes:
+    acc = MerkleAccumulator()
+    for leaf in leaves:
+        acc.add(leaf)
+    return acc.root()
+
+
+# --- signing key ------------------------------------------------------------
+
+
+def load_signing_key(instance_path: str) -> Ed25519PrivateKey:
+    path = Path(instance_path) / "audit_ed25519.pem"
+    if path.exists():
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        assert isinstance(key, Ed25519PrivateKey)  # noqa: S101 - our own file format
+        return key
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                            serialization.NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another worker created it first
+        return load_signing_key(instance_path)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    return key
+
+
+def key_id(public: Ed25519PublicKey) -> str:
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _signed_message(tree_size: int, last_event_id: int, root_hex: str) -> bytes:
+    return f"shagym-checkpoint-v1:{tree_size}:{last_event_id}:{root_hex}".encode()
+
+
+def write_checkpoint(session: Session, key: Ed25519PrivateKey) -> Checkpoint | None:
+    """Sign the tree head over every event so far; None when nothing is new."""
+    last = session.scalar(select(Checkpoint).order_by(Checkpoint.last_event_id.desc()).limit(1))
+    acc = MerkleAccumulator()
+    last_id = 0
+    for event_id, event_hash in session.execute(select(Event.id, Event.hash).order_by(Event.id)):
+        acc.add(bytes.fromhex(event_hash))
+        last_id = event_id
+    if acc.size == 0 or (last is not None and last.last_event_id >= last_id):
+        return None
+    root = acc.root().hex()
+    cp = Checkpoint(
+        last_event_id=last_id,
+        tree_size=acc.size,
+        root_hash=root,
+        key_id=key_id(key.public_key()),
+        signature=key.sign(_signed_message(acc.size, last_id, root)).hex(),
+    )
+    session.add(cp)
+    return cp
+
+
+@dataclass
+class Report:
+    events: int = 0
+    chains: int = 0
+    checkpoints: int = 0
+    first_break: Break | None = None
+    checkpoint_problem: str | None = None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None and self.checkpoint_problem is None
+
+
+def verify_all(session: Session, public: Ed25519PublicKey) -> Report:
+    """Recompute every chain and every checkpoint in one pass over the events.
+
+    Events are read in id order; each chain's running head is kept in a dict,
+    and the Merkle accumulator yields the root at each checkpoint's size.
+    """
+    report = Report()
+    checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.last_event_id)))
+    cp_index = 0
+    heads: dict[int, tuple[int, str]] = {}
+    acc = MerkleAccumulator()
+    for e in _all_events(session):
+        report.events += 1
+        seq, prev = heads.get(e.chain_id, (0, GENESIS))
+        if report.first_break is None:
+            if e.seq != seq + 1:
+                report.first_break = Break(e.chain_id, seq + 1, e.id, f"sequence jumps from {seq} to {e.seq}")
+            elif e.prev_hash != prev:
+                report.first_break = Break(e.chain_id, e.seq, e.id, "does not link to the previous event")
+            elif compute_hash(prev, event_fields(e)) != e.hash:
+                report.first_break = Break(e.chain_id, e.seq, e.id, "content does not match its hash")
+        heads[e.chain_id] = (e.seq, e.hash)
+        acc.add(bytes.fromhex(e.hash))
+        while cp_index < len(checkpoints) and checkpoints[cp_index].last_event_id == e.id:
+            problem = _check_checkpoint(checkpoints[cp_index], acc, public)
+            if problem and report.checkpoint_problem is None:
+                report.checkpoint_problem = problem
+            cp_index += 1
+            report.checkpoints += 1
+    if cp_index < len(checkpoints) and report.checkpoint_problem is None:
+        cp = checkpoints[cp_index]
+        report.checkpoint_problem = f"checkpoint {cp.id} covers event {cp.last_event_id}, which is missing"
+    report.chains = len(heads)
+    return report
+
+
+def _check_checkpoint(cp: Checkpoint, acc: MerkleAccumulator, public: Ed25519PublicKey) -> str | None:
+    if acc.size != cp.tree_size:
+        return f"checkpoint {cp.id}: {cp.tree_size} events signed, {acc.size} found"
+    root = acc.root().hex()
+    if root != cp.root_hash:
+        return f"checkpoint {cp.id}: events up to {cp.last_event_id} do not match the signed root"
+    try:
+        public.verify(bytes.fromhex(cp.signature), _signed_message(cp.tree_size, cp.last_event_id, cp.root_hash))
+    except (InvalidSignature, ValueError):
+        return f"checkpoint {cp.id}: signature is not valid"
+    return None

@@ -1,0 +1,212 @@
+"""Command-line interface: ``flask --app wsgi <command>``."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+from sqlalchemy import inspect, select
+
+from cases import accounts, audit, maintenance, routing, seed, services
+from cases.categories import CATEGORIES
+from cases.models import Case, Event, Priority, Queue, RoutingRule, User
+from extensions import db
+
+routing_cli = AppGroup("routing", help="Inspect and try the routing rules.")
+cases_cli = AppGroup("cases", help="Look at cases.")
+users_cli = AppGroup("users", help="Staff accounts.")
+audit_cli = AppGroup("audit", help="Verify and checkpoint the audit trail.")
+keys_cli = AppGroup("keys", help="Data-encryption keys.")
+retention_cli = AppGroup("retention", help="Destroy personal content past its retention period.")
+
+
+@click.command("init-db")
+@click.option("--demo-if-new", is_flag=True, help="Also run seed-demo when this run created the database.")
+def init_db(demo_if_new: bool) -> None:
+    """Run migrations and seed categories, queues and routing rules (idempotent)."""
+    is_new = not inspect(db.engine).has_table("alembic_version")
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    added = seed.seed_reference_data()
+    click.echo("Database ready." + (f" Added: {', '.join(added)}." if added else " Nothing to add."))
+    if demo_if_new and is_new:
+        current_app.cli.commands["seed-demo"].callback()
+    elif demo_if_new:
+        click.echo("Existing database: no demo data added (demo logins, if any, are in instance/demo-logins.txt).")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """Demo accounts and clearly fictional sample cases, only in a freshly created database."""
+    try:
+        logins = seed.seed_demo()
+    except seed.NotFreshDatabase as exc:
+        raise click.ClickException(str(exc)) from exc
+    lines = ["Demo logins (fictional data; this database is for demonstration only):"]
+    lines += [f"  {email:38} {password}" for email, password in logins.items()]
+    text = "\n".join(lines)
+    path = Path(current_app.instance_path) / "demo-logins.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+    click.echo(text)
+    click.echo(f"(also saved in {path}; supervisor and admin enrol two-factor sign-in on first login)")
+
+
+@routing_cli.command("list")
+def routing_list() -> None:
+    """Print the rules in the order they are tried."""
+    for r in db.session.scalars(select(RoutingRule).order_by(RoutingRule.position)):
+        state = "" if r.active else "  (inactive)"
+        click.echo(f"{r.position:>4}  {r.name}\n      when {routing.describe(r)} → {r.queue.slug}, "
+                   f"priority {Priority.NAMES[r.priority]}{state}")
+
+
+def _tri(value: str | None) -> str:
+    return {"y": "yes", "n": "no", "true": "yes", "false": "no"}.get((value or "").lower(), value or "unknown")
+
+
+@routing_cli.command("test")
+@click.option("--category", required=True, type=click.Choice([c.slug for c in CATEGORIES]))
+@click.option("--immediate-danger", "danger", type=click.Choice(["yes", "no"]), default="no")
+@click.option("--child", type=click.Choice(["yes", "no", "unknown"]), default="unknown")
+@click.option("--in-custody", "custody", type=click.Choice(["yes", "no", "unknown"]), default="unknown")
+@click.option("--region", default="none")
+def routing_test(category: str, danger: str, child: str, custody: str, region: str) -> None:
+    """Show which rule, queue and priority a report with these facts would get."""
+    facts = routing.ReportFacts(category, danger == "yes", child, custody, region)
+    decision = routing.route(facts, db.session.scalars(select(RoutingRule)).all())
+    queue = db.session.get(Queue, decision.queue_id)
+    click.echo(f"rule {decision.rule.position}: {decision.rule.name}\nqueue: {queue.slug} ({queue.name})\n"
+               f"priority: {Priority.NAMES[decision.priority]}")
+
+
+@cases_cli.command("show")
+@click.argument("reference")
+@click.option("--content", is_flag=True, help="Also print the narrative and contact details.")
+def cases_show(reference: str, content: bool) -> None:
+    """Print a case, its queue, priority, due date and events."""
+    case = db.session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
+    if case is None:
+        raise click.ClickException(f"No case {reference}.")
+    click.echo(f"{case.reference}  status={case.status}  category={case.category}  region={case.region}")
+    click.echo(f"queue: {case.queue.slug} ({case.queue.name})  rule: {case.routing_rule_name}")
+    click.echo(f"priority: {case.priority_name}  due: {case.due_at.isoformat()}  "
+               f"assignee: {case.assignee.email if case.assignee else '-'}")
+    click.echo(f"danger={case.immediate_danger} child={case.child_affected} custody={case.in_custody} "
+               f"reporter={case.reporter_role} contact={'yes' if case.contact_email or case.contact_phone else 'anonymous'}")
+    if content:
+        click.echo(f"narrative: {case.narrative}\nplace: {case.place_description or '-'}\n"
+                   f"email: {case.contact_email or '-'}  phone: {case.contact_phone or '-'}")
+    click.echo("events:")
+    for e in db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)):
+        who = e.actor.email if e.actor else e.actor_type
+        change = f" {e.old_value or ''}→{e.new_value or ''}" if (e.old_value or e.new_value) else ""
+        click.echo(f"  {e.seq:>3} {e.created_at.isoformat(timespec='seconds')} {who}: {e.action}{change}"
+                   + (f" ({e.reason})" if e.reason else "") + (f" {e.details}" if e.details else ""))
+    broken = audit.verify_chain(db.session, case.id)
+    click.echo("history intact" if broken is None else f"HISTORY BROKEN: {broken}")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["caseworker", "supervisor", "admin"]))
+@click.option("--queue", "queues", multiple=True, help="Queue slug (repeatable), for case workers.")
+def create_user(email: str, name: str, role: str, queues: tuple[str, ...]) -> None:
+    """Create a staff account; the password comes from SHAGYM_PASSWORD or a hidden prompt."""
+    password = os.environ.get("SHAGYM_PASSWORD") or getpass.getpass("Password: ")
+    try:
+        user = accounts.create_user(email, name, role, password, list(queues))
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    audit.append(db.session, case=None, actor_type="system", action="user_created", new=user.email,
+                 details={"role": role, "queues": list(queues), "via": "cli"})
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email}.")
+
+
+@users_cli.command("list")
+def users_list() -> None:
+    for u in db.session.scalars(select(User).order_by(User.email)):
+        queues = ",".join(q.slug for q in u.queues) or "-"
+        click.echo(f"{u.email:40} {u.role:11} {'active' if u.active else 'inactive':8} 2fa={'on' if u.totp_enabled else 'off'} queues={queues}")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def users_deactivate(email: str) -> None:
+    user = db.session.scalar(select(User).where(User.email == accounts.normalize_email(email)))
+    if user is None:
+        raise click.ClickException(f"No account {email}.")
+    accounts.deactivate(user)
+    audit.append(db.session, case=None, actor_type="system", action="user_deactivated", new=user.email,
+                 details={"via": "cli"})
+    db.session.commit()
+    click.echo(f"Deactivated {user.email}; their sessions were ended.")
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Recompute every chain and checkpoint; exit 0 only when the whole history is intact."""
+    public = current_app.extensions["shagym_signing_key"].public_key()
+    report = audit.verify_all(db.session, public)
+    click.echo(f"{report.events} events in {report.chains} chains, {report.checkpoints} checkpoints checked.")
+    if report.first_break:
+        click.echo(f"BROKEN: {report.first_break}", err=True)
+    if report.checkpoint_problem:
+        click.echo(f"BROKEN: {report.checkpoint_problem}", err=True)
+    if not report.intact:
+        sys.exit(1)
+    click.echo("History intact.")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a Merkle tree head over every event so far."""
+    cp = services.write_checkpoint()
+    if cp is None:
+        click.echo("No new events since the last checkpoint.")
+    else:
+        click.echo(f"Checkpoint {cp.id}: {cp.tree_size} events up to id {cp.last_event_id}, root {cp.root_hash}")
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Make a new data key current and re-encrypt everything under it, while the app runs."""
+    ring = current_app.extensions["shagym_keyring"]
+    new, counts = maintenance.rotate_keys(ring)
+    click.echo(f"New data key {new} is current. Re-encrypted: "
+               + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    click.echo("Old key files stay in instance/keys/ so that running workers can still read; "
+               "remove them once every worker has restarted and a second rotate run re-encrypts nothing.")
+
+
+@retention_cli.command("run")
+@click.option("--apply", "apply_", is_flag=True, help="Really destroy (default: dry run that only lists).")
+def retention_run(apply_: bool) -> None:
+    """Destroy personal content of cases closed or rejected longer than their retention period."""
+    now = datetime.now(UTC)
+    due = maintenance.due_for_destruction(now, current_app.config["RETENTION_DAYS"])
+    for d in due:
+        click.echo(f"{d.reference}  {d.category:14} finished {d.finished_at.date().isoformat()}")
+    if not apply_:
+        click.echo(f"Dry run: {len(due)} case(s) would have their personal content destroyed. Use --apply.")
+        return
+    done = sum(maintenance.destroy_content(d.case_id, now) for d in due)
+    click.echo(f"Destroyed the personal content of {done} case(s); their skeletons and audit trails remain.")
+
+
+def init_app(app: Flask) -> None:
+    for command in (init_db, seed_demo, create_user):
+        app.cli.add_command(command)
+    for group in (routing_cli, cases_cli, users_cli, audit_cli, keys_cli, retention_cli):
+        app.cli.add_command(group)
+

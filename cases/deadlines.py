@@ -1,0 +1,39 @@
+"""First-response due dates, and the clock that pauses while awaiting the reporter."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+URGENT_HOURS = 24
+
+
+def add_working_days(start: datetime, days: int) -> datetime:
+    """Add ``days`` Monday-to-Friday days, keeping the time of day.
+
+    A report made on a weekend counts from the next Monday. Public holidays
+    are not modelled (see README).
+    """
+    current = start
+    while current.weekday() >= 5:
+        current += timedelta(days=1)
+    added = 0
+    while added < days:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            added += 1
+    return current
+
+
+def due_at(created: datetime, priority: int, first_response_hours: int | None, working_days: int) -> datetime:
+    """Urgent cases and categories with an hour target get hours; others working days."""
+    if priority == 0:
+        hours = min(URGENT_HOURS, first_response_hours or URGENT_HOURS)
+        return created + timedelta(hours=hours)
+    if first_response_hours:
+        return created + timedelta(hours=first_response_hours)
+    return add_working_days(created, working_days)
+
+
+def resume(due: datetime, paused_at: datetime, now: datetime) -> datetime:
+    """The due date after a pause: time spent waiting is added back."""
+    return due + max(now - paused_at, timedelta(0))

@@ -1,0 +1,75 @@
+"""Friendly error pages in the site's layout; no stack traces to users.
+
+A server error gets an error id; the log line with that id holds the route
+and exception type, never form values or case content.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import traceback
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("shagym.errors")
+
+
+def _page(code: int, title: str, message: str, error_id: str | None = None):
+    return render_template("errors/error.html", code=code, title=title, message=message, error_id=error_id), code
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(404)
+    def not_found(_e):
+        return _page(404, _("Page not found"), _("We could not find this page. Check the address, or go back to the start."))
+
+    @app.errorhandler(405)
+    def not_allowed(_e):
+        return _page(405, _("Not possible"), _("This page cannot be used that way."))
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        return _page(413, _("Too much data"),
+                     _("What you sent is larger than we accept. Files can be at most %(mb)s MB each. Please go back and try again with less.",
+                       mb=app.config["MAX_FILE_MB"]))
+
+    @app.errorhandler(429)
+    def too_many(_e):
+        return _page(429, _("Please wait a moment"),
+                     _("There were too many attempts in a short time. Please wait a minute and try again."))
+
+    @app.errorhandler(400)
+    def bad_request(_e):
+        return _page(400, _("Something was wrong with the request"),
+                     _("Please go back, reload the page and try again."))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        # The report form re-renders itself with what was typed (intake.views).
+        from intake.views import csrf_failed_report
+
+        if request.endpoint in ("intake.report",):
+            return csrf_failed_report()
+        return _page(400, _("Your session has expired"),
+                     _("For your security, the form expired. Please go back, reload the page and submit again."))
+
+    @app.errorhandler(Exception)
+    def server_error(e):
+        if isinstance(e, HTTPException):
+            return e
+        error_id = secrets.token_hex(6)
+        # Only code locations: an exception's message can quote SQL parameters or form values.
+        frames = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
+                            for f in reversed(traceback.extract_tb(e.__traceback__)[-6:]))
+        log.error("error_id=%s endpoint=%s method=%s exception=%s at %s", error_id, request.endpoint,
+                  request.method, type(e).__name__, frames)
+        from extensions import db
+
+        db.session.rollback()
+        return _page(500, _("Something went wrong"),
+                     _("Sorry, something went wrong on our side. Nothing you sent was shown to anyone. Please try again later."),
+                     error_id)

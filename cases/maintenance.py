@@ -1,0 +1,109 @@
+"""Operations on many cases at once: retention and key rotation. Both audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import LargeBinary, select, type_coerce, update
+
+from cases import audit, crypto
+from cases.models import Case, CategorySetting, Evidence, Message, User
+from extensions import db
+
+BATCH = 500
+
+
+# --- retention ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Due:
+    case_id: int
+    reference: str
+    category: str
+    finished_at: datetime
+
+
+def due_for_destruction(now: datetime, default_days: int) -> list[Due]:
+    """Closed or rejected cases past their category's retention period, not on legal hold."""
+    out: list[Due] = []
+    for setting in db.session.scalars(select(CategorySetting).order_by(CategorySetting.position)):
+        cutoff = now - timedelta(days=setting.retention_days or default_days)
+        rows = db.session.execute(
+            select(Case.id, Case.reference, Case.category, Case.finished_at)
+            .where(Case.is_open.is_(False), Case.finished_at.is_not(None), Case.finished_at < cutoff,
+                   Case.category == setting.slug, Case.legal_hold.is_(False), Case.content_destroyed_at.is_(None))
+            .order_by(Case.finished_at)
+        )
+        out.extend(Due(*row) for row in rows)
+    return out
+
+
+def destroy_content(case_id: int, now: datetime) -> bool:
+    """Destroy one case's personal content; the skeleton and the audit chain stay. One transaction."""
+    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update()
+                              .execution_options(populate_existing=True)).first()
+    if case is None or case.legal_hold or case.content_destroyed_at is not None or case.is_open:
+        db.session.rollback()
+        return False
+    messages = db.session.execute(update(Message).where(Message.case_id == case.id).values(body=None)).rowcount
+    files = db.session.execute(update(Evidence).where(Evidence.case_id == case.id)
+                               .values(content=None, filename=None)).rowcount
+    case.narrative = None
+    case.place_description = None
+    case.contact_email = None
+    case.contact_phone = None
+    case.content_destroyed_at = now
+    case.version += 1
+    audit.append(db.session, case=case, actor_type="system", action="content_destroyed", at=now,
+                 details={"messages": messages, "files": files, "policy": "retention"})
+    db.session.commit()
+    return True
+
+
+# --- key rotation -------------------------------------------------------------------
+
+ENCRYPTED_COLUMNS = (
+    (Case, ("narrative", "place_description", "contact_email", "contact_phone")),
+    (Message, ("body",)),
+    (Evidence, ("filename", "content")),
+    (User, ("totp_secret",)),
+)
+
+
+def reencrypt_all(ring: crypto.Keyring) -> dict[str, int]:
+    """Rewrite every value not under the current key, in short batches (the app keeps running)."""
+    counts: dict[str, int] = {}
+    for model, columns in ENCRYPTED_COLUMNS:
+        for name in columns:
+            column = getattr(model, name)
+            purpose = column.type.purpose
+            last_id, done = 0, 0
+            while True:
+                rows = db.session.execute(
+                    select(model.id, type_coerce(column, LargeBinary)).where(model.id > last_id, column.is_not(None))
+                    .order_by(model.id).limit(BATCH)).all()
+                if not rows:
+                    break
+                for row_id, raw in rows:
+                    last_id = row_id
+                    if crypto.Keyring.key_id_of(bytes(raw)) == ring.current_id:
+                        continue
+                    plain = ring.decrypt(bytes(raw), purpose)
+                    value = plain if name == "content" else plain.decode("utf-8")
+                    db.session.execute(update(model).where(model.id == row_id).values({name: value}))
+                    done += 1
+                db.session.commit()
+            counts[f"{model.__tablename__}.{name}"] = done
+    return counts
+
+
+def rotate_keys(ring: crypto.Keyring) -> tuple[str, dict[str, int]]:
+    old = ring.current_id
+    new = ring.add_new_key()
+    counts = reencrypt_all(ring)
+    audit.append(db.session, case=None, actor_type="system", action="keys_rotated", old=old, new=new,
+                 details=counts, at=datetime.now(UTC))
+    db.session.commit()
+    return new, counts

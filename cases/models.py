@@ -1,0 +1,272 @@
+"""Database models. Invariants that matter are also database constraints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from cases.base import EncryptedBytes, EncryptedText, UTCDateTime, utcnow
+from cases.workflow import Status
+from extensions import db
+
+STATUS_VALUES = ", ".join(f"'{s.value}'" for s in Status)
+ROLES = ("caseworker", "supervisor", "admin")
+
+
+class Priority:
+    URGENT, HIGH, NORMAL, LOW = 0, 1, 2, 3
+    NAMES = {0: "urgent", 1: "high", 2: "normal", 3: "low"}
+    BY_NAME = {v: k for k, v in NAMES.items()}
+
+
+class CategorySetting(db.Model):
+    """Per-category settings; names and explanations live in ``categories.py``."""
+
+    __tablename__ = "categories"
+    slug: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    first_response_hours: Mapped[Optional[int]] = mapped_column(Integer)
+    first_response_working_days: Mapped[int] = mapped_column(Integer, default=3)
+    retention_days: Mapped[Optional[int]] = mapped_column(Integer)
+
+
+class Queue(db.Model):
+    __tablename__ = "queues"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class RoutingRule(db.Model):
+    """One ordered routing rule; ``None`` in a condition means "any"."""
+
+    __tablename__ = "routing_rules"
+    __table_args__ = (
+        CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
+        CheckConstraint("child_affected IN ('yes', 'no', 'unknown')", name="child_values"),
+        CheckConstraint("in_custody IN ('yes', 'no', 'unknown')", name="custody_values"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[Optional[str]] = mapped_column(ForeignKey("categories.slug"))
+    immediate_danger: Mapped[Optional[bool]] = mapped_column(Boolean)
+    child_affected: Mapped[Optional[str]] = mapped_column(String(8))
+    in_custody: Mapped[Optional[str]] = mapped_column(String(8))
+    region: Mapped[Optional[str]] = mapped_column(String(32))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    priority: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    queue: Mapped[Queue] = relationship(lazy="joined")
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("role IN ('caseworker', 'supervisor', 'admin')", name="role_values"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    totp_secret: Mapped[Optional[str]] = mapped_column(EncryptedText("users.totp_secret"))
+    totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
+
+    queues: Mapped[list[Queue]] = relationship(secondary="queue_memberships", order_by="Queue.name")
+
+    # Flask-Login protocol; the session id, not the user id, is what is stored.
+    session_id = None  # set per request by the user loader
+    staff_session = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return self.session_id or ""
+
+
+class QueueMembership(db.Model):
+    __tablename__ = "queue_memberships"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"), primary_key=True)
+
+
+class StaffSession(db.Model):
+    """Server-side record of a staff sign-in; deleting it ends the session."""
+
+    __tablename__ = "staff_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    second_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    reauthenticated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_values"),
+        CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
+        CheckConstraint("child_affected IN ('yes', 'no', 'unknown')", name="child_values"),
+        CheckConstraint("in_custody IN ('yes', 'no', 'unknown')", name="custody_values"),
+        CheckConstraint("version >= 1", name="version_positive"),
+        # Queue pages: open cases of a queue, urgent first, then due date, then age.
+        Index("ix_cases_queue_order", "queue_id", "is_open", "priority", "due_at", "id"),
+        Index("ix_cases_assignee_open", "assignee_id", "is_open", "priority", "due_at", "id"),
+        Index("ix_cases_retention", "is_open", "finished_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    category: Mapped[str] = mapped_column(ForeignKey("categories.slug"))
+    region: Mapped[str] = mapped_column(String(32))
+    place_description: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.place_description"))
+    narrative: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.narrative"))
+    occurred_on: Mapped[Optional[date]] = mapped_column(Date)
+    ongoing: Mapped[bool] = mapped_column(Boolean, default=False)
+    immediate_danger: Mapped[bool] = mapped_column(Boolean)
+    child_affected: Mapped[str] = mapped_column(String(8))
+    in_custody: Mapped[str] = mapped_column(String(8))
+    reporter_role: Mapped[str] = mapped_column(String(16))
+    contact_email: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.contact_email"))
+    contact_phone: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.contact_phone"))
+    receipt_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    submission_hash: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32), unique=True)
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id"))
+    routing_rule_id: Mapped[Optional[int]] = mapped_column(ForeignKey("routing_rules.id"))
+    routing_rule_name: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default=Status.NEW.value)
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paused_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Reporter-visible activity (tracking page) and unread reporter messages (staff pages).
+    public_updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    reporter_news: Mapped[bool] = mapped_column(Boolean, default=False)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_destroyed_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+
+    queue: Mapped[Queue] = relationship(lazy="joined")
+    assignee: Mapped[Optional[User]] = relationship(lazy="joined")
+
+    @property
+    def status_enum(self) -> Status:
+        return Status(self.status)
+
+    @property
+    def priority_name(self) -> str:
+        return Priority.NAMES[self.priority]
+
+
+class Event(db.Model):
+    """Audit event. Append-only (database triggers) and hash-chained per case."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("chain_id", "seq", name="uq_events_chain_seq"),
+                      Index("ix_events_created", "created_at"),
+                      Index("ix_events_actor", "actor_id", "id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chain_id: Mapped[int] = mapped_column(Integer)  # the case id; 0 for system events
+    case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(16))  # public, system, staff, reporter
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    old_value: Mapped[Optional[str]] = mapped_column(String(500))
+    new_value: Mapped[Optional[str]] = mapped_column(String(500))
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    details: Mapped[Optional[str]] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[Optional[User]] = relationship(lazy="joined")
+
+
+class Checkpoint(db.Model):
+    """Signed RFC 6962 Merkle root over all event hashes up to ``last_event_id``."""
+
+    __tablename__ = "checkpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_event_id: Mapped[int] = mapped_column(Integer, unique=True)
+    tree_size: Mapped[int] = mapped_column(Integer)
+    root_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
+
+
+class Message(db.Model):
+    """Internal notes and messages with the reporter; text encrypted."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        CheckConstraint("kind IN ('note', 'to_reporter', 'from_reporter')", name="kind_values"),
+        Index("ix_messages_case", "case_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[Optional[str]] = mapped_column(EncryptedText("messages.body"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    author: Mapped[Optional[User]] = relationship(lazy="joined")
+
+
+class Evidence(db.Model):
+    __tablename__ = "evidence"
+    __table_args__ = (Index("ix_evidence_case", "case_id", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    filename: Mapped[Optional[str]] = mapped_column(EncryptedText("evidence.filename"))
+    kind: Mapped[str] = mapped_column(String(32))  # detected from content
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    has_gps: Mapped[bool] = mapped_column(Boolean, default=False)
+    content: Mapped[Optional[bytes]] = mapped_column(EncryptedBytes("evidence.content"), deferred=True)

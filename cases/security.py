@@ -1,0 +1,43 @@
+"""Response headers and the rate-limit key, applied to every response."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import Flask, Response, current_app, request
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+
+def limiter_key() -> str:
+    """A keyed hash of the client address: limits work, the address is never stored."""
+    addr = (request.remote_addr or "unknown").encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), addr, hashlib.sha256).hexdigest()[:32]
+
+
+def _headers(response: Response) -> Response:
+    h = response.headers
+    h["Content-Security-Policy"] = CSP
+    h["X-Content-Type-Options"] = "nosniff"
+    h["Referrer-Policy"] = "no-referrer"
+    h["Permissions-Policy"] = PERMISSIONS
+    h["X-Frame-Options"] = "DENY"
+    h["Cross-Origin-Opener-Policy"] = "same-origin"
+    h["Cross-Origin-Resource-Policy"] = "same-origin"
+    if current_app.config.get("SHAGYM_HTTPS"):
+        h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+    if request.endpoint != "static":
+        # Pages may show case data: never keep them in any cache or history snapshot.
+        h["Cache-Control"] = "no-store"
+        h["Pragma"] = "no-cache"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(_headers)

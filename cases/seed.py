@@ -1,0 +1,144 @@
+"""Reference data (categories, queues, routing rules) and clearly fictional demo data."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from cases import accounts, services
+from cases.categories import CATEGORIES, N_
+from cases.models import Case, CategorySetting, Priority, Queue, RoutingRule, User
+from extensions import db
+
+# (slug, name, description shown to the reporter)
+QUEUES = (
+    ("urgent", N_("Urgent response team"), N_("Reports where someone is in immediate danger. We act within hours.")),
+    ("torture-prevention", N_("Torture prevention unit"), N_("Torture and ill-treatment, especially of people in custody.")),
+    ("children", N_("Children's rights unit"), N_("Violations affecting children, including bullying online.")),
+    ("trafficking", N_("Anti-trafficking unit"), N_("Human trafficking and forced labour.")),
+    ("women", N_("Women's rights unit"), N_("Discrimination against women and gender-based violence.")),
+    ("online", N_("Online harassment unit"), N_("Cyberbullying and harassment online.")),
+    ("disability", N_("Disability rights unit"), N_("Rights of persons with disabilities.")),
+    ("civic-freedoms", N_("Civic freedoms unit"), N_("Freedom of association, peaceful assembly, expression and the press.")),
+    ("policing", N_("Policing and right to life unit"), N_("Deaths and dangers caused by police or officials.")),
+    ("justice", N_("Criminal justice and detention unit"), N_("Investigations, trials, detention and prison conditions.")),
+    ("general", N_("General intake"), N_("Every other human-rights concern.")),
+)
+
+CATEGORY_QUEUE = {
+    "torture": ("torture-prevention", Priority.HIGH),
+    "trafficking": ("trafficking", Priority.HIGH),
+    "women": ("women", Priority.NORMAL),
+    "cyberbullying": ("online", Priority.NORMAL),
+    "disability": ("disability", Priority.NORMAL),
+    "association": ("civic-freedoms", Priority.NORMAL),
+    "expression": ("civic-freedoms", Priority.NORMAL),
+    "life": ("policing", Priority.HIGH),
+    "justice": ("justice", Priority.NORMAL),
+    "other": ("general", Priority.NORMAL),
+}
+
+FIRST_RESPONSE_HOURS = {"torture": 24, "life": 24}
+
+
+@dataclass(frozen=True)
+class RuleSeed:
+    name: str
+    queue: str
+    priority: int
+    category: str | None = None
+    immediate_danger: bool | None = None
+    child_affected: str | None = None
+    in_custody: str | None = None
+
+
+RULES: tuple[RuleSeed, ...] = (
+    RuleSeed("Immediate danger → urgent response", "urgent", Priority.URGENT, immediate_danger=True),
+    RuleSeed("Torture of someone in custody → torture prevention", "torture-prevention", Priority.HIGH,
+             category="torture", in_custody="yes"),
+    RuleSeed("Cyberbullying of a child → children's rights", "children", Priority.HIGH,
+             category="cyberbullying", child_affected="yes"),
+    RuleSeed("Trafficking of a child → anti-trafficking (high)", "trafficking", Priority.HIGH,
+             category="trafficking", child_affected="yes"),
+    *(RuleSeed(f"{slug} → {queue}", queue, prio, category=slug) for slug, (queue, prio) in CATEGORY_QUEUE.items()),
+    RuleSeed("Catch-all → general intake", "general", Priority.NORMAL),
+)
+
+
+def seed_reference_data() -> list[str]:
+    """Insert what is missing; never changes what an administrator edited. Returns what was added."""
+    added: list[str] = []
+    for position, c in enumerate(CATEGORIES):
+        if db.session.get(CategorySetting, c.slug) is None:
+            db.session.add(CategorySetting(slug=c.slug, position=position,
+                                           first_response_hours=FIRST_RESPONSE_HOURS.get(c.slug),
+                                           first_response_working_days=3))
+            added.append(f"category {c.slug}")
+    for slug, name, description in QUEUES:
+        if db.session.scalar(select(Queue.id).where(Queue.slug == slug)) is None:
+            db.session.add(Queue(slug=slug, name=name, description=description))
+            added.append(f"queue {slug}")
+    db.session.flush()
+    if db.session.scalar(select(func.count(RoutingRule.id))) == 0:
+        queues = {q.slug: q.id for q in db.session.scalars(select(Queue))}
+        for i, r in enumerate(RULES, start=1):
+            db.session.add(RoutingRule(position=i * 10, name=r.name, category=r.category,
+                                       immediate_danger=r.immediate_danger, child_affected=r.child_affected,
+                                       in_custody=r.in_custody, region=None, queue_id=queues[r.queue],
+                                       priority=r.priority, active=True))
+        added.append(f"{len(RULES)} routing rules")
+    db.session.commit()
+    return added
+
+
+class NotFreshDatabase(Exception):
+    pass
+
+
+DEMO_MARK = "[DEMO — fictional] "
+DEMO_STORIES = {
+    "torture": "My brother was held at a district police station for two days and came back with bruises on his back.",
+    "trafficking": "A recruiter took the passports of six workers at a construction site and does not pay them.",
+    "women": "My neighbour is beaten by her husband; the local police officer refused to register her complaint.",
+    "cyberbullying": "Classmates post edited photos of my 13-year-old daughter in a group chat and threaten her.",
+    "disability": "The school refused to admit my son because he uses a wheelchair and there is no ramp.",
+    "association": "Our registered trade union was told by the employer that members will be dismissed.",
+    "expression": "A local blogger was fined after posting a video about the condition of the city hospital.",
+    "life": "During a traffic stop an officer fired at a car; a passenger was wounded and got no first aid.",
+    "justice": "In the pre-trial detention centre twelve people share a cell for four and there is no doctor.",
+    "other": "The village council refuses to issue documents to a family because they belong to a minority.",
+}
+
+
+def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
+    """Demo accounts (printed passwords) and sample cases, only in a database with no users or cases."""
+    if db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Case.id))):
+        raise NotFreshDatabase("seed-demo only runs on a database it has just created (this one has data).")
+    rng = rng or random.Random(2021)  # noqa: S311 - picks demo regions, not secrets
+    logins: dict[str, str] = {}
+
+    def make(email: str, name: str, role: str, queues: list[str]) -> None:
+        password = "demo-" + secrets.token_urlsafe(12)
+        accounts.create_user(email, name, role, password, queues)
+        logins[email] = password
+
+    make("supervisor@demo.shagym.test", "Demo Supervisor", "supervisor", [])
+    make("admin@demo.shagym.test", "Demo Admin", "admin", [])
+    for slug, _name, _desc in QUEUES:
+        make(f"{slug}@demo.shagym.test", f"Demo caseworker ({slug})", "caseworker", [slug])
+    from flask import current_app
+
+    key = current_app.extensions["shagym_receipt_key"]
+    regions = ["astana", "almaty-city", "karaganda", "shymkent", "pavlodar", "turkistan"]
+    for slug, story in DEMO_STORIES.items():
+        for n in range(2):
+            services.file_report(services.NewReport(
+                category=slug, narrative=DEMO_MARK + story, occurred_on=None, ongoing=n == 0,
+                region=rng.choice(regions), place_description="",
+                immediate_danger=(slug == "life" and n == 0), child_affected="yes" if slug == "cyberbullying" else "no",
+                in_custody="yes" if slug in ("torture", "justice") else "no", reporter_role="witness",
+                contact_email="", contact_phone=""), key)
+    return logins

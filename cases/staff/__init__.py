@@ -1,0 +1,49 @@
+"""The staff side: sign-in, queues, cases, supervision and administration.
+
+Deny by default: every endpoint of these blueprints needs a signed-in staff
+member who has finished the second factor, except the ones in ``PUBLIC``.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, request, url_for
+from flask_login import current_user
+
+from cases import accounts
+from extensions import login_manager
+
+PUBLIC = frozenset({"staff_auth.login"})
+# Reachable after the password but before the second factor.
+HALF_SIGNED_IN = frozenset({"staff_auth.second_factor", "staff_auth.enrol", "staff_auth.logout"})
+STAFF_BLUEPRINTS = frozenset({"staff", "staff_auth", "staff_admin", "supervise"})
+
+
+def init_app(app: Flask) -> None:
+    from cases.staff import admin, auth, supervise, views
+
+    login_manager.login_view = "staff_auth.login"
+    login_manager.session_protection = None  # sessions are checked server-side instead
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        found = accounts.load_session(token)
+        if found is None:
+            return None
+        user, row = found
+        user.session_id = token
+        user.staff_session = row
+        return user
+
+    @app.before_request
+    def _deny_by_default():
+        if request.blueprint not in STAFF_BLUEPRINTS or request.endpoint in PUBLIC:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.staff_session.second_factor_done and request.endpoint not in HALF_SIGNED_IN:
+            target = "staff_auth.second_factor" if current_user.totp_enabled else "staff_auth.enrol"
+            return redirect(url_for(target))
+        return None
+
+    for bp in (auth.bp, views.bp, supervise.bp, admin.bp):
+        app.register_blueprint(bp)

@@ -1,0 +1,126 @@
+"""Staff sign-in, second factor, sign-out and password change."""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from cases import accounts, audit, twofactor
+from cases.staff.forms import CodeForm, LoginForm, PasswordChangeForm, RecoveryForm
+from extensions import db, limiter
+
+bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
+
+
+def _account_key() -> str:
+    email = accounts.normalize_email(request.form.get("email", ""))
+    return "acct:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _login_limit() -> str:
+    return current_app.config.get("LOGIN_RATE_LIMIT", "5 per minute")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=_failed)  # per source address
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)  # per account
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            flash(_("Wrong email or password."), "error")
+            return render_template("staff/login.html", form=form), 401
+        needs_2fa = twofactor.required_for(user, current_app.config["REQUIRE_2FA_FOR_ALL"])
+        session.clear()  # a new session on sign-in
+        token = accounts.start_session(user, second_factor_done=not needs_2fa)
+        db.session.commit()
+        user.session_id = token
+        login_user(user)
+        if needs_2fa:
+            return redirect(url_for("staff_auth.second_factor" if user.totp_enabled else "staff_auth.enrol"))
+        return redirect(url_for("staff.home"))
+    return render_template("staff/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        accounts.end_session(current_user.session_id)
+        db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out."), "success")
+    return redirect(url_for("staff_auth.login"))
+
+
+@bp.route("/2fa", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def second_factor():
+    if not current_user.totp_enabled:
+        return redirect(url_for("staff_auth.enrol"))
+    form, recovery = CodeForm(prefix="totp"), RecoveryForm(prefix="rec")
+    if request.method == "POST":
+        ok = False
+        if "totp-code" in request.form and form.validate():
+            ok = twofactor.verify_code(current_user, form.code.data)
+        elif "rec-recovery" in request.form and recovery.validate():
+            ok = twofactor.use_recovery_code(current_user, recovery.recovery.data)
+        if ok:
+            current_user.staff_session.second_factor_done = True
+            db.session.commit()
+            return redirect(url_for("staff.home"))
+        db.session.rollback()
+        flash(_("That code is not valid. Codes can be used only once."), "error")
+        return render_template("staff/second_factor.html", form=form, recovery=recovery), 401
+    return render_template("staff/second_factor.html", form=form, recovery=recovery)
+
+
+@bp.route("/2fa/setup", methods=["GET", "POST"])
+def enrol():
+    if current_user.totp_enabled and not current_user.staff_session.second_factor_done:
+        return redirect(url_for("staff_auth.second_factor"))
+    form = CodeForm()
+    secret = session.get("totp_setup") or twofactor.new_secret()
+    session["totp_setup"] = secret
+    if form.validate_on_submit():
+        codes = twofactor.enable(current_user, secret, form.code.data)
+        if codes is not None:
+            current_user.staff_session.second_factor_done = True
+            audit.append(db.session, case=None, actor_type="staff", actor_id=current_user.id, action="2fa_enrolled")
+            db.session.commit()
+            session.pop("totp_setup", None)
+            return render_template("staff/recovery_codes.html", codes=codes)
+        flash(_("That code does not match. Check the time on your phone and try again."), "error")
+    uri = twofactor.provisioning_uri(current_user, secret)
+    return render_template("staff/enrol.html", form=form, qr=twofactor.qr_data_uri(uri), secret=secret)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if accounts.authenticate(current_user.email, form.current.data) is None:
+            flash(_("Your current password is not correct."), "error")
+        else:
+            try:
+                accounts.set_password(current_user, form.new.data)
+            except accounts.AccountError as exc:
+                db.session.rollback()
+                form.new.errors = [str(exc)]
+            else:
+                audit.append(db.session, case=None, actor_type="staff", actor_id=current_user.id,
+                             action="password_changed")
+                db.session.commit()
+                logout_user()
+                session.clear()
+                flash(_("Your password was changed. All your sessions were ended; please sign in again."), "success")
+                return redirect(url_for("staff_auth.login"))
+    return render_template("staff/password.html", form=form)

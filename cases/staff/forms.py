@@ -1,0 +1,122 @@
+"""Staff forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email."))],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("6-digit code from your authenticator app"), validators=[DataRequired(_l("Enter the code."))],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+
+
+class RecoveryForm(FlaskForm):
+    recovery = StringField(_l("Recovery code"), validators=[DataRequired(_l("Enter a recovery code."))],
+                           render_kw={"autocomplete": "off"})
+
+
+class PasswordChangeForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired()],
+                            render_kw={"autocomplete": "current-password"})
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)],
+                        render_kw={"autocomplete": "new-password"})
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField(_l("Your password"), validators=[DataRequired()],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class VersionedForm(FlaskForm):
+    version = HiddenField()
+
+
+class StatusForm(VersionedForm):
+    target = SelectField(_l("New status"), validators=[InputRequired()])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
+    message = TextAreaField(_l("Message to the reporter (optional)"), validators=[Optional(), Length(max=10000)])
+
+
+class PriorityForm(VersionedForm):
+    priority = SelectField(_l("Priority"), choices=[("urgent", _l("Urgent")), ("high", _l("High")),
+                                                   ("normal", _l("Normal")), ("low", _l("Low"))])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class AssignForm(VersionedForm):
+    assignee = SelectField(_l("Assign to"), coerce=str)
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class MoveForm(VersionedForm):
+    queue = SelectField(_l("Move to queue"))
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500)])
+
+
+class NoteForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[("note", _l("Internal note (staff only)")),
+                                           ("to_reporter", _l("Message to the reporter"))])
+    body = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write something first.")), Length(max=10000)])
+
+
+class HoldForm(VersionedForm):
+    hold = BooleanField(_l("Legal hold"))
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500)])
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    role = SelectField(_l("Role"), choices=[("caseworker", _l("Case worker")), ("supervisor", _l("Supervisor")),
+                                           ("admin", _l("Administrator"))])
+    queues = SelectMultipleField(_l("Queues (case workers)"))
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=128)],
+                             render_kw={"autocomplete": "new-password"})
+
+
+class MembershipForm(FlaskForm):
+    queues = SelectMultipleField(_l("Queues"))
+
+
+class QueueForm(FlaskForm):
+    slug = StringField(_l("Short name (letters, digits, dashes)"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    description = TextAreaField(_l("Description shown to reporters"), validators=[Optional(), Length(max=1000)])
+
+
+ANY = ("", _l("any"))
+
+
+class RuleForm(FlaskForm):
+    name = StringField(_l("Rule name"), validators=[DataRequired(), Length(max=200)])
+    position = IntegerField(_l("Position (lower runs first)"), validators=[InputRequired()])
+    category = SelectField(_l("Category"))
+    immediate_danger = SelectField(_l("Immediate danger"), choices=[ANY, ("yes", _l("yes")), ("no", _l("no"))])
+    child_affected = SelectField(_l("Child affected"),
+                                 choices=[ANY, ("yes", _l("yes")), ("no", _l("no")), ("unknown", _l("don't know"))])
+    in_custody = SelectField(_l("In custody"),
+                             choices=[ANY, ("yes", _l("yes")), ("no", _l("no")), ("unknown", _l("don't know"))])
+    region = SelectField(_l("Region"))
+    queue = SelectField(_l("Target queue"))
+    priority = SelectField(_l("Priority"), choices=[("urgent", _l("Urgent")), ("high", _l("High")),
+                                                   ("normal", _l("Normal")), ("low", _l("Low"))])

@@ -1,0 +1,57 @@
+"""Supervisors: activity across cases and the audit check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from cases import audit
+from cases.models import Checkpoint, Queue, User
+from cases.staff import queries
+from extensions import db
+
+bp = Blueprint("supervise", __name__, url_prefix="/staff/supervise")
+
+ACTIONS = ("created", "routed", "viewed", "assigned", "unassigned", "status", "priority", "queue", "note",
+           "message_sent", "reporter_message", "evidence_added", "evidence_downloaded", "legal_hold",
+           "content_destroyed", "reporter_viewed")
+
+
+@bp.before_request
+def _supervisors_only():
+    if current_user.role != "supervisor":
+        abort(403)
+
+
+def _date(name: str) -> datetime | None:
+    raw = request.args.get(name, "")
+    try:
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC) if raw else None
+    except ValueError:
+        return None
+
+
+@bp.get("/activity")
+def activity():
+    f = queries.ActivityFilter(
+        actor=request.args.get("actor", type=int),
+        action=request.args.get("action", "") if request.args.get("action") in ACTIONS else "",
+        queue=request.args.get("queue", type=int),
+        since=_date("since"),
+        until=_date("until"),
+    )
+    events, before = queries.activity_page(f, request.args.get("before", type=int))
+    users = db.session.scalars(select(User).order_by(User.name)).all()
+    queues = db.session.scalars(select(Queue).order_by(Queue.name)).all()
+    return render_template("staff/activity.html", events=events, before=before, f=f, users=users, queues=queues,
+                           actions=ACTIONS)
+
+
+@bp.get("/audit")
+def audit_status():
+    checkpoints = db.session.scalars(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(20)).all()
+    public = current_app.extensions["shagym_signing_key"].public_key()
+    return render_template("staff/audit.html", checkpoints=checkpoints, key_id=audit.key_id(public))

@@ -1,0 +1,216 @@
+"""Case workers' and supervisors' pages. Thin: parse, call a service, render."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from cases import access, audit, services, workflow
+from cases.categories import ANSWER_LABELS, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
+from cases.models import Case, Event, Evidence, Message, Priority, Queue, QueueMembership, User
+from cases.staff import queries
+from cases.staff.forms import AssignForm, HoldForm, MoveForm, NoteForm, PriorityForm, StatusForm
+from cases.workflow import Status
+from extensions import db
+from storage import writes_on_get
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+
+def roles(*allowed: str):
+    """Only these roles; others get 403 (admins never reach case content)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+CASE_ROLES = ("caseworker", "supervisor")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _my_queues() -> list[Queue]:
+    if current_user.role == "supervisor":
+        return list(db.session.scalars(select(Queue).where(Queue.active.is_(True)).order_by(Queue.name)))
+    return list(db.session.scalars(
+        select(Queue).join(QueueMembership, QueueMembership.queue_id == Queue.id)
+        .where(QueueMembership.user_id == current_user.id, Queue.active.is_(True)).order_by(Queue.name)))
+
+
+@bp.get("/")
+def home():
+    if current_user.role == "admin":
+        return redirect(url_for("staff_admin.users"))
+    now = _now()
+    summaries = [queries.queue_summary(q, now) for q in _my_queues()]
+    mine, _next = queries.queue_page(None, queries.QueueFilter(), current_user, None, now,
+                                     assignee_id=current_user.id)
+    return render_template("staff/home.html", summaries=summaries, mine=mine, now=now, cap=queries.COUNT_CAP)
+
+
+@bp.get("/queues/<slug>")
+@roles(*CASE_ROLES)
+def queue(slug: str):
+    q = db.session.scalar(select(Queue).where(Queue.slug == slug))
+    if q is None or (current_user.role == "caseworker" and q.id not in access.queue_ids(db.session, current_user)):
+        abort(404)
+    ref = request.args.get("ref", "").strip()
+    if ref:
+        case = queries.find_reference(ref)
+        if case is not None and access.can_see(db.session, current_user, case):
+            return redirect(url_for("staff.case", case_id=case.id))
+        flash(_("No case with reference %(ref)s in your queues.", ref=ref[:40]), "error")
+    f = queries.QueueFilter(
+        status=request.args.get("status", "open"),
+        who=request.args.get("who", "anyone"),
+        overdue=request.args.get("overdue") == "1",
+    )
+    now = _now()
+    cases, next_cursor = queries.queue_page(q.id, f, current_user, request.args.get("after"), now)
+    return render_template("staff/queue.html", queue=q, cases=cases, f=f, next_cursor=next_cursor, now=now,
+                           statuses=list(Status))
+
+
+def _visible_or_404(case_id: int) -> Case:
+    case = access.visible_case(db.session, current_user, case_id)
+    if case is None:
+        abort(404)
+    return case
+
+
+@bp.get("/cases/<int:case_id>")
+@roles(*CASE_ROLES)
+@writes_on_get
+def case(case_id: int):
+    case = _visible_or_404(case_id)
+    services.record_view(case.id, current_user)
+    case = _visible_or_404(case_id)
+    events = list(db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)))
+    messages = list(db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id)))
+    evidence = list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)))
+    broken = audit.verify_events(events, case.id) if current_user.role == "supervisor" else None
+    status_form = StatusForm(version=case.version)
+    status_form.target.choices = [(t.target.value, _(t.label)) for t in workflow.available(case.status, current_user.role)]
+    priority_form = PriorityForm(version=case.version, priority=case.priority_name)
+    assign_form = move_form = hold_form = None
+    if current_user.role == "supervisor":
+        assign_form = AssignForm(version=case.version, assignee=str(case.assignee_id or ""))
+        workers = db.session.scalars(
+            select(User).join(QueueMembership, QueueMembership.user_id == User.id)
+            .where(QueueMembership.queue_id == case.queue_id, User.active.is_(True)).order_by(User.name)).all()
+        supervisors = db.session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True))).all()
+        assign_form.assignee.choices = [("", _("Nobody (unassigned)"))] + [
+            (str(u.id), f"{u.name} ({_(u.role)})") for u in {u.id: u for u in [*workers, *supervisors]}.values()]
+        move_form = MoveForm(version=case.version)
+        move_form.queue.choices = [(q.slug, _(q.name)) for q in
+                                   db.session.scalars(select(Queue).where(Queue.active.is_(True), Queue.id != case.queue_id)
+                                                      .order_by(Queue.name))]
+        hold_form = HoldForm(version=case.version, hold=not case.legal_hold)
+    transitions = {t.target.value: t for t in workflow.available(case.status, current_user.role)}
+    return render_template(
+        "staff/case.html", case=case, events=events, messages=messages, evidence=evidence, broken=broken,
+        status_form=status_form, priority_form=priority_form, assign_form=assign_form, move_form=move_form,
+        hold_form=hold_form, note_form=NoteForm(), transitions=transitions, now=_now(),
+        category=CATEGORY_BY_SLUG[case.category], region=REGION_LABELS.get(case.region, case.region),
+        answers=ANSWER_LABELS, reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
+        Status=Status, Priority=Priority,
+    )
+
+
+def _version() -> int | None:
+    try:
+        return int(request.form.get("version", ""))
+    except ValueError:
+        return None
+
+
+def _act(case_id: int, action, success: str):
+    """Run a service call for a POST action and report the outcome as a flash message."""
+    _visible_or_404(case_id)
+    try:
+        action()
+    except services.NotFound:
+        abort(404)
+    except (services.ServiceError, workflow.TransitionRefused) as exc:
+        db.session.rollback()
+        flash(_(str(exc)), "error")
+    else:
+        flash(success, "success")
+    return redirect(url_for("staff.case", case_id=case_id))
+
+
+@bp.post("/cases/<int:case_id>/claim")
+@roles(*CASE_ROLES)
+def claim(case_id: int):
+    return _act(case_id, lambda: services.claim(case_id, current_user, _version()), _("You now hold this case."))
+
+
+@bp.post("/cases/<int:case_id>/assign")
+@roles("supervisor")
+def assign(case_id: int):
+    raw = request.form.get("assignee", "")
+    assignee = int(raw) if raw.isdigit() else None
+    return _act(case_id, lambda: services.assign(case_id, current_user, assignee, _version(),
+                                                 request.form.get("reason", "")), _("Assignment changed."))
+
+
+@bp.post("/cases/<int:case_id>/status")
+@roles(*CASE_ROLES)
+def status(case_id: int):
+    target = request.form.get("target", "")
+    if target not in {s.value for s in Status}:
+        flash(_("Choose a status."), "error")
+        return redirect(url_for("staff.case", case_id=case_id))
+    return _act(case_id, lambda: services.change_status(
+        case_id, current_user, target, request.form.get("reason", ""), _version(),
+        request.form.get("message", "")), _("Status changed to “%(status)s”.", status=_(Status(target).title)))
+
+
+@bp.post("/cases/<int:case_id>/priority")
+@roles(*CASE_ROLES)
+def priority(case_id: int):
+    return _act(case_id, lambda: services.change_priority(
+        case_id, current_user, request.form.get("priority", ""), request.form.get("reason", ""), _version()),
+        _("Priority changed."))
+
+
+@bp.post("/cases/<int:case_id>/move")
+@roles("supervisor")
+def move(case_id: int):
+    return _act(case_id, lambda: services.move_queue(
+        case_id, current_user, request.form.get("queue", ""), request.form.get("reason", ""), _version()),
+        _("Case moved to another queue."))
+
+
+@bp.post("/cases/<int:case_id>/messages")
+@roles(*CASE_ROLES)
+def add_message(case_id: int):
+    kind, body = request.form.get("kind", "note"), request.form.get("body", "")
+    if kind == "to_reporter":
+        return _act(case_id, lambda: services.send_message(case_id, current_user, body),
+                    _("Message sent to the reporter."))
+    return _act(case_id, lambda: services.add_note(case_id, current_user, body), _("Internal note added."))
+
+
+@bp.post("/cases/<int:case_id>/hold")
+@roles("supervisor")
+def hold(case_id: int):
+    on = request.form.get("hold") == "y"
+    return _act(case_id, lambda: services.set_legal_hold(case_id, current_user, on, request.form.get("reason", ""),
+                                                         _version()),
+                _("Legal hold set.") if on else _("Legal hold lifted."))

@@ -1,0 +1,95 @@
+"""TOTP second factor (RFC 6238) with single-use codes, and recovery codes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import UTC, datetime
+
+import pyotp
+import segno
+from sqlalchemy import delete, select
+
+from cases.models import RecoveryCode, User
+from extensions import db
+
+ISSUER = "Shagym"
+STEP = 30
+RECOVERY_CODES = 10
+
+
+def required_for(user: User, require_for_all: bool) -> bool:
+    return require_for_all or user.role in ("supervisor", "admin") or user.totp_enabled
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, secret: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=ISSUER)
+
+
+def qr_data_uri(uri: str) -> str:
+    """The enrolment QR code as an SVG data URI, rendered here (no external service)."""
+    return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
+
+
+def _matching_step(secret: str, code: str, now: float) -> int | None:
+    totp = pyotp.TOTP(secret)
+    current = int(now // STEP)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.at(step * STEP), code):
+            return step
+    return None
+
+
+def verify_code(user: User, code: str, now: float | None = None) -> bool:
+    """Accept a current TOTP code once: a code (or an earlier one) already used is refused."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    if not user.totp_secret or len(code) != 6:
+        return False
+    step = _matching_step(user.totp_secret, code, time.time() if now is None else now)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
+
+
+def enable(user: User, secret: str, code: str, now: float | None = None) -> list[str] | None:
+    """Finish enrolment if ``code`` fits ``secret``; returns fresh recovery codes (shown once)."""
+    code = "".join(ch for ch in code if ch.isdigit())
+    step = _matching_step(secret, code, time.time() if now is None else now) if len(code) == 6 else None
+    if step is None:
+        return None
+    user.totp_secret = secret
+    user.totp_enabled = True
+    user.totp_last_step = step
+    return new_recovery_codes(user)
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.replace("-", "").upper().encode()).hexdigest()
+
+
+def new_recovery_codes(user: User) -> list[str]:
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = []
+    for _ in range(RECOVERY_CODES):
+        raw = secrets.token_hex(5).upper()
+        codes.append(f"{raw[:5]}-{raw[5:]}")
+        db.session.add(RecoveryCode(user_id=user.id, code_hash=_code_hash(raw)))
+    return codes
+
+
+def use_recovery_code(user: User, typed: str) -> bool:
+    digest = _code_hash(typed.strip())
+    rows = db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id,
+                                                         RecoveryCode.used_at.is_(None))).all()
+    for candidate in rows:
+        if hmac.compare_digest(candidate.code_hash, digest):
+            candidate.used_at = datetime.now(UTC)
+            return True
+    return False

@@ -1,0 +1,143 @@
+"""Case statuses and the one table of allowed transitions.
+
+Each transition says who may take it and whether a reason is required. The
+README's workflow diagram is generated from ``TRANSITIONS`` (``mermaid()``),
+so the picture cannot drift from the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cases.categories import N_
+
+
+class Status(StrEnum):
+    NEW = "new"
+    TRIAGE = "triage"
+    INVESTIGATING = "investigating"
+    AWAITING_INFO = "awaiting_info"
+    REFERRED = "referred"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+
+    @property
+    def title(self) -> str:
+        return STATUS_TITLES[self]
+
+    @property
+    def public_explanation(self) -> str:
+        return PUBLIC_EXPLANATIONS[self]
+
+
+STATUS_TITLES = {
+    Status.NEW: N_("New"),
+    Status.TRIAGE: N_("Triage"),
+    Status.INVESTIGATING: N_("Investigating"),
+    Status.AWAITING_INFO: N_("Awaiting information"),
+    Status.REFERRED: N_("Referred"),
+    Status.RESOLVED: N_("Resolved"),
+    Status.CLOSED: N_("Closed"),
+    Status.REJECTED: N_("Rejected"),
+}
+
+# What a reporter reads on the tracking page: plain words, never the status name.
+PUBLIC_EXPLANATIONS = {
+    Status.NEW: N_("We have received your report. A case worker will look at it soon."),
+    Status.TRIAGE: N_("A case worker is reading your report and deciding how we can help."),
+    Status.INVESTIGATING: N_("A case worker is looking into what happened."),
+    Status.AWAITING_INFO: N_("We need more information from you. Please read the messages below and reply."),
+    Status.REFERRED: N_("We have passed your case to an authority or organisation that can act on it."),
+    Status.RESOLVED: N_("We have finished our work on your case. Read the messages below for the outcome."),
+    Status.CLOSED: N_("Your case is closed. You can still read the messages below."),
+    Status.REJECTED: N_("We cannot take up this case. Read the messages below to learn why and where else to turn."),
+}
+
+OPEN_STATUSES = frozenset({Status.NEW, Status.TRIAGE, Status.INVESTIGATING, Status.AWAITING_INFO, Status.REFERRED})
+# Statuses in which the first-response clock runs (awaiting_info pauses it).
+CLOCK_RUNNING = frozenset({Status.NEW, Status.TRIAGE, Status.INVESTIGATING})
+FINISHED_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
+
+CASEWORKER = "caseworker"
+SUPERVISOR = "supervisor"
+SYSTEM = "system"
+STAFF = frozenset({CASEWORKER, SUPERVISOR})
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: Status
+    target: Status
+    roles: frozenset[str]
+    reason_required: bool
+    label: str
+    reason_label: str = N_("Reason")
+
+
+def _t(source, target, roles, reason, label, reason_label=N_("Reason")) -> Transition:
+    return Transition(source, target, frozenset(roles), reason, label, reason_label)
+
+
+S = Status
+TRANSITIONS: tuple[Transition, ...] = (
+    _t(S.NEW, S.TRIAGE, STAFF, False, N_("Start triage")),
+    _t(S.TRIAGE, S.INVESTIGATING, STAFF, False, N_("Start investigating")),
+    _t(S.INVESTIGATING, S.AWAITING_INFO, STAFF, False, N_("Wait for information from the reporter")),
+    _t(S.AWAITING_INFO, S.INVESTIGATING, STAFF | {SYSTEM}, False, N_("Resume investigating")),
+    _t(S.INVESTIGATING, S.REFERRED, STAFF, True, N_("Refer to another authority or organisation"),
+       N_("Referred to (name the authority or organisation)")),
+    _t(S.AWAITING_INFO, S.REFERRED, STAFF, True, N_("Refer to another authority or organisation"),
+       N_("Referred to (name the authority or organisation)")),
+    _t(S.INVESTIGATING, S.RESOLVED, STAFF, True, N_("Resolve"), N_("Outcome")),
+    _t(S.REFERRED, S.RESOLVED, STAFF, True, N_("Resolve"), N_("Outcome")),
+    _t(S.RESOLVED, S.CLOSED, STAFF, False, N_("Close")),
+    _t(S.NEW, S.REJECTED, STAFF, True, N_("Reject (outside mandate or no grounds)")),
+    _t(S.TRIAGE, S.REJECTED, STAFF, True, N_("Reject (outside mandate or no grounds)")),
+    _t(S.INVESTIGATING, S.REJECTED, STAFF, True, N_("Reject (outside mandate or no grounds)")),
+    _t(S.RESOLVED, S.TRIAGE, {SUPERVISOR}, True, N_("Reopen")),
+    _t(S.CLOSED, S.TRIAGE, {SUPERVISOR}, True, N_("Reopen")),
+    _t(S.REJECTED, S.TRIAGE, {SUPERVISOR}, True, N_("Reopen")),
+)
+_BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}
+
+
+class TransitionRefused(Exception):
+    """The move is not in the table, not for this role, or lacks a reason."""
+
+
+def find(source: Status | str, target: Status | str) -> Transition | None:
+    return _BY_PAIR.get((Status(source), Status(target)))
+
+
+def check(source: Status | str, target: Status | str, role: str, reason: str | None) -> Transition:
+    """Return the transition if ``role`` may take it with this reason; else raise."""
+    source, target = Status(source), Status(target)
+    t = _BY_PAIR.get((source, target))
+    if t is None:
+        raise TransitionRefused(f"A case cannot go from “{source.value}” to “{target.value}”.")
+    if role not in t.roles:
+        raise TransitionRefused(f"Your role may not move a case from “{source.value}” to “{target.value}”.")
+    if t.reason_required and not (reason or "").strip():
+        raise TransitionRefused(f"A reason is required to move a case to “{target.value}”.")
+    return t
+
+
+def available(source: Status | str, role: str) -> list[Transition]:
+    source = Status(source)
+    return [t for t in TRANSITIONS if t.source == source and role in t.roles]
+
+
+def is_reopen(t: Transition) -> bool:
+    return t.source in {S.RESOLVED, S.CLOSED, S.REJECTED}
+
+
+def mermaid() -> str:
+    lines = ["stateDiagram-v2", "    [*] --> new"]
+    for t in TRANSITIONS:
+        who = "/".join(sorted(t.roles))
+        reason = ", reason" if t.reason_required else ""
+        lines.append(f"    {t.source.value} --> {t.target.value}: {who}{reason}")
+    lines.append("    closed --> [*]")
+    return "\n".join(lines)

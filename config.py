@@ -1,0 +1,86 @@
+"""Settings read from the environment, each documented once.
+
+``SETTINGS`` is the single source of truth: ``create_app`` reads it and the
+README's settings table is generated from it (``make settings-table``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. Unset: generated once into `instance/secret_key` (mode 0600)."),
+    Setting("DATABASE_URL", None, "SQLAlchemy URL. Unset: SQLite at `instance/shagym.sqlite3`. PostgreSQL: `postgresql+psycopg://user@host/db`."),
+    Setting("SHAGYM_DATA_KEYS", None, "Data-encryption keys as `id:base64,...` (last is current). Unset: key files in `instance/keys/` (mode 0600)."),
+    Setting("SHAGYM_RECEIPT_KEY", None, "Key of the receipt-code HMAC (base64). Unset: generated into `instance/receipt_key`."),
+    Setting("SHAGYM_HTTPS", False, "`1` when served over HTTPS: `Secure` + `__Host-` cookies and HSTS.", _bool),
+    Setting("SHAGYM_PRODUCTION", False, "`1` in production: refuses to start in debug mode or without a stable secret.", _bool),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", "Flask-Limiter storage; `redis://127.0.0.1:6379/0` to share limits between gunicorn workers."),
+    Setting("AUDIT_CHECKPOINT_EVERY", 1000, "Write a signed Merkle checkpoint after this many audit events.", int),
+    Setting("REQUIRE_2FA_FOR_ALL", False, "`1`: every staff account must use two-factor sign-in (supervisors and admins always must).", _bool),
+    Setting("RETENTION_DAYS", 365, "Default days after closing/rejection before personal content is destroyed (per category override in the database).", int),
+    Setting("MAX_FILE_MB", 20, "Largest evidence file, in MB.", int),
+    Setting("MAX_CASE_FILES_MB", 100, "Total evidence per case, in MB.", int),
+    Setting("MAX_CASE_FILES", 20, "Evidence files per case.", int),
+    Setting("MAIL_SERVER", None, "SMTP host for reporter notifications. Unset: notifications are skipped (staff pages say so)."),
+    Setting("MAIL_PORT", 25, "SMTP port.", int),
+    Setting("MAIL_USERNAME", None, "SMTP user (optional)."),
+    Setting("MAIL_PASSWORD", None, "SMTP password (optional)."),
+    Setting("MAIL_USE_TLS", False, "`1`: STARTTLS.", _bool),
+    Setting("MAIL_FROM", "shagym@localhost", "Sender address of notifications."),
+    Setting("QUICK_EXIT_URL", "https://www.google.com/search?q=weather+forecast",
+            "Neutral page opened by the “Leave this site quickly” button."),
+    Setting("REPORT_RATE_LIMIT", "20 per hour;5 per minute", "Report submissions allowed per client (keyed hash of the address)."),
+    Setting("TRACK_RATE_LIMIT", "10 per minute;50 per hour", "Receipt look-ups allowed per client."),
+    Setting("LOGIN_RATE_LIMIT", "5 per minute", "Failed staff sign-ins allowed per account and, separately, per client."),
+    Setting("PORT", 8000, "Port of `make run`.", int),
+)
+
+
+def load_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    environ = dict(os.environ) if environ is None else environ
+    out: dict[str, Any] = {}
+    for s in SETTINGS:
+        raw = environ.get(s.name)
+        out[s.name] = s.default if raw in (None, "") else s.parse(raw)
+    return out
+
+
+def instance_secret(instance_path: str, filename: str, nbytes: int = 32) -> str:
+    """Read a generated secret from ``instance/``, creating it (0600) once."""
+    path = Path(instance_path) / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    value = secrets.token_urlsafe(nbytes)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value
+
+
+def settings_table() -> str:
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = "—" if s.default is None else f"`{s.default}`"
+        rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,1 @@
+"""The public side: landing page, report form, receipt, tracking. No login state."""

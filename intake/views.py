@@ -1,0 +1,126 @@
+"""Public views: thin. Parse the form, call the case service, render."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Blueprint, Response, abort, current_app, make_response, redirect, render_template, request, url_for
+
+from cases import receipts, services
+from cases.categories import CATEGORIES, CATEGORY_BY_SLUG
+from extensions import limiter
+from intake.forms import ReportForm
+
+bp = Blueprint("intake", __name__)
+
+
+def _report_limit() -> str:
+    return current_app.config.get("REPORT_RATE_LIMIT", "20 per hour;5 per minute")
+
+
+@bp.get("/")
+def index():
+    return render_template("intake/index.html")
+
+
+@bp.route("/report", methods=["GET", "POST"])
+@limiter.limit(_report_limit, methods=["POST"])
+def report():
+    form = ReportForm()
+    if request.method == "GET":
+        form.submission_token.data = secrets.token_urlsafe(24)
+    if form.validate_on_submit():
+        try:
+            filed = services.file_report(_new_report(form), current_app.extensions["shagym_receipt_key"],
+                                         form.submission_token.data or None)
+        except services.DuplicateSubmission:
+            return render_template("intake/duplicate.html"), 409
+        # Shown exactly once, in the answer to the POST: the receipt is in no URL and no cache.
+        return render_template("intake/receipt.html", case=filed.case, queue=filed.queue, receipt=filed.receipt,
+                               speakable=receipts.speakable(filed.receipt),
+                               category=CATEGORY_BY_SLUG[filed.case.category])
+    status = 422 if request.method == "POST" else 200
+    return render_template("intake/report.html", form=form, categories=CATEGORIES), status
+
+
+def csrf_failed_report():
+    """The CSRF token was missing or expired: show the form again with everything typed."""
+    form = ReportForm(meta={"csrf": False})
+    form.validate()
+    form.submission_token.data = form.submission_token.data or secrets.token_urlsafe(24)
+    return render_template("intake/report.html", form=form, categories=CATEGORIES, csrf_expired=True), 400
+
+
+def _new_report(form: ReportForm) -> services.NewReport:
+    contact = form.contact.data == "contact"
+    return services.NewReport(
+        category=form.category.data,
+        narrative=form.narrative.data,
+        occurred_on=form.occurred_on.data,
+        ongoing=bool(form.ongoing.data),
+        region=form.region.data,
+        place_description=form.place_description.data or "",
+        immediate_danger=form.immediate_danger.data == "yes",
+        child_affected=form.child_affected.data,
+        in_custody=form.in_custody.data,
+        reporter_role=form.reporter_role.data,
+        contact_email=(form.email.data or "") if contact else "",
+        contact_phone=(form.phone.data or "") if contact else "",
+    )
+
+
+@bp.post("/report/receipt.txt")
+def receipt_file():
+    """The receipt as a text file. The code comes back in the POST body, never in a URL."""
+    reference = request.form.get("reference", "")
+    code = request.form.get("receipt", "")
+    case = services.find_by_receipt(current_app.extensions["shagym_receipt_key"], code)
+    if case is None or case.reference != reference:
+        abort(404)
+    text = render_template("intake/receipt.txt", reference=reference, receipt=code,
+                           track_url=url_for("intake.track", _external=True))
+    response = make_response(text.replace("\n", "\r\n"))
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="shagym-{reference}.txt"'
+    return response
+
+
+@bp.get("/language/<code>")
+def language(code: str) -> Response:
+    """Remember the chosen language in a strictly necessary cookie, then go back."""
+    from wsgi import LANGUAGES
+
+    if code not in LANGUAGES:
+        abort(404)
+    target = request.args.get("next", "/")
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    response = redirect(target)
+    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Strict", httponly=True,
+                        secure=current_app.config.get("SHAGYM_HTTPS", False))
+    return response
+
+
+@bp.get("/track")
+def track():
+    return render_template("intake/track.html")
+
+
+@bp.get("/leave")
+def leave():
+    """Quick exit without JavaScript: go straight to a neutral site."""
+    response = redirect(current_app.config.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather"), 303)
+    response.headers["Clear-Site-Data"] = '"cache"'
+    return response
+
+
+@bp.get("/safety")
+def safety():
+    return render_template("intake/safety.html")
+
+
+@bp.context_processor
+def _today() -> dict:
+    from datetime import date
+
+    return {"today": date.today().isoformat()}

@@ -1,0 +1,126 @@
+"""Application factory. Nothing runs on import.
+
+``flask --app wsgi ...`` and ``gunicorn "wsgi:create_app()"`` both find it.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+
+import config
+import storage
+from extensions import babel, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent
+LANGUAGES = ("kk", "ru", "en")
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True, template_folder="templates", static_folder="static")
+    settings = config.load_settings()
+    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("SHAGYM_INSTANCE") or app.instance_path
+    app.instance_path = str(instance)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True, mode=0o700)
+
+    database_url = settings["DATABASE_URL"] or f"sqlite:///{Path(app.instance_path) / 'shagym.sqlite3'}"
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    app.config.update(settings)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=database_url,
+        # Plain forms stay small; upload views raise the limit for their own request.
+        MAX_CONTENT_LENGTH=2 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=4 * 3600,
+        BABEL_DEFAULT_LOCALE="kk",
+        BABEL_DEFAULT_TIMEZONE="Asia/Almaty",
+        BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
+        RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
+        RATELIMIT_ENABLED=True,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=settings["SHAGYM_HTTPS"],
+        SESSION_COOKIE_NAME="__Host-shagym" if settings["SHAGYM_HTTPS"] else "shagym",
+        REMEMBER_COOKIE_DURATION=0,
+        PREFERRED_URL_SCHEME="https" if settings["SHAGYM_HTTPS"] else "http",
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", storage.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = config.instance_secret(app.instance_path, "secret_key")
+    if app.config["SHAGYM_PRODUCTION"] and (app.debug or app.testing):
+        raise RuntimeError("SHAGYM_PRODUCTION=1 refuses to run in debug or testing mode")
+
+    _init_secrets(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    with app.app_context():
+        storage.configure_engine(db.engine)
+
+    from cases import security
+
+    security.init_app(app)
+
+    from intake.views import bp as intake_bp
+
+    app.register_blueprint(intake_bp)
+
+    from cases.staff import init_app as init_staff
+
+    init_staff(app)
+
+    from cases import cli, errors
+
+    errors.init_app(app)
+    cli.init_app(app)
+
+    @app.before_request
+    def _write_intent() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        writes = request.method not in ("GET", "HEAD", "OPTIONS") or getattr(view, "shagym_writes", False)
+        g._write_intent_token = storage.set_write_intent(writes)
+
+    @app.teardown_request
+    def _reset_intent(_exc: BaseException | None) -> None:
+        token = g.pop("_write_intent_token", None)
+        if token is not None:
+            storage.reset_write_intent(token)
+
+    @app.context_processor
+    def _inject() -> dict[str, Any]:
+        from flask_babel import get_locale
+
+        return {"current_locale": str(get_locale() or "kk"), "languages": LANGUAGES}
+
+    from flask_babel import format_date, format_datetime
+
+    app.jinja_env.globals.update(format_datetime=format_datetime, format_date=format_date)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    return app
+
+
+def _init_secrets(app: Flask) -> None:
+    from cases import audit, crypto
+
+    app.extensions["shagym_keyring"] = crypto.load_keyring(app.instance_path, app.config["SHAGYM_DATA_KEYS"])
+    receipt = app.config["SHAGYM_RECEIPT_KEY"] or config.instance_secret(app.instance_path, "receipt_key")
+    app.extensions["shagym_receipt_key"] = base64.urlsafe_b64decode(receipt + "=" * (-len(receipt) % 4))
+    app.extensions["shagym_signing_key"] = audit.load_signing_key(app.instance_path)
+
+
+def select_locale() -> str:
+    chosen = request.cookies.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "kk"
