@@ -59,6 +59,17 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise RuntimeError("SHAGYM_PRODUCTION=1 refuses to run in debug or testing mode")
 
     _init_secrets(app)
+    from intake.views import raise_upload_limit
+
+    @app.before_request
+    def _fresh_user() -> None:
+        # Each request loads its user from the server-side session; never a cached one
+        # (test clients share one app context, and so one ``g``, across requests).
+        g.pop("_login_user", None)
+
+
+    # Before CSRFProtect reads the form: upload views accept larger multipart bodies.
+    app.before_request(raise_upload_limit)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -71,7 +82,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from cases import security
 
     security.init_app(app)
+    from cases import notify
 
+    notify.init_app(app)
+
+    import intake.track  # noqa: F401 - registers the tracking routes on the intake blueprint
     from intake.views import bp as intake_bp
 
     app.register_blueprint(intake_bp)

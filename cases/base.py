@@ -84,6 +84,8 @@ class EncryptedText(TypeDecorator[str]):
 class EncryptedBytes(EncryptedText):
     """Binary content (evidence files), encrypted like ``EncryptedText``."""
 
+    cache_ok = True
+
     def process_bind_param(self, value, dialect):  # type: ignore[override]
         if value is None:
             return None

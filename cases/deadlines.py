@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 URGENT_HOURS = 24
+# Working days are the office's: a report sent at 03:00 on a Monday in Almaty is a
+# Monday report, although it is still Sunday in UTC.
+OFFICE_TZ = ZoneInfo("Asia/Almaty")
 
 
-def add_working_days(start: datetime, days: int) -> datetime:
-    """Add ``days`` Monday-to-Friday days, keeping the time of day.
+def add_working_days(start: datetime, days: int, tz: tzinfo = OFFICE_TZ) -> datetime:
+    """Add ``days`` Monday-to-Friday days in the office's time zone, keeping the time of day.
 
     A report made on a weekend counts from the next Monday. Public holidays
-    are not modelled (see README).
+    are not modelled (see README). An aware ``start`` gives an aware UTC result;
+    a naive one is taken as office time and stays naive.
     """
-    current = start
+    current = start.astimezone(tz).replace(tzinfo=None) if start.tzinfo else start
     while current.weekday() >= 5:
         current += timedelta(days=1)
     added = 0
@@ -21,7 +26,7 @@ def add_working_days(start: datetime, days: int) -> datetime:
         current += timedelta(days=1)
         if current.weekday() < 5:
             added += 1
-    return current
+    return current.replace(tzinfo=tz).astimezone(UTC) if start.tzinfo else current
 
 
 def due_at(created: datetime, priority: int, first_response_hours: int | None, working_days: int) -> datetime:

@@ -61,6 +61,8 @@ def init_app(app: Flask) -> None:
     def server_error(e):
         if isinstance(e, HTTPException):
             return e
+        if app.config.get("SHAGYM_RERAISE"):  # tests that want the real exception
+            raise e
         error_id = secrets.token_hex(6)
         # Only code locations: an exception's message can quote SQL parameters or form values.
         frames = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Optional
@@ -20,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, audit, deadlines, receipts, routing, workflow
-from cases.models import Case, CategorySetting, Checkpoint, Event, Message, Priority, Queue, RoutingRule, User
+from cases import access, audit, deadlines, evidence, receipts, routing, workflow
+from cases.models import Case, CategorySetting, Checkpoint, Event, Evidence, Message, Priority, Queue, RoutingRule, User
 from cases.workflow import Status
 from extensions import db
 
@@ -84,8 +85,11 @@ class DuplicateSubmission(ServiceError):
     """The same form was submitted twice (a refresh or double click)."""
 
 
-def file_report(report: NewReport, receipt_key: bytes, submission_token: str | None = None) -> Filed:
-    """Store a report, route it and write ``created`` and ``routed``: one transaction, one commit.
+def file_report(report: NewReport, receipt_key: bytes, submission_token: str | None = None,
+                files: Sequence[evidence.Checked] = ()) -> Filed:
+    """Store a report and its files, route it and write ``created``, ``routed`` and one
+    ``evidence_added`` per file: one transaction, one commit, so a report and its files
+    are stored together or not at all.
 
     Raises ``DuplicateSubmission`` when this form's token was already used.
     """
@@ -138,8 +142,21 @@ def file_report(report: NewReport, receipt_key: bytes, submission_token: str | N
     audit.append(session, case=case, actor_type="system", action="routed", new=queue.slug, at=now,
                  details={"rule": decision.rule.name, "rule_id": decision.rule.id,
                           "priority": Priority.NAMES[decision.priority], "due": case.due_at.isoformat()})
+    for checked in files:
+        add_evidence(case, checked, now)
     _commit()
     return Filed(case, code, queue)
+
+
+def add_evidence(case: Case, checked: evidence.Checked, now: datetime) -> Evidence:
+    """Store one accepted file with the case; its SHA-256 and size go into the audit chain."""
+    item = Evidence(case_id=case.id, created_at=now, filename=checked.filename, kind=checked.kind,
+                    size=checked.size, sha256=checked.sha256, has_gps=checked.has_gps, content=checked.content)
+    db.session.add(item)
+    db.session.flush()
+    audit.append(db.session, case=case, actor_type="reporter", action="evidence_added", new=item.id, at=now,
+                 details={"sha256": checked.sha256, "size": checked.size, "type": checked.kind})
+    return item
 
 
 def _submission_used(token: str) -> bool:
@@ -161,7 +178,8 @@ def find_by_receipt(receipt_key: bytes, typed: str) -> Optional[Case]:
 
 def _lock(case_id: int, actor: User, expected_version: int | None) -> Case:
     case = db.session.scalars(
-        select(Case).where(Case.id == case_id).with_for_update().execution_options(populate_existing=True)
+        # OF cases: PostgreSQL cannot lock the outer-joined queue/assignee rows the eager loads add.
+        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
     ).first()
     if case is None or not access.can_see(db.session, actor, case):
         raise NotFound("Case not found.")

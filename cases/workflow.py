@@ -104,7 +104,15 @@ _BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}
 
 
 class TransitionRefused(Exception):
-    """The move is not in the table, not for this role, or lacks a reason."""
+    """The move is not in the table, not for this role, or lacks a reason.
+
+    ``template`` and ``params`` let a view translate the message; ``str()`` is the English text.
+    """
+
+    def __init__(self, template: str, **params: str) -> None:
+        self.template = template
+        self.params = params
+        super().__init__(template % params)
 
 
 def find(source: Status | str, target: Status | str) -> Transition | None:
@@ -112,15 +120,21 @@ def find(source: Status | str, target: Status | str) -> Transition | None:
 
 
 def check(source: Status | str, target: Status | str, role: str, reason: str | None) -> Transition:
-    """Return the transition if ``role`` may take it with this reason; else raise."""
+    """Return the transition if ``role`` may take it with this reason; else raise TransitionRefused."""
     source, target = Status(source), Status(target)
+    names = {"source": STATUS_TITLES[source], "target": STATUS_TITLES[target]}
     t = _BY_PAIR.get((source, target))
     if t is None:
-        raise TransitionRefused(f"A case cannot go from “{source.value}” to “{target.value}”.")
+        raise TransitionRefused(N_("A case cannot go from “%(source)s” to “%(target)s”: the workflow has no such step."),
+                                **names)
     if role not in t.roles:
-        raise TransitionRefused(f"Your role may not move a case from “{source.value}” to “{target.value}”.")
+        if t.roles == {SUPERVISOR}:
+            raise TransitionRefused(N_("Only a supervisor may move a case from “%(source)s” to “%(target)s”."),
+                                    **names)
+        raise TransitionRefused(N_("Your role may not move a case from “%(source)s” to “%(target)s”."), **names)
     if t.reason_required and not (reason or "").strip():
-        raise TransitionRefused(f"A reason is required to move a case to “{target.value}”.")
+        raise TransitionRefused(N_("A reason is required to move a case to “%(target)s”: %(what)s."),
+                                what=t.reason_label, **names)
     return t
 
 
@@ -130,7 +144,8 @@ def available(source: Status | str, role: str) -> list[Transition]:
 
 
 def is_reopen(t: Transition) -> bool:
-    return t.source in {S.RESOLVED, S.CLOSED, S.REJECTED}
+    """Back to triage from finished work (not resolved → closed, which also starts at "resolved")."""
+    return t.source in {S.RESOLVED, S.CLOSED, S.REJECTED} and t.target == S.TRIAGE
 
 
 def mermaid() -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 
 from flask import Blueprint, Response, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from cases import receipts, services
+from cases import evidence, receipts, services
 from cases.categories import CATEGORIES, CATEGORY_BY_SLUG
 from extensions import limiter
 from intake.forms import ReportForm
@@ -29,10 +30,14 @@ def report():
     form = ReportForm()
     if request.method == "GET":
         form.submission_token.data = secrets.token_urlsafe(24)
-    if form.validate_on_submit():
+    file_problems: list[str] = []
+    if form.is_submitted():
+        accepted, refused = evidence.check_batch(uploaded_files(), evidence_limits())
+        file_problems = [_(r.template, **r.params) for r in refused]
+    if form.validate_on_submit() and not file_problems:
         try:
             filed = services.file_report(_new_report(form), current_app.extensions["shagym_receipt_key"],
-                                         form.submission_token.data or None)
+                                         form.submission_token.data or None, accepted)
         except services.DuplicateSubmission:
             return render_template("intake/duplicate.html"), 409
         # Shown exactly once, in the answer to the POST: the receipt is in no URL and no cache.
@@ -40,7 +45,8 @@ def report():
                                speakable=receipts.speakable(filed.receipt),
                                category=CATEGORY_BY_SLUG[filed.case.category])
     status = 422 if request.method == "POST" else 200
-    return render_template("intake/report.html", form=form, categories=CATEGORIES), status
+    return render_template("intake/report.html", form=form, categories=CATEGORIES, file_problems=file_problems,
+                           limits=evidence_limits()), status
 
 
 def csrf_failed_report():
@@ -48,7 +54,29 @@ def csrf_failed_report():
     form = ReportForm(meta={"csrf": False})
     form.validate()
     form.submission_token.data = form.submission_token.data or secrets.token_urlsafe(24)
-    return render_template("intake/report.html", form=form, categories=CATEGORIES, csrf_expired=True), 400
+    return render_template("intake/report.html", form=form, categories=CATEGORIES, csrf_expired=True,
+                           limits=evidence_limits()), 400
+
+
+def evidence_limits() -> evidence.Limits:
+    cfg = current_app.config
+    mb = 1024 * 1024
+    return evidence.Limits(cfg["MAX_FILE_MB"] * mb, cfg["MAX_CASE_FILES_MB"] * mb, cfg["MAX_CASE_FILES"])
+
+
+def uploaded_files() -> list[tuple[str, bytes]]:
+    """The chosen files, each read up to one byte past the limit (enough to refuse it)."""
+    limit = current_app.config["MAX_FILE_MB"] * 1024 * 1024
+    return [(f.filename or "", f.read(limit + 1)) for f in request.files.getlist("evidence") if f and f.filename]
+
+
+UPLOAD_ENDPOINTS = frozenset({"intake.report", "intake.track_reply"})
+
+
+def raise_upload_limit() -> None:
+    """Multipart posts to upload views may carry files; other bodies keep the 2 MB limit."""
+    if request.endpoint in UPLOAD_ENDPOINTS and request.mimetype == "multipart/form-data":
+        request.max_content_length = (current_app.config["MAX_CASE_FILES_MB"] + 2) * 1024 * 1024
 
 
 def _new_report(form: ReportForm) -> services.NewReport:
@@ -99,11 +127,6 @@ def language(code: str) -> Response:
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Strict", httponly=True,
                         secure=current_app.config.get("SHAGYM_HTTPS", False))
     return response
-
-
-@bp.get("/track")
-def track():
-    return render_template("intake/track.html")
 
 
 @bp.get("/leave")

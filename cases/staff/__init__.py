@@ -19,7 +19,7 @@ STAFF_BLUEPRINTS = frozenset({"staff", "staff_auth", "staff_admin", "supervise"}
 
 
 def init_app(app: Flask) -> None:
-    from cases.staff import admin, auth, supervise, views
+    from cases.staff import admin, auth, evidence, supervise, views  # noqa: F401 - evidence adds routes to views.bp
 
     login_manager.login_view = "staff_auth.login"
     login_manager.session_protection = None  # sessions are checked server-side instead

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from cases import accounts, audit, twofactor
+from cases.models import StaffSession
 from cases.staff.forms import CodeForm, LoginForm, PasswordChangeForm, RecoveryForm
 from extensions import db, limiter
 
@@ -43,6 +44,7 @@ def login():
         token = accounts.start_session(user, second_factor_done=not needs_2fa)
         db.session.commit()
         user.session_id = token
+        user.staff_session = db.session.get(StaffSession, accounts.session_key(token))
         login_user(user)
         if needs_2fa:
             return redirect(url_for("staff_auth.second_factor" if user.totp_enabled else "staff_auth.enrol"))

@@ -8,7 +8,7 @@ costs the same at a thousand or a million cases.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import Integer, Select, func, literal, select, tuple_
@@ -83,18 +83,32 @@ def queue_page(queue_id: Optional[int], f: QueueFilter, me: User, after: Optiona
     if len(rows) > PAGE_SIZE:
         rows = rows[:PAGE_SIZE]
         last = rows[-1]
-        next_cursor = f"{last.priority}.{int(last.due_at.timestamp() * 1_000_000)}.{last.id}"
+        next_cursor = encode_cursor(last)
     return rows, next_cursor
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MAX_ID = 2**31 - 1
+
+
+def encode_cursor(case: Case) -> str:
+    """``priority.due-in-microseconds.id`` of the last row; integer arithmetic, so exact."""
+    return f"{case.priority}.{(case.due_at - _EPOCH) // _MICROSECOND}.{case.id}"
+
+
 def decode_cursor(after: Optional[str]):
-    if not after:
+    """The keyset position, or None for anything malformed or out of range (the first page)."""
+    if not after or len(after) > 60:
         return None
     try:
         p, micros, case_id = (int(x) for x in after.split("."))
-    except ValueError:
+        due = _EPOCH + micros * _MICROSECOND
+    except (ValueError, OverflowError):
         return None
-    return p, datetime.fromtimestamp(micros / 1_000_000, tz=UTC), case_id
+    if not (0 <= p <= 3 and 0 <= case_id <= _MAX_ID):
+        return None
+    return p, due, case_id
 
 
 def find_reference(reference: str) -> Optional[Case]:

@@ -146,7 +146,10 @@ def _act(case_id: int, action, success: str):
         action()
     except services.NotFound:
         abort(404)
-    except (services.ServiceError, workflow.TransitionRefused) as exc:
+    except workflow.TransitionRefused as exc:
+        db.session.rollback()
+        flash(_(exc.template, **{k: _(v) for k, v in exc.params.items()}), "error")
+    except services.ServiceError as exc:
         db.session.rollback()
         flash(_(str(exc)), "error")
     else:

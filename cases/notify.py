@@ -1,0 +1,104 @@
+"""Email a reporter that there is news — never what the news is.
+
+Staff messages to the reporter and status changes are noticed as they are
+flushed; the emails go out only after the transaction commits (nothing is
+sent for a change that was rolled back). With no ``MAIL_SERVER`` configured,
+notifications are skipped and the staff case page says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+
+from flask import Flask, current_app, has_app_context, has_request_context, url_for
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from cases.models import Case, Message
+
+log = logging.getLogger(__name__)
+KEY = "shagym_notify"
+
+SUBJECT = "Shagym: жаңалық бар / есть новости / there is news"
+BODY = """Сәлеметсіз бе! Shagym-дағы өтінішіңіз бойынша жаңалық бар. Оны түбіртек кодыңызбен мына жерден қараңыз:
+{url}
+
+Здравствуйте! По вашему обращению в Shagym есть новости. Посмотрите их с вашим кодом квитанции здесь:
+{url}
+
+Hello! There is news about the report you made on Shagym. Check it with your receipt code here:
+{url}
+
+--
+Бұл хатта сіздің ісіңіз туралы ешқандай мәлімет жоқ. / В этом письме нет сведений о вашем деле. /
+This email contains no details of your case. Do not reply to it.
+"""
+
+
+def enabled(app: Flask) -> bool:
+    return bool(app.config.get("MAIL_SERVER"))
+
+
+def _collect(session: Session, _ctx, _instances) -> None:
+    if not has_app_context() or not enabled(current_app) or session.info.get("shagym_reporter_action"):
+        return
+    pending: set[str] = session.info.setdefault(KEY, set())
+    for obj in session.new:
+        if isinstance(obj, Message) and obj.kind == "to_reporter":
+            case = session.get(Case, obj.case_id)
+            if case is not None and case.contact_email:
+                pending.add(case.contact_email)
+    for obj in session.dirty:
+        if isinstance(obj, Case) and inspect(obj).attrs.status.history.has_changes() and obj.contact_email:
+            pending.add(obj.contact_email)
+
+
+def _send_after_commit(session: Session) -> None:
+    session.info.pop("shagym_reporter_action", None)
+    pending = session.info.pop(KEY, None)
+    if not pending or not has_app_context():
+        return
+    for address in pending:
+        send(address)
+
+
+def _discard(session: Session) -> None:
+    session.info.pop(KEY, None)
+    session.info.pop("shagym_reporter_action", None)
+
+
+def send(address: str) -> bool:
+    """Send the content-free notification; failures are logged without the address."""
+    cfg = current_app.config
+    msg = EmailMessage()
+    msg["Subject"] = SUBJECT
+    msg["From"] = cfg["MAIL_FROM"]
+    msg["To"] = address
+    msg.set_content(BODY.format(url=url_for("intake.track", _external=True) if has_request_context() else "/track"))
+    try:
+        with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:
+            if cfg.get("MAIL_USE_TLS"):
+                smtp.starttls(context=ssl.create_default_context())
+            if cfg.get("MAIL_USERNAME"):
+                smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+            smtp.send_message(msg)
+    except (OSError, smtplib.SMTPException) as exc:
+        log.warning("reporter notification not sent: %s", type(exc).__name__)
+        return False
+    return True
+
+
+_installed = False
+
+
+def init_app(app: Flask) -> None:
+    global _installed
+    if _installed:
+        return
+    event.listen(Session, "before_flush", _collect)
+    event.listen(Session, "after_commit", _send_after_commit)
+    event.listen(Session, "after_rollback", _discard)
+    _installed = True

@@ -1,0 +1,155 @@
+"""Evidence files: type from content, limits, atomic storage, chain of custody, safe download."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from cases import evidence, services
+from cases.models import Case, Event, Evidence
+from extensions import db
+from tests.samples import ACCEPTED, REFUSED, image
+
+VALID = {"category": "other", "narrative": "The guards took my phone and beat me in the corridor.",
+         "region": "astana", "immediate_danger": "no", "child_affected": "no", "in_custody": "yes",
+         "reporter_role": "affected", "contact": "anonymous", "consent": "y"}
+
+
+def _post(client, files, **extra):
+    data = {**VALID, **extra, "evidence": [(io.BytesIO(content), name) for name, content in files]}
+    return client.post("/report", data=data, content_type="multipart/form-data")
+
+
+@pytest.mark.parametrize("name", sorted(ACCEPTED))
+def test_each_allowed_type_is_accepted_at_intake(client, name):
+    content = ACCEPTED[name]()
+    response = _post(client, [(name, content)])
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    item = db.session.scalar(select(Evidence))
+    assert item.size == len(content)
+    assert item.sha256 == hashlib.sha256(content).hexdigest()
+    assert item.filename == name
+    db.session.refresh(item)
+    assert db.session.scalar(select(Evidence.content).where(Evidence.id == item.id)) == content
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_dangerous_or_unknown_files_are_refused_and_the_form_is_kept(client, name):
+    response = _post(client, [(name, REFUSED[name])])
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "we cannot accept it" in page
+    assert "The guards took my phone and beat me in the corridor." in page  # the rest of the form is kept
+    assert db.session.scalar(select(func.count(Case.id))) == 0
+    assert db.session.scalar(select(func.count(Evidence.id))) == 0
+
+
+def test_empty_and_oversize_files_are_refused(make_app):
+    app = make_app(MAX_FILE_MB=1)
+    with app.app_context():
+        client = app.test_client()
+        page = _post(client, [("empty.jpg", b"")]).get_data(as_text=True)
+        assert "is empty" in page
+        big = image("PNG") + b"\x00" * (1024 * 1024)
+        response = _post(client, [("big.png", big)])
+        assert response.status_code == 422
+        assert "larger than 1 MB" in response.get_data(as_text=True)
+        assert db.session.scalar(select(func.count(Case.id))) == 0
+
+
+def test_too_many_files_are_refused(make_app):
+    app = make_app(MAX_CASE_FILES=2)
+    with app.app_context():
+        response = _post(app.test_client(), [(f"p{i}.png", image("PNG")) for i in range(3)])
+        assert response.status_code == 422
+        assert "at most 2 files" in response.get_data(as_text=True)
+
+
+def test_file_hash_and_size_are_in_the_audit_chain(client):
+    content = ACCEPTED["letter.pdf"]()
+    _post(client, [("letter.pdf", content)])
+    event = db.session.scalar(select(Event).where(Event.action == "evidence_added"))
+    details = json.loads(event.details)
+    assert details == {"sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "type": "pdf"}
+
+
+def test_a_crash_before_commit_leaves_no_orphan(app, monkeypatch):
+    """The report and its files are one transaction: a failure stores neither."""
+    checked = evidence.check("photo.png", image("PNG"), evidence.Limits(10**7, 10**8, 20))
+
+    def crash():
+        raise RuntimeError("power cut between storing the file and committing the case")
+
+    monkeypatch.setattr(services, "_commit", crash)
+    from tests.conftest import report
+
+    with pytest.raises(RuntimeError):
+        services.file_report(report(), app.extensions["shagym_receipt_key"], files=[checked])
+    db.session.rollback()
+    assert db.session.scalar(select(func.count(Case.id))) == 0
+    assert db.session.scalar(select(func.count(Evidence.id))) == 0
+    assert db.session.scalar(select(func.count(Event.id))) == 0
+
+
+def test_users_filename_never_becomes_a_path(client):
+    _post(client, [("../../etc/passwd.png", image("PNG"))])
+    item = db.session.scalar(select(Evidence))
+    assert item.filename == "passwd.png"
+
+
+def test_download_headers_are_exactly_as_specified(client, login_as):
+    _post(client, [("фото доказательство.jpg", image("JPEG"))])
+    item = db.session.scalar(select(Evidence))
+    staff, user = login_as("caseworker", ["general"])
+    response = staff.get(f"/staff/cases/{item.case_id}/evidence/{item.id}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="evidence-')
+    assert "filename*=UTF-8''%D1%84%D0%BE%D1%82%D0%BE%20" in disposition
+    assert response.data == image("JPEG")
+    event = db.session.scalar(select(Event).where(Event.action == "evidence_downloaded"))
+    assert event.actor_id == user.id
+
+
+def test_other_queue_and_public_cannot_download(client, login_as):
+    _post(client, [("photo.png", image("PNG"))])
+    item = db.session.scalar(select(Evidence))
+    outsider, _ = login_as("caseworker", ["women"])
+    assert outsider.get(f"/staff/cases/{item.case_id}/evidence/{item.id}").status_code == 404
+    assert client.get(f"/staff/cases/{item.case_id}/evidence/{item.id}").status_code == 302
+    admin, _ = login_as("admin")
+    assert admin.get(f"/staff/cases/{item.case_id}/evidence/{item.id}").status_code == 403
+
+
+def test_gps_in_a_photo_is_kept_and_staff_are_warned(client, login_as):
+    original = image("JPEG", gps=True)
+    page = client.get("/report").get_data(as_text=True)
+    assert "GPS location" in page  # the reporter is told before uploading
+    _post(client, [("street.jpg", original)])
+    item = db.session.scalar(select(Evidence))
+    assert item.has_gps is True
+    staff, _ = login_as("caseworker", ["general"])
+    case_page = staff.get(f"/staff/cases/{item.case_id}").get_data(as_text=True)
+    assert "carries GPS coordinates" in case_page
+    assert item.sha256 in case_page
+    assert staff.get(f"/staff/cases/{item.case_id}/evidence/{item.id}").data == original  # EXIF untouched
+
+
+def test_reporter_adds_files_later_from_the_tracking_page(client, make_case):
+    filed = make_case()
+    client.post("/track", data={"receipt": filed.receipt})
+    content = ACCEPTED["voice.mp3"]()
+    response = client.post("/track/reply", data={"body": "", "evidence": [(io.BytesIO(content), "voice.mp3")]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 303
+    item = db.session.scalar(select(Evidence))
+    assert item.case_id == filed.case.id and item.sha256 == hashlib.sha256(content).hexdigest()
+    response = client.post("/track/reply", data={"body": "and this", "evidence": [(io.BytesIO(REFUSED["page.html"]), "x.html")]},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "and this" in response.get_data(as_text=True)

@@ -1,0 +1,104 @@
+"""Reporter email notifications go through a real SMTP server and carry no case content."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from cases import services
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        text = f"{parsed['Subject']}\n{parsed.get_body(preferencelist=('plain',)).get_content()}"
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos, text))
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield controller.port, inbox
+    controller.stop()
+
+
+NARRATIVE = "Officer Bekov hit my son with a baton at the Zhetysu district station."
+
+
+def test_message_to_reporter_sends_a_content_free_email(make_app, make_case, make_user, smtp):
+    port, inbox = smtp
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_FROM="noreply@shagym.test")
+    with app.app_context(), app.test_request_context():
+        filed = make_case(narrative=NARRATIVE, contact_email="mother@example.org", category="torture", in_custody="yes")
+        worker = make_user("caseworker", ["torture-prevention"])
+        services.send_message(filed.case.id, worker, "Secret reply: we contacted the prosecutor about Bekov.")
+        reference = filed.case.reference
+    assert len(inbox.messages) == 1
+    sender, recipients, content = inbox.messages[0]
+    assert sender == "noreply@shagym.test" and recipients == ["mother@example.org"]
+    assert "/track" in content
+    for secret in ("Bekov", "prosecutor", "baton", reference, filed.receipt, "torture"):
+        assert secret not in content
+
+
+def test_status_change_notifies_and_rollback_does_not(make_app, make_case, make_user, smtp):
+    port, inbox = smtp
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    with app.app_context(), app.test_request_context():
+        filed = make_case(contact_email="someone@example.org")
+        worker = make_user("caseworker", ["general"])
+        services.change_status(filed.case.id, worker, "triage")
+        assert len(inbox.messages) == 1
+        with pytest.raises(services.workflow.TransitionRefused):
+            services.change_status(filed.case.id, worker, "closed")
+    assert len(inbox.messages) == 1
+
+
+def test_anonymous_reporters_and_reporters_own_replies_get_no_email(make_app, make_case, make_user, smtp):
+    port, inbox = smtp
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    with app.app_context(), app.test_request_context():
+        anonymous = make_case()
+        worker = make_user("caseworker", ["general"])
+        services.send_message(anonymous.case.id, worker, "Hello")
+        assert inbox.messages == []
+        filed = make_case(contact_email="x@example.org")
+        from cases import reporter
+
+        reporter.reply(filed.case.id, "my own reply")
+    assert inbox.messages == []
+
+
+def test_without_mail_settings_nothing_is_sent_and_staff_are_told(make_case, login_as, smtp):
+    port, inbox = smtp
+    filed = make_case(contact_email="x@example.org")
+    staff, worker = login_as("caseworker", ["general"])
+    services.send_message(filed.case.id, worker, "Hello")
+    assert inbox.messages == []
+    page = staff.get(f"/staff/cases/{filed.case.id}").get_data(as_text=True)
+    assert "Email notifications are switched off" in page
+
+
+def test_unreachable_mail_server_does_not_lose_the_message(make_app, make_case, make_user):
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port())
+    with app.app_context(), app.test_request_context():
+        filed = make_case(contact_email="x@example.org")
+        worker = make_user("caseworker", ["general"])
+        message = services.send_message(filed.case.id, worker, "Still stored")
+        assert message.id is not None

@@ -1,0 +1,192 @@
+"""Reporters follow their case with the receipt: lookup, throttling, session, replies."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from cases import audit, services
+from cases.models import Case, Event, Message
+from extensions import db
+from intake import track
+
+
+def _spellings(code: str) -> list[str]:
+    plain = code.replace("-", "")
+    return [
+        code,
+        code.lower(),
+        plain,
+        " ".join(code.split("-")),
+        f"  {code}  ",
+        plain.replace("0", "O").replace("1", "I"),
+        plain.replace("1", "l"),
+    ]
+
+
+def test_right_code_in_every_spelling_opens_the_case(client, make_case):
+    filed = make_case(category="women")
+    for typed in _spellings(filed.receipt):
+        client.post("/track/leave")
+        response = client.post("/track", data={"receipt": typed})
+        assert response.status_code == 303, typed
+        assert response.headers["Location"].endswith("/track/case")
+        page = client.get("/track/case").get_data(as_text=True)
+        assert filed.case.reference in page
+        # The status is explained in plain words, never the internal name.
+        assert "We have received your report" in page
+        assert ">new<" not in page
+
+
+@pytest.mark.parametrize("typed", ["", "K7QF-M2XD-9PLA-W3RT-6HNB", "X" * 5000, "'; DROP TABLE cases; --", "ÄÖÜ"])
+def test_wrong_empty_or_long_code_gets_one_generic_message(client, make_case, typed):
+    make_case()
+    response = client.post("/track", data={"receipt": typed})
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "We could not find a case with this receipt" in page
+    assert "SHG-" not in page
+    assert client.get("/track/case").status_code == 302  # no case in the session
+
+
+def test_lookup_does_the_same_work_for_malformed_and_unknown_codes(app, monkeypatch):
+    """No timing oracle: every lookup hashes a normalized value and runs one indexed query."""
+    calls = []
+    real = services.receipts.digest
+    monkeypatch.setattr(services.receipts, "digest", lambda key, value: calls.append(value) or real(key, value))
+    key = app.extensions["shagym_receipt_key"]
+    for typed in ["", "nonsense", "0000-0000-0000-0000-0000", "x" * 1000]:
+        assert services.find_by_receipt(key, typed) is None
+    assert len(calls) == 4
+
+
+def test_nothing_about_the_case_is_in_any_url(client, make_case):
+    filed = make_case()
+    response = client.post("/track", data={"receipt": filed.receipt})
+    assert filed.receipt not in response.headers["Location"]
+    assert str(filed.case.id) not in response.headers["Location"]
+    page = client.get("/track/case").get_data(as_text=True)
+    assert filed.receipt not in page
+    assert client.get("/track/case").headers["Cache-Control"] == "no-store"
+
+
+def test_a_reporter_never_sees_internal_notes_or_staff_names(client, make_case, make_user):
+    filed = make_case(category="other")
+    worker = make_user("caseworker", ["general"], name="Aigerim Secretname")
+    services.add_note(filed.case.id, worker, "Internal: suspect is the cousin of the district chief")
+    services.send_message(filed.case.id, worker, "Could you tell us which police station it was?")
+    client.post("/track", data={"receipt": filed.receipt})
+    page = client.get("/track/case").get_data(as_text=True)
+    assert "Could you tell us which police station it was?" in page
+    assert "suspect is the cousin" not in page
+    assert "Secretname" not in page
+
+
+def test_reply_moves_awaiting_info_back_to_investigating(client, make_case, make_user):
+    filed = make_case()
+    worker = make_user("caseworker", ["general"])
+    case_id = filed.case.id
+    for target in ("triage", "investigating", "awaiting_info"):
+        services.change_status(case_id, worker, target)
+    paused_due = db.session.get(Case, case_id).due_at
+    client.post("/track", data={"receipt": filed.receipt})
+    response = client.post("/track/reply", data={"body": "It was the station on Abai street, room 12."})
+    assert response.status_code == 303
+    db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    assert case.status == "investigating"
+    assert case.reporter_news is True
+    assert case.paused_at is None and case.due_at >= paused_due
+    events = db.session.scalars(select(Event).where(Event.case_id == case_id).order_by(Event.seq)).all()
+    assert [(e.actor_type, e.action) for e in events[-2:]] == [("reporter", "reporter_message"), ("system", "status")]
+    assert events[-1].old_value == "awaiting_info" and events[-1].new_value == "investigating"
+    message = db.session.scalar(select(Message).where(Message.kind == "from_reporter"))
+    assert message.body == "It was the station on Abai street, room 12."
+    assert audit.verify_chain(db.session, case_id) is None
+
+
+def test_staff_pages_show_the_reply_as_new(make_case, login_as, client):
+    filed = make_case()
+    staff, _user = login_as("caseworker", ["general"])
+    client.post("/track", data={"receipt": filed.receipt})
+    client.post("/track/reply", data={"body": "More details about what happened."})
+    queue_page = staff.get("/staff/queues/general").get_data(as_text=True)
+    assert "new reply" in queue_page
+    case_page = staff.get(f"/staff/cases/{filed.case.id}").get_data(as_text=True)
+    assert "More details about what happened." in case_page
+
+
+def test_closed_case_can_be_read_but_not_answered(client, make_case, make_user):
+    filed = make_case()
+    worker = make_user("caseworker", ["general"])
+    for target, reason in (("triage", ""), ("rejected", "Outside our mandate")):
+        services.change_status(filed.case.id, worker, target, reason)
+    client.post("/track", data={"receipt": filed.receipt})
+    page = client.get("/track/case").get_data(as_text=True)
+    assert "We cannot take up this case" in page
+    assert 'action="/track/reply"' not in page
+    response = client.post("/track/reply", data={"body": "Please reconsider."})
+    assert response.status_code == 422
+    assert "This case is closed" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Message.id)).where(Message.kind == "from_reporter")) == 0
+
+
+def test_reply_errors_keep_what_was_typed(client, make_case):
+    filed = make_case()
+    client.post("/track", data={"receipt": filed.receipt})
+    text = "Ол түнде полиция бөлімшесінде болды 🙏🏽" + "x" * 10_001
+    response = client.post("/track/reply", data={"body": text})
+    assert response.status_code == 422
+    assert text in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Message.id))) == 0
+
+
+def test_leave_ends_the_tracking_session(client, make_case):
+    filed = make_case()
+    client.post("/track", data={"receipt": filed.receipt})
+    assert client.get("/track/case").status_code == 200
+    client.post("/track/leave")
+    assert client.get("/track/case").status_code == 302
+
+
+def test_tracking_session_expires_after_30_idle_minutes(client, make_case, monkeypatch):
+    filed = make_case()
+    client.post("/track", data={"receipt": filed.receipt})
+    now = time.time()
+    monkeypatch.setattr(track.time, "time", lambda: now + track.IDLE_SECONDS + 1)
+    response = client.get("/track/case")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/track")
+
+
+def test_throttle_engages_after_the_documented_number_of_failures(make_app, make_case):
+    app = make_app(RATELIMIT_ENABLED=True, TRACK_RATE_LIMIT="3 per minute")
+    with app.app_context():
+        filed = make_case()
+        client = app.test_client()
+        statuses = [client.post("/track", data={"receipt": "AAAA-BBBB-CCCC-DDDD-EEEE"}).status_code for _ in range(4)]
+        assert statuses == [404, 404, 404, 429]
+        # Even the right code is refused while throttled: guessing gains nothing.
+        assert client.post("/track", data={"receipt": filed.receipt}).status_code == 429
+
+
+def test_throttle_is_shared_between_workers_through_redis(make_app):
+    redis = pytest.importorskip("redis")
+    try:
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if __import__("os").environ.get("CI"):
+            raise
+        pytest.skip("no local Redis")
+    redis.Redis(host="127.0.0.1", port=6379).flushdb()
+    config = {"RATELIMIT_ENABLED": True, "TRACK_RATE_LIMIT": "3 per minute",
+              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+    worker_a, worker_b = make_app(**config), make_app(**config)  # two apps = two gunicorn workers
+    bad = {"receipt": "AAAA-BBBB-CCCC-DDDD-EEEE"}
+    with worker_a.app_context():
+        assert [worker_a.test_client().post("/track", data=bad).status_code for _ in range(3)] == [404] * 3
+    with worker_b.app_context():
+        assert worker_b.test_client().post("/track", data=bad).status_code == 429
+    keys = [k.decode() for k in redis.Redis(host="127.0.0.1", port=6379).keys("*")]
+    assert keys and not any("127.0.0.1" in k for k in keys)  # the client address is never stored in clear
