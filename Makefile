@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test lint translations settings-table bench clean
+.PHONY: run test lint translations readme bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +34,8 @@ lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -r cases intake wsgi.py config.py storage.py extensions.py -c pyproject.toml
 
-settings-table: $(VENV)/.run-deps
-	@$(BIN)/python -c "import config; print(config.settings_table())"
+readme: $(VENV)/.run-deps
+	$(BIN)/python scripts/readme.py
 
 bench: $(VENV)/.dev-deps
 	$(BIN)/python scripts/bench.py

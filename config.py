@@ -32,7 +32,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SHAGYM_DATA_KEYS", None, "Data-encryption keys as `id:base64,...` (last is current). Unset: key files in `instance/keys/` (mode 0600)."),
     Setting("SHAGYM_RECEIPT_KEY", None, "Key of the receipt-code HMAC (base64). Unset: generated into `instance/receipt_key`."),
     Setting("SHAGYM_HTTPS", False, "`1` when served over HTTPS: `Secure` + `__Host-` cookies and HSTS.", _bool),
-    Setting("SHAGYM_PRODUCTION", False, "`1` in production: refuses to start in debug mode or without a stable secret.", _bool),
+    Setting("SHAGYM_PRODUCTION", False, "`1` in production: refuses to start in debug or testing mode.", _bool),
     Setting("RATELIMIT_STORAGE_URI", "memory://", "Flask-Limiter storage; `redis://127.0.0.1:6379/0` to share limits between gunicorn workers."),
     Setting("AUDIT_CHECKPOINT_EVERY", 1000, "Write a signed Merkle checkpoint after this many audit events.", int),
     Setting("REQUIRE_2FA_FOR_ALL", False, "`1`: every staff account must use two-factor sign-in (supervisors and admins always must).", _bool),
@@ -51,7 +51,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REPORT_RATE_LIMIT", "20 per hour;5 per minute", "Report submissions allowed per client (keyed hash of the address)."),
     Setting("TRACK_RATE_LIMIT", "10 per minute;50 per hour", "Receipt look-ups allowed per client."),
     Setting("LOGIN_RATE_LIMIT", "5 per minute", "Failed staff sign-ins allowed per account and, separately, per client."),
+    Setting("SHAGYM_PROXY_HOPS", 0, "Reverse proxies in front of the app whose `X-Forwarded-For` is trusted (for rate limits; the address is never stored).", int),
     Setting("PORT", 8000, "Port of `make run`.", int),
+)
+
+# Read outside the Flask config: by the CLI, gunicorn.conf.py, the tests or CI.
+OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("SHAGYM_INSTANCE", "`instance/`", "Folder for the SQLite database, generated keys and secrets."),
+    ("SHAGYM_PASSWORD", "—", "Password for `flask --app wsgi create-user` (else a hidden prompt)."),
+    ("WEB_CONCURRENCY", "`4`", "gunicorn worker processes (`gunicorn.conf.py`)."),
+    ("FORWARDED_ALLOW_IPS", "`127.0.0.1`", "Proxies gunicorn trusts for the request scheme (`gunicorn.conf.py`)."),
+    ("TEST_DATABASE_URL", "—", "Run the test suite on this PostgreSQL database instead of SQLite (it is wiped)."),
+    ("CI", "—", "Set by CI: a missing Chromium fails the browser tests instead of skipping them."),
 )
 
 
@@ -83,4 +94,6 @@ def settings_table() -> str:
     for s in SETTINGS:
         default = "—" if s.default is None else f"`{s.default}`"
         rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    for name, default, meaning in OTHER_VARIABLES:
+        rows.append(f"| `{name}` | {default} | {meaning} |")
     return "\n".join(rows)

@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 
+from cases.categories import N_
 from cases.models import ROLES, Queue, QueueMembership, StaffSession, User
 from extensions import db
 
@@ -33,7 +34,11 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(Exception):
-    pass
+    """A refused account change. ``template`` and ``params`` let a view translate it; ``str()`` is English."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        self.template, self.params = template, params
+        super().__init__(template % params if params else template)
 
 
 @lru_cache(maxsize=1)
@@ -43,18 +48,24 @@ def _common_passwords() -> frozenset[str]:
         return frozenset(line.strip().lower() for line in fh if line.strip())
 
 
-def password_problem(password: str, email: str = "", name: str = "") -> Optional[str]:
-    """Why a password is refused, or None if it is acceptable."""
+def password_refusal(password: str, email: str = "", name: str = "") -> Optional[AccountError]:
+    """Why a password is refused, as an error to raise (translatable), or None if it is acceptable."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return AccountError(N_("Use at least %(n)s characters."), n=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return AccountError(N_("Use at most %(n)s characters."), n=MAX_LENGTH)
     lowered = password.lower()
     if lowered in _common_passwords() or len(set(password)) < 4:
-        return "This password is too common. Choose a less predictable one (a few unrelated words work well)."
+        return AccountError(N_("This password is too common. Choose a less predictable one (a few unrelated words work well)."))
     if email and email.split("@")[0].lower() in lowered and len(email.split("@")[0]) >= 4:
-        return "Do not use your email address in your password."
+        return AccountError(N_("Do not use your email address in your password."))
     return None
+
+
+def password_problem(password: str, email: str = "", name: str = "") -> Optional[str]:
+    """Why a password is refused (English), or None if it is acceptable."""
+    refusal = password_refusal(password, email, name)
+    return str(refusal) if refusal else None
 
 
 def hash_password(password: str) -> str:
@@ -68,23 +79,23 @@ def normalize_email(email: str) -> str:
 def create_user(email: str, name: str, role: str, password: str, queue_slugs: list[str] | None = None) -> User:
     email = normalize_email(email)
     if role not in ROLES:
-        raise AccountError(f"Role must be one of {', '.join(ROLES)}.")
+        raise AccountError(N_("Role must be one of %(roles)s."), roles=", ".join(ROLES))
     if "@" not in email or len(email) > 254:
-        raise AccountError("Give a valid email address.")
+        raise AccountError(N_("Give a valid email address."))
     if not name.strip():
-        raise AccountError("Give the person's name.")
-    problem = password_problem(password, email, name)
-    if problem:
-        raise AccountError(problem)
+        raise AccountError(N_("Give the person's name."))
+    refusal = password_refusal(password, email, name)
+    if refusal:
+        raise refusal
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AccountError("An account with this email already exists.")
+        raise AccountError(N_("An account with this email already exists."))
     user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
     db.session.add(user)
     db.session.flush()
     for slug in queue_slugs or []:
         queue = db.session.scalar(select(Queue).where(Queue.slug == slug))
         if queue is None:
-            raise AccountError(f"Unknown queue: {slug}")
+            raise AccountError(N_("Unknown queue: %(slug)s"), slug=slug)
         db.session.add(QueueMembership(user_id=user.id, queue_id=queue.id))
     db.session.commit()
     return user
@@ -106,9 +117,9 @@ def authenticate(email: str, password: str) -> Optional[User]:
 
 def set_password(user: User, password: str) -> None:
     """Change the password and end every session of this user."""
-    problem = password_problem(password, user.email, user.name)
-    if problem:
-        raise AccountError(problem)
+    refusal = password_refusal(password, user.email, user.name)
+    if refusal:
+        raise refusal
     user.password_hash = hash_password(password)
     user.password_changed_at = datetime.now(UTC)
     end_all_sessions(user.id)

@@ -21,11 +21,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from cases.models import Case, Checkpoint, Event
 
 GENESIS = "0" * 64
+# Set in ``session.info`` by ``append``; the committer pops it to decide on a checkpoint.
+APPENDED = "shagym_events_appended"
 SYSTEM_CHAIN = 0
 VERIFY_BATCH = 5000
 
@@ -100,6 +102,7 @@ def append(
     )
     event.hash = compute_hash(prev, event_fields(event))
     session.add(event)
+    session.info[APPENDED] = True
     return event
 
 
@@ -135,21 +138,29 @@ def verify_events(events: Iterable[Event], chain_id: int) -> Break | None:
 
 
 def verify_chain(session: Session, chain_id: int) -> Break | None:
-    events = session.scalars(select(Event).where(Event.chain_id == chain_id).order_by(Event.seq))
+    events = session.scalars(select(Event).where(Event.chain_id == chain_id).order_by(Event.seq)
+                             .execution_options(populate_existing=True))
     return verify_events(events, chain_id)
 
 
 def _all_events(session: Session) -> Iterator[Event]:
+    """Every event in id order, in batches; memory stays bounded.
+
+    Only the batch's own events leave the session afterwards: ``expunge_all``
+    would also detach the caller's objects (the signed-in user of a request).
+    """
     last_id = 0
     while True:
         batch = session.scalars(
-            select(Event).where(Event.id > last_id).order_by(Event.id).limit(VERIFY_BATCH)
+            select(Event).options(lazyload(Event.actor)).where(Event.id > last_id).order_by(Event.id)
+            .limit(VERIFY_BATCH).execution_options(populate_existing=True)
         ).all()
         if not batch:
             return
         yield from batch
         last_id = batch[-1].id
-        session.expunge_all()
+        for e in batch:
+            session.expunge(e)
 
 
 # --- Merkle tree heads (RFC 6962, section 2.1) -----------------------------

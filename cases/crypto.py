@@ -78,6 +78,10 @@ class Keyring:
     def key_id_of(stored: bytes) -> str:
         return stored[2 : 2 + KEY_ID_LEN].decode("ascii")
 
+    @property
+    def from_environment(self) -> bool:
+        return self.directory is None
+
     def add_new_key(self) -> str:
         """Create a new current key on disk; older keys stay readable."""
         if self.directory is None:
@@ -85,7 +89,10 @@ class Keyring:
         key_id = secrets.token_hex(KEY_ID_LEN // 2)
         key = AESGCM.generate_key(bit_length=256)
         _write_secret(self.directory / f"data-{key_id}.key", base64.b64encode(key))
-        (self.directory / "current").write_text(key_id)
+        # Atomic: a worker reading ``current`` at this moment sees the old id or the new one, never "".
+        tmp = self.directory / f".current-{key_id}"
+        tmp.write_text(key_id)
+        os.replace(tmp, self.directory / "current")
         self.keys[key_id] = key
         self.current_id = key_id
         return key_id

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import LargeBinary, select, type_coerce, update
+from sqlalchemy import LargeBinary, func, select, type_coerce, update
 
 from cases import audit, crypto
 from cases.models import Case, CategorySetting, Evidence, Message, User
@@ -42,7 +42,7 @@ def due_for_destruction(now: datetime, default_days: int) -> list[Due]:
 
 def destroy_content(case_id: int, now: datetime) -> bool:
     """Destroy one case's personal content; the skeleton and the audit chain stay. One transaction."""
-    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update()
+    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update(of=Case)
                               .execution_options(populate_existing=True)).first()
     if case is None or case.legal_hold or case.content_destroyed_at is not None or case.is_open:
         db.session.rollback()
@@ -70,6 +70,18 @@ ENCRYPTED_COLUMNS = (
     (Evidence, ("filename", "content")),
     (User, ("totp_secret",)),
 )
+
+
+def _key_ids_in_use() -> set[str]:
+    found: set[str] = set()
+    for model, columns in ENCRYPTED_COLUMNS:
+        for name in columns:
+            column = getattr(model, name)
+            # The key id sits at bytes 3..10 of every stored value (after the 2-byte format marker).
+            prefix = func.substr(type_coerce(column, LargeBinary), 1, 2 + crypto.KEY_ID_LEN)
+            for raw in db.session.scalars(select(prefix).where(column.is_not(None)).distinct()):
+                found.add(crypto.Keyring.key_id_of(bytes(raw)))
+    return found
 
 
 def reencrypt_all(ring: crypto.Keyring) -> dict[str, int]:
@@ -100,8 +112,20 @@ def reencrypt_all(ring: crypto.Keyring) -> dict[str, int]:
 
 
 def rotate_keys(ring: crypto.Keyring) -> tuple[str, dict[str, int]]:
-    old = ring.current_id
-    new = ring.add_new_key()
+    """Make a new key current and re-encrypt every value under it; one audit event in the system chain.
+
+    Key files: a new key is created (older files stay, so running workers keep reading).
+    ``SHAGYM_DATA_KEYS``: the operator has already appended the new key (the last one is
+    current) and restarted; this re-encrypts everything still under an older key.
+    """
+    if ring.from_environment:
+        new = ring.current_id
+        in_use = _key_ids_in_use()
+        older = sorted(in_use - {new})
+        old = ",".join(older) if older else new
+    else:
+        old = ring.current_id
+        new = ring.add_new_key()
     counts = reencrypt_all(ring)
     audit.append(db.session, case=None, actor_type="system", action="keys_rotated", old=old, new=new,
                  details=counts, at=datetime.now(UTC))

@@ -15,6 +15,7 @@ from typing import Optional
 from sqlalchemy import func, select
 
 from cases import audit, evidence, workflow
+from cases.categories import N_
 from cases.models import Case, Evidence, Message
 from cases.services import ServiceError, _commit, add_evidence
 from cases.workflow import FINISHED_STATUSES, Status
@@ -53,10 +54,10 @@ def can_reply(case: Case) -> bool:
 
 
 def _lock(case_id: int) -> Case:
-    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update()
+    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update(of=Case)
                               .execution_options(populate_existing=True)).first()
     if case is None:
-        raise ServiceError("Case not found.")
+        raise ServiceError(N_("Case not found."))
     return case
 
 
@@ -64,12 +65,12 @@ def reply(case_id: int, body: str, files: Sequence[evidence.Checked] = ()) -> Op
     """The reporter adds a message and/or files. One transaction; audit events for each."""
     body = (body or "").strip()
     if not body and not files:
-        raise ServiceError("Write a message or choose a file.")
+        raise ServiceError(N_("Write a message or choose a file."))
     if len(body) > REPLY_MAX:
-        raise ServiceError("The message is too long.")
+        raise ServiceError(N_("The message is too long."))
     case = _lock(case_id)
     if not can_reply(case):
-        raise ServiceError("This case is closed. If something new has happened, please send a new report.")
+        raise ServiceError(N_("This case is closed. If something new has happened, please send a new report."))
     now = datetime.now(UTC)
     message = None
     if body:

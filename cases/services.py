@@ -17,11 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Optional
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases import access, audit, deadlines, evidence, receipts, routing, workflow
+from cases.categories import N_
 from cases.models import Case, CategorySetting, Checkpoint, Event, Evidence, Message, Priority, Queue, RoutingRule, User
 from cases.workflow import Status
 from extensions import db
@@ -42,7 +43,7 @@ class Forbidden(ServiceError):
 
 
 class Conflict(ServiceError):
-    def __init__(self, message: str = "This case was changed by someone else — reload the page and try again.") -> None:
+    def __init__(self, message: str = N_("This case was changed by someone else — reload the page and try again.")) -> None:
         super().__init__(message)
 
 
@@ -133,7 +134,7 @@ def file_report(report: NewReport, receipt_key: bytes, submission_token: str | N
     except IntegrityError as exc:
         session.rollback()
         if submission_token and _submission_used(submission_token):
-            raise DuplicateSubmission("This report was already received.") from exc
+            raise DuplicateSubmission(N_("This report was already received.")) from exc
         raise
     case.reference = f"SHG-{now.year}-{case.id:06d}"
     queue = session.get(Queue, decision.queue_id)
@@ -182,7 +183,7 @@ def _lock(case_id: int, actor: User, expected_version: int | None) -> Case:
         select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
     ).first()
     if case is None or not access.can_see(db.session, actor, case):
-        raise NotFound("Case not found.")
+        raise NotFound(N_("Case not found."))
     if expected_version is not None and case.version != expected_version:
         raise Conflict()
     return case
@@ -194,23 +195,35 @@ def _touch(case: Case, now: datetime) -> None:
 
 
 def _commit() -> None:
+    """Commit the action and its events; a lost race (unique seq, stale row) becomes ``Conflict``.
+
+    A checkpoint is due when the newest event id has passed a multiple of
+    AUDIT_CHECKPOINT_EVERY since the last checkpoint. (Counting only the events
+    still pending here would miss those that autoflush already sent.)
+    """
     session = db.session
-    pending = [obj for obj in session.new if isinstance(obj, Event)]
+    wrote_events = session.info.pop(audit.APPENDED, False)
     try:
         session.flush()
-        new_ids = [event.id for event in pending]
+        due = wrote_events and _checkpoint_due()
         session.commit()
     except (IntegrityError, StaleDataError) as exc:
         session.rollback()
         raise Conflict() from exc
-    if new_ids:
-        _maybe_checkpoint(min(new_ids), max(new_ids))
+    if due:
+        _write_checkpoint_quietly()
 
 
-def _maybe_checkpoint(first_id: int, last_id: int) -> None:
+def _checkpoint_due() -> bool:
     every = current_app.config["AUDIT_CHECKPOINT_EVERY"]
-    if every <= 0 or (first_id - 1) // every == last_id // every:
-        return
+    if every <= 0:
+        return False
+    last_event = db.session.scalar(select(func.max(Event.id))) or 0
+    last_signed = db.session.scalar(select(func.max(Checkpoint.last_event_id))) or 0
+    return last_event // every > last_signed // every
+
+
+def _write_checkpoint_quietly() -> None:
     try:
         write_checkpoint()
     except Exception:  # the change itself is committed; a later checkpoint covers it
@@ -221,8 +234,9 @@ def _maybe_checkpoint(first_id: int, last_id: int) -> None:
 def write_checkpoint() -> Optional[Checkpoint]:
     """Sign a Merkle tree head over all committed events (waits for in-flight writers)."""
     session = db.session
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if db.engine.dialect.name == "postgresql":
         # Waits for transactions still inserting events, so no lower id commits after the head.
+        # (``session.bind`` is None under Flask-SQLAlchemy: ask the engine.)
         session.execute(db.text("LOCK TABLE events IN SHARE MODE"))
     cp = audit.write_checkpoint(session, current_app.extensions["shagym_signing_key"])
     session.commit()
@@ -237,11 +251,11 @@ def claim(case_id: int, actor: User, expected_version: int | None = None) -> Cas
     """Take an unassigned open case. Refused if someone else holds it (Conflict)."""
     case = _lock(case_id, actor, expected_version)
     if not case.is_open:
-        raise ServiceError("Only open cases can be claimed.")
+        raise ServiceError(N_("Only open cases can be claimed."))
     if case.assignee_id is not None:
         if case.assignee_id == actor.id:
-            raise ServiceError("You already hold this case.")
-        raise Conflict("Someone else claimed this case first — reload the page.")
+            raise ServiceError(N_("You already hold this case."))
+        raise Conflict(N_("Someone else claimed this case first — reload the page."))
     now = utcnow()
     case.assignee_id = actor.id
     _touch(case, now)
@@ -254,14 +268,14 @@ def assign(case_id: int, actor: User, assignee_id: int | None, expected_version:
            reason: str = "") -> Case:
     """Supervisor assigns, reassigns or unassigns. The assignee must work the case's queue."""
     if not access.is_supervisor(actor):
-        raise Forbidden("Only supervisors can assign cases.")
+        raise Forbidden(N_("Only supervisors can assign cases."))
     case = _lock(case_id, actor, expected_version)
     if assignee_id is not None:
         user = db.session.get(User, assignee_id)
         if user is None or not user.active or not access.can_see(db.session, user, case):
-            raise ServiceError("That person cannot work cases in this queue.")
+            raise ServiceError(N_("That person cannot work cases in this queue."))
     if case.assignee_id == assignee_id:
-        raise ServiceError("The case is already assigned that way.")
+        raise ServiceError(N_("The case is already assigned that way."))
     now = utcnow()
     old = case.assignee_id
     case.assignee_id = assignee_id
@@ -310,16 +324,18 @@ def change_priority(case_id: int, actor: User, priority: str, reason: str = "",
                     expected_version: int | None = None) -> Case:
     """Set urgent/high/normal/low; the first-response due date follows the new priority."""
     if priority not in Priority.BY_NAME:
-        raise ServiceError("Unknown priority.")
+        raise ServiceError(N_("Unknown priority."))
     case = _lock(case_id, actor, expected_version)
+    if not case.is_open:
+        raise ServiceError(N_("Only open cases can change priority."))
     value = Priority.BY_NAME[priority]
     if value == case.priority:
-        raise ServiceError("The case already has that priority.")
+        raise ServiceError(N_("The case already has that priority."))
     now = utcnow()
     old = case.priority_name
     case.priority = value
     setting = db.session.get(CategorySetting, case.category)
-    base = deadlines.due_at(case.created_at, value, setting.first_response_hours if setting else None,
+    base = deadlines.due_at(_clock_start(case), value, setting.first_response_hours if setting else None,
                             setting.first_response_working_days if setting else 3)
     case.due_at = base + timedelta(seconds=case.paused_seconds)
     _touch(case, now)
@@ -329,19 +345,28 @@ def change_priority(case_id: int, actor: User, priority: str, reason: str = "",
     return case
 
 
+def _clock_start(case: Case) -> datetime:
+    """When the first-response clock started: the last reopening, else the report itself."""
+    reopened = db.session.scalar(
+        select(func.max(Event.created_at)).where(
+            Event.chain_id == case.id, Event.action == "status", Event.new_value == Status.TRIAGE.value,
+            Event.old_value.in_([s.value for s in (Status.RESOLVED, Status.CLOSED, Status.REJECTED)])))
+    return reopened or case.created_at
+
+
 def move_queue(case_id: int, actor: User, queue_slug: str, reason: str,
                expected_version: int | None = None) -> Case:
     """Supervisor moves a case to another queue; a reason is required. The assignee is cleared."""
     if not access.is_supervisor(actor):
-        raise Forbidden("Only supervisors can move cases between queues.")
+        raise Forbidden(N_("Only supervisors can move cases between queues."))
     if not reason.strip():
-        raise ServiceError("A reason is required to move a case to another queue.")
+        raise ServiceError(N_("A reason is required to move a case to another queue."))
     queue = db.session.scalar(select(Queue).where(Queue.slug == queue_slug, Queue.active.is_(True)))
     if queue is None:
-        raise ServiceError("Unknown queue.")
+        raise ServiceError(N_("Unknown queue."))
     case = _lock(case_id, actor, expected_version)
     if queue.id == case.queue_id:
-        raise ServiceError("The case is already in that queue.")
+        raise ServiceError(N_("The case is already in that queue."))
     now = utcnow()
     old_slug = case.queue.slug
     case.queue_id = queue.id
@@ -370,7 +395,7 @@ def _add_message(case: Case, actor: User | None, kind: str, body: str, now: date
 def add_note(case_id: int, actor: User, body: str) -> Message:
     """An internal note: staff only, never shown to the reporter."""
     if not body.strip():
-        raise ServiceError("The note is empty.")
+        raise ServiceError(N_("The note is empty."))
     case = _lock(case_id, actor, None)
     now = utcnow()
     message = _add_message(case, actor, "note", body, now)
@@ -382,10 +407,10 @@ def add_note(case_id: int, actor: User, body: str) -> Message:
 def send_message(case_id: int, actor: User, body: str) -> Message:
     """A message the reporter reads on the tracking page."""
     if not body.strip():
-        raise ServiceError("The message is empty.")
+        raise ServiceError(N_("The message is empty."))
     case = _lock(case_id, actor, None)
     if case.content_destroyed_at is not None:
-        raise ServiceError("This case's personal content was destroyed; it cannot take messages.")
+        raise ServiceError(N_("This case's personal content was destroyed; it cannot take messages."))
     now = utcnow()
     message = _add_message(case, actor, "to_reporter", body, now)
     case.updated_at = now
@@ -403,12 +428,12 @@ def record_view(case_id: int, actor: User) -> None:
 def set_legal_hold(case_id: int, actor: User, on: bool, reason: str, expected_version: int | None = None) -> Case:
     """Supervisor puts a case on legal hold (exempt from retention) or lifts it; reason required."""
     if not access.is_supervisor(actor):
-        raise Forbidden("Only supervisors can set a legal hold.")
+        raise Forbidden(N_("Only supervisors can set a legal hold."))
     if not reason.strip():
-        raise ServiceError("A reason is required for a legal hold.")
+        raise ServiceError(N_("A reason is required for a legal hold."))
     case = _lock(case_id, actor, expected_version)
     if case.legal_hold == on:
-        raise ServiceError("The legal hold is already set that way.")
+        raise ServiceError(N_("The legal hold is already set that way."))
     now = utcnow()
     case.legal_hold = on
     _touch(case, now)

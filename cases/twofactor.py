@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 
 import pyotp
 import segno
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import delete, select
 
+from cases import crypto
 from cases.models import RecoveryCode, User
 from extensions import db
 
@@ -26,6 +31,27 @@ def required_for(user: User, require_for_all: bool) -> bool:
 
 def new_secret() -> str:
     return pyotp.random_base32()
+
+
+PENDING_KEY = "totp_setup"
+
+
+def pending_secret(store: MutableMapping, ring: crypto.Keyring, bound_to: str) -> str:
+    """The secret being enrolled, kept between the QR page and the code check.
+
+    It lives in the (signed, not encrypted) cookie session, so it is sealed with the data
+    key and bound to the staff session: a copied or logged cookie does not reveal the seed.
+    """
+    purpose = f"totp_setup:{bound_to}"
+    sealed = store.get(PENDING_KEY)
+    if isinstance(sealed, str):
+        try:
+            return ring.decrypt(base64.b64decode(sealed), purpose).decode("ascii")
+        except (ValueError, binascii.Error, crypto.KeyError_, InvalidTag):
+            pass
+    secret = new_secret()
+    store[PENDING_KEY] = base64.b64encode(ring.encrypt(secret.encode("ascii"), purpose)).decode("ascii")
+    return secret
 
 
 def provisioning_uri(user: User, secret: str) -> str:

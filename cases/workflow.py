@@ -65,6 +65,19 @@ SUPERVISOR = "supervisor"
 SYSTEM = "system"
 STAFF = frozenset({CASEWORKER, SUPERVISOR})
 
+# Codes that staff pages show as ``_(code)``: account roles, audit actor types and
+# audit actions. The code itself is the message id; marking it here lets Babel
+# extract it, so the Kazakh and Russian pages never show a raw code.
+DISPLAYED_CODES = (
+    N_("caseworker"), N_("supervisor"), N_("admin"),
+    N_("public"), N_("reporter"), N_("staff"), N_("system"),
+    N_("created"), N_("routed"), N_("viewed"), N_("assigned"), N_("unassigned"), N_("status"), N_("priority"),
+    N_("queue"), N_("note"), N_("message_sent"), N_("reporter_message"), N_("evidence_added"),
+    N_("evidence_downloaded"), N_("legal_hold"), N_("content_destroyed"), N_("reporter_viewed"),
+    N_("user_created"), N_("user_deactivated"), N_("membership_changed"), N_("queue_created"), N_("rule_created"),
+    N_("rule_toggled"), N_("2fa_enrolled"), N_("password_changed"), N_("keys_rotated"),
+)
+
 
 @dataclass(frozen=True)
 class Transition:

@@ -162,10 +162,10 @@ class ReportForm(StrictForm):
                          choices=[("anonymous", N_("Stay anonymous")), ("contact", N_("You may contact me"))],
                          validators=[InputRequired(_l("Choose whether you want to stay anonymous."))])
     email = AsTypedStringField(_l("Email (optional)"), filters=[_strip],
-                        validators=[Optional(), Length(max=254), _valid_email],
+                        validators=[Optional(), Length(max=254, message=_l("Write at most %(max)d characters.")), _valid_email],
                         render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"})
     phone = AsTypedStringField(_l("Phone (optional)"), filters=[_strip],
-                        validators=[Optional(), Length(max=32), _valid_phone],
+                        validators=[Optional(), Length(max=32, message=_l("Enter a phone number like +7 701 234 5678.")), _valid_phone],
                         render_kw={"autocomplete": "tel", "inputmode": "tel"})
     consent = BooleanField(
         _l("I agree that Shagym stores this report and shares it only with the staff who handle it, to help protect the rights of the people involved."),

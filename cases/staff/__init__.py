@@ -7,9 +7,11 @@ member who has finished the second factor, except the ones in ``PUBLIC``.
 from __future__ import annotations
 
 from flask import Flask, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 
 from cases import accounts
+from cases.categories import N_
 from extensions import login_manager
 
 PUBLIC = frozenset({"staff_auth.login"})
@@ -22,6 +24,10 @@ def init_app(app: Flask) -> None:
     from cases.staff import admin, auth, evidence, supervise, views  # noqa: F401 - evidence adds routes to views.bp
 
     login_manager.login_view = "staff_auth.login"
+    # Flask-Login's own "Please log in to access this page." would stay English: use ours, translated.
+    login_manager.login_message = N_("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.localize_callback = gettext
     login_manager.session_protection = None  # sessions are checked server-side instead
 
     @login_manager.user_loader

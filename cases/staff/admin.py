@@ -87,7 +87,7 @@ def _create_user(form: UserForm):
                                         form.queues.data if form.role.data == "caseworker" else [])
         except accounts.AccountError as exc:
             db.session.rollback()
-            flash(_(str(exc)), "error")
+            flash(_(exc.template, **exc.params), "error")
         else:
             _event("user_created", new=user.email, details={"role": user.role, "queues": form.queues.data})
             db.session.commit()

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from cases import accounts, audit, twofactor
+from cases import accounts, audit, crypto, twofactor
 from cases.models import StaffSession
 from cases.staff.forms import CodeForm, LoginForm, PasswordChangeForm, RecoveryForm
 from extensions import db, limiter
@@ -19,6 +19,10 @@ bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
 def _account_key() -> str:
     email = accounts.normalize_email(request.form.get("email", ""))
     return "acct:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
+def _user_key() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else "user:-"
 
 
 def _failed(response) -> bool:
@@ -64,7 +68,8 @@ def logout():
 
 
 @bp.route("/2fa", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limiter.limit("10 per minute", methods=["POST"])  # per source address
+@limiter.limit("5 per minute", methods=["POST"], key_func=_user_key, deduct_when=_failed)  # per account
 def second_factor():
     if not current_user.totp_enabled:
         return redirect(url_for("staff_auth.enrol"))
@@ -90,15 +95,14 @@ def enrol():
     if current_user.totp_enabled and not current_user.staff_session.second_factor_done:
         return redirect(url_for("staff_auth.second_factor"))
     form = CodeForm()
-    secret = session.get("totp_setup") or twofactor.new_secret()
-    session["totp_setup"] = secret
+    secret = twofactor.pending_secret(session, crypto.current_keyring(), current_user.session_id)
     if form.validate_on_submit():
         codes = twofactor.enable(current_user, secret, form.code.data)
         if codes is not None:
             current_user.staff_session.second_factor_done = True
             audit.append(db.session, case=None, actor_type="staff", actor_id=current_user.id, action="2fa_enrolled")
             db.session.commit()
-            session.pop("totp_setup", None)
+            session.pop(twofactor.PENDING_KEY, None)
             return render_template("staff/recovery_codes.html", codes=codes)
         flash(_("That code does not match. Check the time on your phone and try again."), "error")
     uri = twofactor.provisioning_uri(current_user, secret)
@@ -116,7 +120,7 @@ def change_password():
                 accounts.set_password(current_user, form.new.data)
             except accounts.AccountError as exc:
                 db.session.rollback()
-                form.new.errors = [str(exc)]
+                form.new.errors = [_(exc.template, **exc.params)]
             else:
                 audit.append(db.session, case=None, actor_type="staff", actor_id=current_user.id,
                              action="password_changed")

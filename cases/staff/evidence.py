@@ -27,7 +27,7 @@ def content_disposition(filename: str, fallback: str) -> str:
 @roles(*CASE_ROLES)
 @writes_on_get
 def evidence_download(case_id: int, evidence_id: int):
-    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update()).first()
+    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update(of=Case)).first()
     if case is None or not access.can_see(db.session, current_user, case):
         abort(404)
     item = db.session.scalar(select(Evidence).options(undefer(Evidence.content))

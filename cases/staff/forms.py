@@ -17,6 +17,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+# Our own words for WTForms' built-in checks, so every message is in our catalogs.
+REQUIRED = _l("Fill in this field.")
+TOO_LONG = _l("Write at most %(max)d characters.")
+
 
 class LoginForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email."))],
@@ -36,14 +40,14 @@ class RecoveryForm(FlaskForm):
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired()],
+    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)],
                             render_kw={"autocomplete": "current-password"})
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=128)],
+    new = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=128, message=TOO_LONG)],
                         render_kw={"autocomplete": "new-password"})
 
 
 class ReauthForm(FlaskForm):
-    password = PasswordField(_l("Your password"), validators=[DataRequired()],
+    password = PasswordField(_l("Your password"), validators=[DataRequired(REQUIRED)],
                              render_kw={"autocomplete": "current-password"})
 
 
@@ -52,45 +56,45 @@ class VersionedForm(FlaskForm):
 
 
 class StatusForm(VersionedForm):
-    target = SelectField(_l("New status"), validators=[InputRequired()])
-    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)])
-    message = TextAreaField(_l("Message to the reporter (optional)"), validators=[Optional(), Length(max=10000)])
+    target = SelectField(_l("New status"), validators=[InputRequired(REQUIRED)])
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000, message=TOO_LONG)])
+    message = TextAreaField(_l("Message to the reporter (optional)"), validators=[Optional(), Length(max=10000, message=TOO_LONG)])
 
 
 class PriorityForm(VersionedForm):
     priority = SelectField(_l("Priority"), choices=[("urgent", _l("Urgent")), ("high", _l("High")),
                                                    ("normal", _l("Normal")), ("low", _l("Low"))])
-    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
 
 
 class AssignForm(VersionedForm):
     assignee = SelectField(_l("Assign to"), coerce=str)
-    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
 
 
 class MoveForm(VersionedForm):
     queue = SelectField(_l("Move to queue"))
-    reason = StringField(_l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500, message=TOO_LONG)])
 
 
 class NoteForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=[("note", _l("Internal note (staff only)")),
                                            ("to_reporter", _l("Message to the reporter"))])
-    body = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write something first.")), Length(max=10000)])
+    body = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write something first.")), Length(max=10000, message=TOO_LONG)])
 
 
 class HoldForm(VersionedForm):
     hold = BooleanField(_l("Legal hold"))
-    reason = StringField(_l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500, message=TOO_LONG)])
 
 
 class UserForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254, message=TOO_LONG)])
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
     role = SelectField(_l("Role"), choices=[("caseworker", _l("Case worker")), ("supervisor", _l("Supervisor")),
                                            ("admin", _l("Administrator"))])
     queues = SelectMultipleField(_l("Queues (case workers)"))
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=128)],
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(REQUIRED), Length(max=128, message=TOO_LONG)],
                              render_kw={"autocomplete": "new-password"})
 
 
@@ -99,17 +103,17 @@ class MembershipForm(FlaskForm):
 
 
 class QueueForm(FlaskForm):
-    slug = StringField(_l("Short name (letters, digits, dashes)"), validators=[DataRequired(), Length(max=64)])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    description = TextAreaField(_l("Description shown to reporters"), validators=[Optional(), Length(max=1000)])
+    slug = StringField(_l("Short name (letters, digits, dashes)"), validators=[DataRequired(REQUIRED), Length(max=64, message=TOO_LONG)])
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
+    description = TextAreaField(_l("Description shown to reporters"), validators=[Optional(), Length(max=1000, message=TOO_LONG)])
 
 
 ANY = ("", _l("any"))
 
 
 class RuleForm(FlaskForm):
-    name = StringField(_l("Rule name"), validators=[DataRequired(), Length(max=200)])
-    position = IntegerField(_l("Position (lower runs first)"), validators=[InputRequired()])
+    name = StringField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
+    position = IntegerField(_l("Position (lower runs first)"), validators=[InputRequired(REQUIRED)])
     category = SelectField(_l("Category"))
     immediate_danger = SelectField(_l("Immediate danger"), choices=[ANY, ("yes", _l("yes")), ("no", _l("no"))])
     child_affected = SelectField(_l("Child affected"),

@@ -1,0 +1,238 @@
+"""Benchmarks: report intake throughput through gunicorn, and queue-page cost vs. case count.
+
+Run with `make bench` (or `.venv/bin/python scripts/bench.py --help`). Figures go in the README;
+they are measurements, never pass/fail tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import resource
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+FORM = {"category": "torture", "narrative": "They beat him in the police station for two days and threatened him.",
+        "region": "karaganda", "immediate_danger": "no", "child_affected": "no", "in_custody": "yes",
+        "reporter_role": "relative", "contact": "anonymous", "consent": "y"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _client_session(port: int) -> tuple[http.client.HTTPConnection, str, str]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/report")
+    response = conn.getresponse()
+    body = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1)
+    return conn, cookie, token
+
+
+def bench_intake(workers: int, clients: int, seconds: float, env: dict[str, str]) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+         "--access-logfile", "/dev/null", "wsgi:create_app()"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        latencies: list[float] = []
+        errors = [0]
+        lock = threading.Lock()
+        stop = time.monotonic() + seconds
+
+        def run() -> None:
+            conn, cookie, token = _client_session(port)
+            local = []
+            while time.monotonic() < stop:
+                body = urlencode({**FORM, "csrf_token": token, "submission_token": secrets.token_urlsafe(16)})
+                t0 = time.perf_counter()
+                conn.request("POST", "/report", body=body, headers={
+                    "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+                response = conn.getresponse()
+                response.read()
+                local.append(time.perf_counter() - t0)
+                if response.status != 200:
+                    with lock:
+                        errors[0] += 1
+            with lock:
+                latencies.extend(local)
+
+        threads = [threading.Thread(target=run) for _ in range(clients)]
+        start = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - start
+        latencies.sort()
+        rss = _worker_rss_mb(server.pid)
+        print(f"intake: {len(latencies)} reports in {elapsed:.1f}s = {len(latencies) / elapsed:.0f} reports/s "
+              f"({workers} gunicorn workers, {clients} clients); median {statistics.median(latencies) * 1000:.1f} ms, "
+              f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms; non-200: {errors[0]}; "
+              f"worker RSS max {rss:.0f} MB")
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def _worker_rss_mb(master_pid: int) -> float:
+    best = 0.0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        if f"PPid:\t{master_pid}\n" in status:
+            kb = int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+            best = max(best, kb / 1024)
+    return best
+
+
+def seed_cases(n: int) -> None:
+    """Insert n cases quickly (one encrypted narrative reused); realistic spread of queues, statuses, dates."""
+    from sqlalchemy import insert, select
+
+    from cases import crypto, receipts
+    from cases.models import Case, Queue
+    from extensions import db
+
+    ring = crypto.current_keyring()
+    narrative = ring.encrypt(b"Benchmark case narrative, fictional.", "cases.narrative")
+    queues = [q.id for q in db.session.scalars(select(Queue))]
+    now = datetime.now(UTC)
+    statuses = ["new", "triage", "investigating", "awaiting_info", "closed", "closed", "closed", "resolved"]
+    batch = []
+    for i in range(1, n + 1):
+        created = now - timedelta(minutes=i)
+        status = statuses[i % len(statuses)]
+        batch.append({
+            "reference": f"SHG-BENCH-{i:07d}", "created_at": created, "updated_at": created,
+            "public_updated_at": created, "category": "other", "region": "astana", "narrative": narrative,
+            "ongoing": False, "immediate_danger": False, "child_affected": "no", "in_custody": "no",
+            "reporter_role": "witness", "receipt_hash": receipts.digest(b"k", f"{i:020d}"),
+            "queue_id": queues[i % len(queues)], "routing_rule_name": "bench", "priority": i % 4,
+            "status": status, "is_open": status not in ("closed", "resolved"), "due_at": created + timedelta(days=3),
+            "version": 1, "paused_seconds": 0, "reporter_news": False, "legal_hold": False,
+        })
+        if len(batch) == 20_000:
+            db.session.execute(insert(Case).execution_options(render_nulls=True), _raw(batch))
+            db.session.commit()
+            batch = []
+    if batch:
+        db.session.execute(insert(Case), _raw(batch))
+        db.session.commit()
+
+
+def _raw(rows):
+    # Narrative is already ciphertext: bypass the EncryptedText type by handing bytes to a LargeBinary bind.
+    return rows
+
+
+def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
+    from sqlalchemy import select, text
+
+    from cases import accounts
+    from cases.models import Queue
+    from extensions import db
+    from wsgi import create_app
+
+    for n in sizes:
+        instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
+        os.environ["SHAGYM_INSTANCE"] = str(instance)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.sqlite3'}",
+                          "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            from cases import seed
+
+            upgrade()
+            seed.seed_reference_data()
+            import cases.models as m
+
+            m.Case.__table__.c.narrative.type = m.LargeBinary()  # insert pre-encrypted bytes
+            t0 = time.perf_counter()
+            seed_cases(n)
+            load = time.perf_counter() - t0
+            from cases.base import EncryptedText
+
+            m.Case.__table__.c.narrative.type = EncryptedText("cases.narrative")
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+            user = accounts.create_user("bench@example.org", "Bench", "caseworker", "bench horse battery staple",
+                                        [q.slug for q in db.session.scalars(select(Queue))])
+            client = app.test_client()
+            client.post("/staff/login", data={"email": user.email, "password": "bench horse battery staple"})
+            slug = db.session.scalar(select(Queue.slug).where(Queue.id == 1))
+
+            def timed(path: str, repeat: int = 20) -> float:
+                samples = []
+                for _ in range(repeat):
+                    t = time.perf_counter()
+                    r = client.get(path)
+                    samples.append(time.perf_counter() - t)
+                    assert r.status_code == 200, (path, r.status_code)
+                return statistics.median(samples) * 1000
+
+            first = timed(f"/staff/queues/{slug}")
+            page = client.get(f"/staff/queues/{slug}").get_data(as_text=True)
+            cursor = re.search(r"after=([0-9.]+)", page)
+            deep = timed(f"/staff/queues/{slug}?after={cursor.group(1)}") if cursor else float("nan")
+            overdue = timed(f"/staff/queues/{slug}?overdue=1&who=unassigned")
+            home = timed("/staff/")
+            print(f"queue pages at {n:>9,} cases (loaded in {load:.0f}s): first page {first:.1f} ms, next page "
+                  f"{deep:.1f} ms, overdue+unassigned filter {overdue:.1f} ms, /staff home with counts {home:.1f} ms")
+        shutil.rmtree(instance, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--sizes", default="1000,100000,1000000")
+    parser.add_argument("--skip-intake", action="store_true")
+    parser.add_argument("--skip-queue", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_intake:
+        instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
+        env = {**os.environ, "SHAGYM_INSTANCE": str(instance), "REPORT_RATE_LIMIT": "1000000 per second"}
+        subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "init-db"], cwd=ROOT, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        bench_intake(args.workers, args.clients, args.seconds, env)
+        shutil.rmtree(instance, ignore_errors=True)
+    if not args.skip_queue:
+        bench_queue([int(s) for s in args.sizes.split(",")], dict(os.environ))
+    print(f"bench process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

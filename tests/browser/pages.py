@@ -1,0 +1,109 @@
+"""The pages the browser tests visit, each reached the way a person reaches it.
+
+A scenario opens its page in a tab and checks it really got there (not a
+sign-in redirect or an error), so a check that runs on it checks that page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+VALID_NARRATIVE = "A teacher at our school hits the children in my son's class and locks them in a cupboard."
+NEUTRAL_TITLE = "Weather"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    go: Callable  # (page, live, busy_case) -> None
+    role: str | None = None  # the staff session the page needs
+    public: bool = True
+
+
+def fill_valid_report(page, narrative: str = VALID_NARRATIVE) -> None:
+    """Answer every required question of the report form (any language: by value, not by label)."""
+    page.check("input[name=category][value=other]")
+    page.fill("#narrative", narrative)
+    page.select_option("#region", "astana")
+    for name, value in (("immediate_danger", "no"), ("child_affected", "no"), ("in_custody", "no"),
+                        ("reporter_role", "witness")):
+        page.check(f"input[name={name}][value={value}]")
+    page.check("#consent")
+
+
+def submit_report(page) -> None:
+    page.locator("form.report-form button[type=submit]").click()
+
+
+def _get(path: str, status: int = 200, heading: str = "h1") -> Callable:
+    def go(page, live, case) -> None:
+        response = page.goto(path)
+        assert response is not None and response.status == status, (path, response and response.status)
+        assert page.url == live.url + path, f"{path} ended at {page.url}"
+        page.locator(heading).first.wait_for()
+    return go
+
+
+def _report_errors(page, live, case) -> None:
+    page.goto("/report")
+    submit_report(page)
+    page.locator("#error-summary").wait_for()
+
+
+def _receipt(page, live, case) -> None:
+    page.goto("/report")
+    fill_valid_report(page)
+    submit_report(page)
+    page.locator("#receipt-code").wait_for()
+
+
+def _track_error(page, live, case) -> None:
+    page.goto("/track")
+    page.fill("#receipt", "AAAA-BBBB-CCCC-DDDD-EEEE")
+    page.locator("main form button[type=submit]").click()
+    page.locator("#error-summary").wait_for()
+
+
+def _track_case(page, live, case) -> None:
+    page.goto("/track")
+    page.fill("#receipt", case.receipt)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/track/case")
+    page.get_by_text(case.reference).first.wait_for()
+
+
+def _case(page, live, case) -> None:
+    _get(f"/staff/cases/{case.id}")(page, live, case)
+
+
+def _queue(page, live, case) -> None:
+    _get(f"/staff/queues/{case.queue_slug}")(page, live, case)
+
+
+PUBLIC = (
+    Scenario("home", _get("/")),
+    Scenario("report", _get("/report")),
+    Scenario("report-errors", _report_errors),
+    Scenario("receipt", _receipt),
+    Scenario("track", _get("/track")),
+    Scenario("track-error", _track_error),
+    Scenario("track-case", _track_case),
+    Scenario("safety", _get("/safety")),
+    Scenario("not-found", _get("/no-such-page", status=404)),
+)
+
+STAFF = (
+    Scenario("staff-login", _get("/staff/login"), public=False),
+    Scenario("staff-home-caseworker", _get("/staff/"), "caseworker", False),
+    Scenario("staff-home-supervisor", _get("/staff/"), "supervisor", False),
+    Scenario("staff-queue-caseworker", _queue, "caseworker", False),
+    Scenario("staff-queue-supervisor", _queue, "supervisor", False),
+    Scenario("staff-case-caseworker", _case, "caseworker", False),
+    Scenario("staff-case-supervisor", _case, "supervisor", False),
+    Scenario("staff-activity", _get("/staff/supervise/activity"), "supervisor", False),
+    Scenario("staff-accounts", _get("/staff/admin/users"), "admin", False),
+)
+
+ALL = PUBLIC + STAFF
+BY_NAME = {s.name: s for s in ALL}

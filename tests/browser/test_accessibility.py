@@ -1,0 +1,50 @@
+"""WCAG 2.1 AA in a real browser: axe-core on every public page and the main staff pages, in
+each language, with zero violations at any impact level.
+
+axe-core is vendored (tests/browser/vendor, see its README) and injected by the browser
+as an init script, so the pages are checked with the app's real CSP in force.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.conftest import AXE_VERSION, LANGS
+from tests.browser.pages import ALL
+
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
+    nodes: v.nodes.map(n => ({target: n.target.join(' '), html: n.html, why: n.failureSummary || ''})),
+  }));
+}"""
+
+
+def run_axe(page) -> list[dict]:
+    assert page.evaluate("window.axe && axe.version") == AXE_VERSION
+    return page.evaluate(RUN_AXE, TAGS)
+
+
+def readable(violations: list[dict]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"\n[{v['impact']}] {v['id']}: {v['help']}\n  {v['url']}")
+        for node in v["nodes"][:8]:
+            why = " / ".join(line.strip() for line in node["why"].splitlines() if line.strip())
+            lines.append(f"  - at {node['target']}\n      {node['html'][:240]}\n      {why}")
+        if len(v["nodes"]) > 8:
+            lines.append(f"  ... and {len(v['nodes']) - 8} more elements")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("name", [s.name for s in ALL])
+def test_page_has_no_axe_violations(visit, name, lang):
+    tab = visit(name, lang, axe=True)
+    assert tab.page.locator("html").get_attribute("lang") == lang
+    violations = run_axe(tab.page)
+    assert not violations, f"{len(violations)} axe violation(s) on {name} ({lang}) at {tab.page.url}:" + readable(violations)
+    assert not tab.problems

@@ -1,0 +1,474 @@
+"""The audit trail: one event per action with the right fields, append-only in the
+database, and tampering (edit, delete, reorder, insert, forged checkpoints) caught
+by ``flask --app wsgi audit verify`` and ``audit.verify_all``."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from cases import accounts, audit, services
+from cases.models import Case, Checkpoint, Event, Message
+from extensions import db
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch):
+    # argon2id with the library defaults costs ~0.15 s per hash; the rules are the same with smaller costs.
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def public_key(app):
+    return app.extensions["shagym_signing_key"].public_key()
+
+
+def chain(case_id: int) -> list[Event]:
+    return list(db.session.scalars(select(Event).where(Event.chain_id == case_id).order_by(Event.seq)
+                                   .execution_options(populate_existing=True)))
+
+
+def verify(runner) -> tuple[int, str]:
+    result = runner.invoke(args=["audit", "verify"])
+    return result.exit_code, result.output + (result.stderr if result.stderr_bytes is not None else "")
+
+
+# --- one event per action ------------------------------------------------------------
+
+
+@pytest.fixture
+def people(app, make_user, login_as):
+    worker_client, worker = login_as("caseworker", ["general"])
+    sup_client, sup = login_as("supervisor")
+    return {"worker": (worker_client, worker), "supervisor": (sup_client, sup),
+            "colleague": make_user("caseworker", ["general"])}
+
+
+def _claimed(case, people):
+    services.claim(case.id, people["worker"][1])
+
+
+def _waiting(case, people):
+    services.change_status(case.id, people["worker"][1], "triage")
+
+
+# name: (who acts, setup, method, path suffix, form, expected (action, old, new, reason))
+ACTIONS = {
+    "claim": ("worker", None, "post", "/claim", {"version": "1"},
+              ("assigned", None, "{worker}", None)),
+    "assign": ("supervisor", None, "post", "/assign", {"assignee": "{colleague}", "reason": "Speaks Kazakh"},
+               ("assigned", None, "{colleague}", "Speaks Kazakh")),
+    "reassign": ("supervisor", _claimed, "post", "/assign", {"assignee": "{colleague}", "reason": "Workload"},
+                 ("assigned", "{worker}", "{colleague}", "Workload")),
+    "unassign": ("supervisor", _claimed, "post", "/assign", {"assignee": "", "reason": "On leave"},
+                 ("unassigned", "{worker}", None, "On leave")),
+    "status": ("worker", None, "post", "/status", {"target": "triage"},
+               ("status", "new", "triage", None)),
+    "status_with_reason": ("worker", _waiting, "post", "/status",
+                           {"target": "rejected", "reason": "Outside our mandate."},
+                           ("status", "triage", "rejected", "Outside our mandate.")),
+    "priority": ("worker", None, "post", "/priority", {"priority": "urgent", "reason": "Child at risk"},
+                 ("priority", "normal", "urgent", "Child at risk")),
+    "move_queue": ("supervisor", None, "post", "/move", {"queue": "women", "reason": "Domestic violence"},
+                   ("queue", "general", "women", "Domestic violence")),
+    "note": ("worker", None, "post", "/messages", {"kind": "note", "body": "Called the lawyer."},
+             ("note", None, "{message}", None)),
+    "message": ("worker", None, "post", "/messages", {"kind": "to_reporter", "body": "Can you send the date?"},
+                ("message_sent", None, "{message}", None)),
+    "legal_hold": ("supervisor", None, "post", "/hold", {"hold": "y", "reason": "Court order 12/34"},
+                   ("legal_hold", "false", "true", "Court order 12/34")),
+    "view": ("worker", None, "get", "", {},
+             ("viewed", None, None, None)),
+}
+
+
+@pytest.mark.parametrize("name", ACTIONS)
+def test_each_action_writes_exactly_one_event(app, make_case, people, name):
+    actor_key, setup, method, suffix, form, expected = ACTIONS[name]
+    client, actor = people[actor_key]
+    case = make_case().case
+    if setup:
+        setup(case, people)
+    before = chain(case.id)
+    ids = {"worker": people["worker"][1].id, "colleague": people["colleague"].id}
+    data = {k: v.format(**ids) for k, v in form.items()}
+    response = getattr(client, method)(f"/staff/cases/{case.id}{suffix}", data=data)
+    assert response.status_code == (200 if method == "get" else 302)
+    after = chain(case.id)
+    assert [e.id for e in after[:len(before)]] == [e.id for e in before]
+    new = after[len(before):]
+    assert len(new) == 1, [e.action for e in new]
+    event = new[0]
+    message = db.session.scalar(select(Message.id).where(Message.case_id == case.id).order_by(Message.id.desc()))
+    ids["message"] = message
+    action, old, new_value, reason = expected
+    fmt = (lambda v: None if v is None else v.format(**ids))
+    assert (event.action, event.old_value, event.new_value, event.reason) == (action, fmt(old), fmt(new_value), reason)
+    assert event.actor_id == actor.id and event.actor_type == "staff"
+    assert event.seq == before[-1].seq + 1 and event.prev_hash == before[-1].hash
+    assert event.created_at.tzinfo is not None
+    assert audit.verify_chain(db.session, case.id) is None
+
+
+def test_claim_event_says_it_was_a_claim(app, make_case, make_user):
+    worker = make_user("caseworker", ["general"])
+    case = make_case().case
+    services.claim(case.id, worker)
+    event = chain(case.id)[-1]
+    assert json.loads(event.details) == {"claim": True}
+
+
+def test_moving_an_assigned_case_records_the_unassignment_too(app, make_case, make_user):
+    worker, sup = make_user("caseworker", ["general"]), make_user("supervisor")
+    case = make_case().case
+    services.claim(case.id, worker)
+    services.move_queue(case.id, sup, "women", "Wrong unit")
+    last = chain(case.id)[-2:]
+    assert [(e.action, e.old_value, e.new_value) for e in last] == [
+        ("unassigned", str(worker.id), None), ("queue", "general", "women")]
+
+
+def test_status_change_with_a_message_records_both(app, make_case, make_user):
+    worker = make_user("caseworker", ["general"])
+    case = make_case().case
+    services.change_status(case.id, worker, "triage", message_to_reporter="We are reading your report.")
+    assert [e.action for e in chain(case.id)[-2:]] == ["status", "message_sent"]
+
+
+@pytest.mark.parametrize(("path", "form"), [
+    ("/status", {"target": "closed"}),  # not in the workflow
+    ("/status", {"target": "investigating"}),  # skips triage
+    ("/priority", {"priority": "normal"}),  # unchanged
+    ("/messages", {"kind": "note", "body": "   "}),  # empty
+    ("/claim", {"version": "7"}),  # stale
+])
+def test_refused_action_writes_no_event(app, make_case, login_as, path, form):
+    client, _ = login_as("caseworker", ["general"])
+    case = make_case().case
+    before = [e.id for e in chain(case.id)]
+    assert client.post(f"/staff/cases/{case.id}{path}", data=form).status_code == 302
+    assert [e.id for e in chain(case.id)] == before
+
+
+def test_viewing_a_case_page_writes_one_viewed_event_per_view(app, make_case, login_as):
+    client, worker = login_as("caseworker", ["general"])
+    case = make_case().case
+    for _ in range(3):
+        assert client.get(f"/staff/cases/{case.id}").status_code == 200
+    views = [e for e in chain(case.id) if e.action == "viewed"]
+    assert len(views) == 3 and {e.actor_id for e in views} == {worker.id}
+
+
+def test_denied_view_writes_nothing(app, make_case, login_as):
+    client, _ = login_as("caseworker", ["women"])
+    case = make_case().case
+    before = len(chain(case.id))
+    assert client.get(f"/staff/cases/{case.id}").status_code == 404
+    assert len(chain(case.id)) == before
+
+
+# --- append-only, enforced by the database ---------------------------------------------
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE events SET reason = 'rewritten' WHERE id = :id",
+    "UPDATE events SET hash = prev_hash WHERE id = :id",
+    "DELETE FROM events WHERE id = :id",
+    "DELETE FROM events",
+])
+def test_database_refuses_update_and_delete_of_events(app, make_case, statement):
+    case = make_case().case
+    first = chain(case.id)[0]
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(text(statement), {"id": first.id})
+        db.session.flush()
+    db.session.rollback()
+    assert [e.hash for e in chain(case.id)][0] == first.hash
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 2
+
+
+def test_orm_changes_to_an_event_are_refused(app, make_case):
+    case = make_case().case
+    event = chain(case.id)[0]
+    event.reason = "rewritten"
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.commit()
+    db.session.rollback()
+    assert chain(case.id)[0].reason is None
+
+
+def test_postgresql_refuses_truncate_of_events(app, make_case):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE is PostgreSQL only")
+    make_case()
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(text("TRUNCATE events CASCADE"))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Event)) == 2
+
+
+# --- tampering --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def no_triggers(app):
+    """What an attacker with database access does first."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(text("DROP TRIGGER events_no_update"))
+        db.session.execute(text("DROP TRIGGER events_no_delete"))
+    else:
+        db.session.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
+    db.session.commit()
+    yield
+    if db.engine.dialect.name != "sqlite":  # the PostgreSQL test database is shared by the next test
+        db.session.rollback()
+        db.session.execute(text("ALTER TABLE events ENABLE TRIGGER USER"))
+        db.session.commit()
+
+
+@pytest.fixture
+def history(app, make_case, make_user):
+    """Two cases with some work done, and a checkpoint over all of it."""
+    worker, sup = make_user("caseworker", ["general"]), make_user("supervisor")
+    a = make_case().case
+    b = make_case(category="women").case
+    services.claim(a.id, worker)  # a: created 1, routed 2, assigned 3
+    services.change_status(a.id, worker, "triage")  # 4
+    services.add_note(a.id, worker, "Called the reporter back.")  # 5
+    services.change_status(a.id, worker, "investigating")  # 6
+    services.change_priority(b.id, sup, "high", "Repeat offender")  # b: created 1, routed 2, priority 3
+    cp = services.write_checkpoint()
+    assert cp.tree_size == 9
+    return {"a": a.id, "b": b.id, "checkpoint": cp.id}
+
+
+def event_at(case_id: int, seq: int) -> Event:
+    return db.session.scalar(select(Event).where(Event.chain_id == case_id, Event.seq == seq))
+
+
+def edit_reason(h):
+    db.session.execute(update(Event).where(Event.id == event_at(h["b"], 3).id).values(reason="Nothing to see"))
+    return f"case {h['b']}, event 3: content does not match its hash"
+
+
+def edit_actor(h):
+    db.session.execute(update(Event).where(Event.id == event_at(h["a"], 3).id).values(actor_id=None))
+    return f"case {h['a']}, event 3: content does not match its hash"
+
+
+def delete_middle(h):
+    db.session.execute(delete(Event).where(Event.id == event_at(h["a"], 4).id))
+    return f"case {h['a']}, event 4: sequence jumps from 3 to 5"
+
+
+def delete_last(h):
+    # The chains stay consistent; only the signed checkpoint knows the last event existed.
+    last = db.session.scalar(select(func.max(Event.id)))
+    db.session.execute(delete(Event).where(Event.id == last))
+    return f"checkpoint {h['checkpoint']} covers event {last}, which is missing"
+
+
+def delete_end_of_other_chain(h):
+    db.session.execute(delete(Event).where(Event.id == event_at(h["a"], 6).id))
+    return f"checkpoint {h['checkpoint']}: 9 events signed, 8 found"
+
+
+def swap_sequence_numbers(h):
+    x, y = event_at(h["a"], 4).id, event_at(h["a"], 5).id
+    for event_id, seq in ((x, -1), (y, 4), (x, 5)):
+        db.session.execute(text("UPDATE events SET seq = :seq WHERE id = :id"), {"id": event_id, "seq": seq})
+    return f"case {h['a']}, event 4: sequence jumps from 3 to 5"
+
+
+def reorder_rows(h):
+    # Swap two whole events' places in the table (their ids), keeping their contents.
+    x, y = event_at(h["a"], 4).id, event_at(h["a"], 5).id
+    for old, new in ((x, -1), (y, x), (-1, y)):
+        db.session.execute(text("UPDATE events SET id = :new WHERE id = :old"), {"old": old, "new": new})
+    return f"case {h['a']}, event 4: sequence jumps from 3 to 5"
+
+
+def insert_forged_with_bad_hash(h):
+    head = event_at(h["b"], 3)
+    forged = Event(chain_id=h["b"], case_id=h["b"], seq=4, created_at=head.created_at + timedelta(seconds=1),
+                   actor_type="staff", actor_id=None, action="status", old_value="new", new_value="closed",
+                   prev_hash=head.hash, hash="ab" * 32)
+    db.session.add(forged)
+    return f"case {h['b']}, event 4: content does not match its hash"
+
+
+def insert_forged_in_the_middle(h):
+    # Make room at seq 2 and insert a perfectly hashed event there: the next link no longer fits.
+    for ev in sorted(chain(h["b"]), key=lambda e: -e.seq)[:-1]:
+        db.session.execute(update(Event).where(Event.id == ev.id).values(seq=ev.seq + 1))
+    first = event_at(h["b"], 1)
+    forged = Event(chain_id=h["b"], case_id=h["b"], seq=2, created_at=first.created_at, actor_type="system",
+                   action="routed", new_value="general", prev_hash=first.hash)
+    forged.hash = audit.compute_hash(first.hash, audit.event_fields(forged))
+    db.session.add(forged)
+    return f"case {h['b']}, event 2: sequence jumps from 1 to 3"
+
+
+def rewrite_chain_consistently(h):
+    # Edit an event and recompute every later hash of its chain: every chain verifies,
+    # but the signed Merkle root over all event hashes does not.
+    events = chain(h["a"])
+    prev = events[1].hash
+    for ev in events[2:]:
+        reason = "Rewritten" if ev.seq == 3 else ev.reason
+        ev_fields = {**audit.event_fields(ev), "reason": reason}
+        new_hash = audit.compute_hash(prev, ev_fields)
+        db.session.execute(update(Event).where(Event.id == ev.id).values(reason=reason, prev_hash=prev,
+                                                                          hash=new_hash))
+        prev = new_hash
+    return f"checkpoint {h['checkpoint']}: events up to"
+
+
+TAMPERING = [edit_reason, edit_actor, delete_middle, delete_last, delete_end_of_other_chain, swap_sequence_numbers,
+             reorder_rows, insert_forged_with_bad_hash, insert_forged_in_the_middle, rewrite_chain_consistently]
+
+
+def test_intact_history_verifies(app, history, runner):
+    code, output = verify(runner)
+    assert code == 0, output
+    assert "9 events in 2 chains, 1 checkpoints checked." in output
+    assert "History intact." in output and "BROKEN" not in output
+    report = audit.verify_all(db.session, public_key(app))
+    assert report.intact and report.events == 9 and report.chains == 2 and report.checkpoints == 1
+
+
+@pytest.mark.parametrize("tamper", TAMPERING, ids=[t.__name__ for t in TAMPERING])
+def test_tampering_is_detected(app, history, runner, no_triggers, tamper):
+    expected = tamper(history)
+    db.session.commit()
+    code, output = verify(runner)
+    assert code == 1, output
+    assert "BROKEN: " + expected in output
+    assert "History intact." not in output
+    report = audit.verify_all(db.session, public_key(app))
+    assert not report.intact
+    assert expected in f"{report.first_break} {report.checkpoint_problem}"
+
+
+@pytest.mark.parametrize(("column", "value", "problem"), [
+    ("root_hash", "00" * 32, "do not match the signed root"),
+    ("signature", "00" * 64, "signature is not valid"),
+    ("signature", "not hex", "signature is not valid"),
+    ("tree_size", 8, "8 events signed, 9 found"),
+])
+def test_checkpoint_tampering_is_detected(app, history, runner, column, value, problem):
+    db.session.execute(update(Checkpoint).where(Checkpoint.id == history["checkpoint"]).values(**{column: value}))
+    db.session.commit()
+    code, output = verify(runner)
+    assert code == 1 and f"BROKEN: checkpoint {history['checkpoint']}" in output and problem in output
+    assert problem in audit.verify_all(db.session, public_key(app)).checkpoint_problem
+
+
+def test_recomputed_root_without_the_key_is_detected(app, history, runner, no_triggers):
+    """An attacker who rewrites a chain and recomputes the root still cannot sign it."""
+    rewrite_chain_consistently(history)
+    db.session.commit()
+    root = audit.merkle_root(bytes.fromhex(h) for h in db.session.scalars(select(Event.hash).order_by(Event.id)))
+    db.session.execute(update(Checkpoint).values(root_hash=root.hex()))
+    db.session.commit()
+    code, output = verify(runner)
+    assert code == 1 and "signature is not valid" in output
+
+
+def test_checkpoint_signed_by_another_key_is_detected(app, history, runner):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    cp = db.session.get(Checkpoint, history["checkpoint"])
+    other = Ed25519PrivateKey.generate()
+    cp.signature = other.sign(audit._signed_message(cp.tree_size, cp.last_event_id, cp.root_hash)).hex()
+    db.session.commit()
+    code, output = verify(runner)
+    assert code == 1 and "signature is not valid" in output
+
+
+# --- checkpoints -----------------------------------------------------------------------
+
+
+def test_checkpoint_command_writes_one(app, make_case, runner):
+    make_case()
+    result = runner.invoke(args=["audit", "checkpoint"])
+    assert result.exit_code == 0, result.output
+    cp = db.session.scalar(select(Checkpoint))
+    assert f"Checkpoint {cp.id}: 2 events up to id {cp.last_event_id}, root {cp.root_hash}" in result.output
+    assert cp.key_id == audit.key_id(public_key(app))
+    again = runner.invoke(args=["audit", "checkpoint"])
+    assert "No new events since the last checkpoint." in again.output
+    assert db.session.scalar(select(func.count()).select_from(Checkpoint)) == 1
+    assert verify(runner)[0] == 0
+
+
+def test_checkpoint_root_is_rfc6962_merkle_tree_head():
+    leaves = [bytes([i]) * 32 for i in range(7)]
+
+    def mth(d):
+        if len(d) == 1:
+            return audit.leaf_hash(d[0])
+        k = 1
+        while k * 2 < len(d):
+            k *= 2
+        return audit.node_hash(mth(d[:k]), mth(d[k:]))
+
+    for n in range(1, len(leaves) + 1):
+        assert audit.merkle_root(leaves[:n]) == mth(leaves[:n])
+    assert audit.merkle_root([]).hex() == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_automatic_checkpoints_every_n_events(make_app):
+    app = make_app(AUDIT_CHECKPOINT_EVERY=5)
+    from tests.conftest import report
+
+    with app.app_context():
+        key = app.extensions["shagym_receipt_key"]
+        for _ in range(6):
+            services.file_report(report(), key)  # two events each
+        checkpoints = db.session.scalars(select(Checkpoint).order_by(Checkpoint.id)).all()
+        # Crossing event ids 5 and 10 each wrote one, covering everything committed so far.
+        assert [(c.tree_size, c.last_event_id) for c in checkpoints] == [(6, 6), (10, 10)]
+        report_ = audit.verify_all(db.session, app.extensions["shagym_signing_key"].public_key())
+        assert report_.intact and report_.checkpoints == 2 and report_.events == 12
+
+
+def test_no_automatic_checkpoints_when_switched_off(app, make_case):
+    for _ in range(3):
+        make_case()
+    assert db.session.scalar(select(func.count()).select_from(Checkpoint)) == 0
+
+
+def test_signing_key_lives_in_the_instance_folder(app):
+    from pathlib import Path
+
+    path = Path(app.instance_path) / "audit_ed25519.pem"
+    assert path.exists() and path.stat().st_mode & 0o077 == 0
+    assert audit.load_signing_key(app.instance_path).public_key().public_bytes_raw() == \
+        public_key(app).public_bytes_raw()
+
+
+def test_verify_all_does_not_detach_the_callers_objects(app, history, make_user):
+    user = make_user("caseworker", ["general"])
+    db.session.commit()
+    audit.verify_all(db.session, public_key(app))
+    assert user.email.startswith("caseworker")  # still usable: not expunged
+
+
+def test_case_rows_are_changed_only_with_an_event(app, make_case, make_user):
+    """Every version bump of a case comes with at least one event in its chain."""
+    worker, sup = make_user("caseworker", ["general"]), make_user("supervisor")
+    case = make_case().case
+    services.claim(case.id, worker)
+    services.change_status(case.id, worker, "triage")
+    services.change_priority(case.id, worker, "high")
+    services.set_legal_hold(case.id, sup, True, "Litigation")
+    services.assign(case.id, sup, None, reason="Rebalancing")
+    db.session.expire_all()
+    version = db.session.get(Case, case.id).version
+    changing = [e for e in chain(case.id) if e.action not in ("created", "routed", "viewed", "note", "message_sent")]
+    assert version == 1 + len(changing) == 6

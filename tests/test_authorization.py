@@ -1,0 +1,299 @@
+"""The authorization matrix: every staff route in ``app.url_map`` × every kind of visitor.
+
+The expected answers are written out below, per (endpoint, method). A route in
+the url_map without a line here fails ``test_every_staff_route_has_an_expectation``,
+so nobody adds a staff page without deciding who may use it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+
+import pytest
+from argon2 import PasswordHasher
+from flask import url_for
+from sqlalchemy import func, select
+
+from cases import accounts, services
+from cases.models import Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
+from extensions import db
+from tests.conftest import PASSWORD, Auth
+
+ACTORS = ("anonymous", "caseworker_of_queue", "caseworker_of_other_queue", "supervisor", "admin")
+STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise")
+
+LOGIN = "login"  # 302 to the sign-in page
+BACK = "back"  # 302 back to the case page, with a flash message
+ENROL = "enrol"  # 302 to the two-factor setup
+HOME = "home"  # 302 to the staff home page
+ADMIN_HOME = "admin_home"  # 302 to the accounts page
+SELF = "self"  # 302 to the same page (e.g. a saved form)
+RULES = "rules"  # 302 to the routing rules
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch):
+    # argon2id with the library defaults costs ~0.15 s per hash; the rules are the same with smaller costs.
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
+    return dict(zip(ACTORS, (anonymous, in_queue, other_queue, supervisor, admin), strict=True))
+
+
+CASE_PAGE = e(LOGIN, 200, 404, 200, 403)
+CASE_ACTION = e(LOGIN, BACK, 404, BACK, 403)
+SUPERVISOR_ACTION = e(LOGIN, 403, 403, BACK, 403)
+SUPERVISOR_PAGE = e(LOGIN, 403, 403, 200, 403)
+
+EXPECTED: dict[tuple[str, str], dict[str, object]] = {
+    # Sign-in pages: the login form is the one public staff page.
+    ("staff_auth.login", "GET"): e(200, 200, 200, 200, 200),
+    ("staff_auth.login", "POST"): e(200, 200, 200, 200, 200),  # empty form comes back with errors
+    ("staff_auth.logout", "POST"): e(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN),
+    ("staff_auth.second_factor", "GET"): e(LOGIN, ENROL, ENROL, 200, 200),
+    ("staff_auth.second_factor", "POST"): e(LOGIN, ENROL, ENROL, 401, 401),  # no code: refused
+    ("staff_auth.enrol", "GET"): e(LOGIN, 200, 200, 200, 200),
+    ("staff_auth.enrol", "POST"): e(LOGIN, 200, 200, 200, 200),
+    ("staff_auth.change_password", "GET"): e(LOGIN, 200, 200, 200, 200),
+    ("staff_auth.change_password", "POST"): e(LOGIN, 200, 200, 200, 200),
+    # Queues and cases. Another queue's case and queue answer 404: their existence is not revealed.
+    ("staff.home", "GET"): e(LOGIN, 200, 200, 200, ADMIN_HOME),
+    ("staff.queue", "GET"): e(LOGIN, 200, 404, 200, 403),
+    ("staff.case", "GET"): CASE_PAGE,
+    ("staff.evidence_download", "GET"): CASE_PAGE,
+    ("staff.claim", "POST"): CASE_ACTION,
+    ("staff.status", "POST"): CASE_ACTION,
+    ("staff.priority", "POST"): CASE_ACTION,
+    ("staff.add_message", "POST"): CASE_ACTION,
+    ("staff.assign", "POST"): SUPERVISOR_ACTION,
+    ("staff.move", "POST"): SUPERVISOR_ACTION,
+    ("staff.hold", "POST"): SUPERVISOR_ACTION,
+    # Supervision.
+    ("supervise.activity", "GET"): SUPERVISOR_PAGE,
+    ("supervise.audit_status", "GET"): SUPERVISOR_PAGE,
+    # Administration: admins only, and never case content (above).
+    ("staff_admin.reauth", "GET"): e(LOGIN, 200, 200, 200, 200),  # confirming one's password harms no one
+    ("staff_admin.reauth", "POST"): e(LOGIN, 200, 200, 200, 200),
+    ("staff_admin.users", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.users", "POST"): e(LOGIN, 403, 403, 403, 422),  # empty form: refused with errors
+    ("staff_admin.user", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.user", "POST"): e(LOGIN, 403, 403, 403, SELF),
+    ("staff_admin.deactivate", "POST"): e(LOGIN, 403, 403, 403, ADMIN_HOME),
+    ("staff_admin.queues", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.queues", "POST"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.rules", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.rules", "POST"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.toggle_rule", "POST"): e(LOGIN, 403, 403, 403, RULES),
+}
+
+# What a form sends, per endpoint: enough for the action to really happen when allowed.
+FORMS = {
+    "staff.claim": {"version": "1"},
+    "staff.status": {"target": "triage"},
+    "staff.priority": {"priority": "urgent", "reason": "matrix"},
+    "staff.add_message": {"kind": "note", "body": "A note from the matrix"},
+    "staff.assign": {"assignee": "", "reason": "matrix"},
+    "staff.move": {"queue": "children", "reason": "matrix"},
+    "staff.hold": {"hold": "y", "reason": "matrix"},
+    "staff_admin.user": {"queues": ["general"]},
+}
+
+
+def staff_rules(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint.split(".")[0] in STAFF_BLUEPRINTS]
+
+
+def route_methods(app) -> set[tuple[str, str]]:
+    return {(r.endpoint, m) for r in staff_rules(app) for m in r.methods - {"HEAD", "OPTIONS"}}
+
+
+def test_every_staff_route_has_an_expectation(app):
+    missing = route_methods(app) - set(EXPECTED)
+    assert not missing, f"routes without an authorization rule in this test: {sorted(missing)}"
+    stale = set(EXPECTED) - route_methods(app)
+    assert not stale, f"expectations for routes that no longer exist: {sorted(stale)}"
+
+
+def test_staff_blueprints_are_the_deny_by_default_ones(app):
+    from cases import staff
+
+    assert set(STAFF_BLUEPRINTS) == set(staff.STAFF_BLUEPRINTS)
+    assert staff.PUBLIC == {"staff_auth.login"}
+    # Every /staff URL belongs to one of them, so none escapes the deny-by-default check.
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/staff"):
+            assert rule.endpoint.split(".")[0] in STAFF_BLUEPRINTS, rule.rule
+
+
+@pytest.fixture
+def world(app, make_case, make_user):
+    case = make_case().case
+    hidden = make_case(category="women").case  # the other caseworker's queue
+    evidence = Evidence(case_id=case.id, filename="photo.jpg", kind="jpg", size=4,
+                        sha256=hashlib.sha256(b"\xff\xd8\xff\xe0").hexdigest(), content=b"\xff\xd8\xff\xe0")
+    db.session.add(evidence)
+    db.session.commit()
+    users = {
+        "caseworker_of_queue": make_user("caseworker", ["general"]),
+        "caseworker_of_other_queue": make_user("caseworker", ["women"]),
+        "supervisor": make_user("supervisor"),
+        "admin": make_user("admin"),
+    }
+    clients = {"anonymous": app.test_client()}
+    for name, user in users.items():
+        client = app.test_client()
+        assert Auth(client).login(user).status_code == 302
+        clients[name] = client
+    target = make_user("caseworker", ["general"], email="target@example.org")
+    rule = db.session.scalar(select(RoutingRule).where(RoutingRule.category == "women"))
+    values = {"case_id": case.id, "slug": "general", "user_id": target.id, "rule_id": rule.id,
+              "evidence_id": evidence.id}
+    return {"case": case, "hidden": hidden, "users": users, "clients": clients, "values": values}
+
+
+def url(app, endpoint: str, values: dict) -> str:
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    with app.test_request_context():
+        return url_for(endpoint, **{k: v for k, v in values.items() if k in rule.arguments})
+
+
+def fingerprint(case_id: int) -> tuple:
+    """What a refused request must not change."""
+    db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    count = lambda model: db.session.scalar(select(func.count()).select_from(model))  # noqa: E731
+    return (
+        count(Event), count(Message), count(User), count(QueueMembership), count(StaffSession),
+        (case.status, case.priority, case.queue_id, case.assignee_id, case.legal_hold, case.version),
+        tuple(db.session.scalars(select(User.active).order_by(User.id))),
+        tuple(db.session.scalars(select(RoutingRule.active).order_by(RoutingRule.id))),
+    )
+
+
+def check(response, expected, path: str, case_id: int) -> None:
+    location = response.headers.get("Location", "")
+    if isinstance(expected, int):
+        assert response.status_code == expected, (path, response.status_code, location)
+        return
+    assert response.status_code == 302, (path, response.status_code)
+    target = {
+        LOGIN: "/staff/login",
+        BACK: f"/staff/cases/{case_id}",
+        ENROL: "/staff/2fa/setup",
+        HOME: "/staff/",
+        ADMIN_HOME: "/staff/admin/users",
+        SELF: path,
+        RULES: "/staff/admin/routing",
+    }[expected]
+    assert location.split("?")[0].endswith(target), (path, location)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), sorted(EXPECTED), ids=[f"{m} {ep}" for ep, m in sorted(EXPECTED)])
+def test_authorization_matrix(app, world, endpoint, method):
+    path = url(app, endpoint, world["values"])
+    expectations = EXPECTED[(endpoint, method)]
+    for actor in ACTORS:
+        client = world["clients"][actor]
+        before = fingerprint(world["case"].id)
+        if method == "GET":
+            response = client.get(path)
+        else:
+            response = client.post(path, data=FORMS.get(endpoint, {}))
+        expected = expectations[actor]
+        check(response, expected, path, world["case"].id)
+        if expected in (LOGIN, 403, 404) and endpoint != "staff_auth.logout":
+            assert fingerprint(world["case"].id) == before, (actor, path)
+        if actor == "caseworker_of_other_queue" and "case_id" in path_arguments(app, endpoint):
+            # The same answer for a case that does not exist at all: no existence oracle.
+            values = {**world["values"], "case_id": world["case"].id + 10_000}
+            ghost = client.get(url(app, endpoint, values)) if method == "GET" else \
+                client.post(url(app, endpoint, values), data=FORMS.get(endpoint, {}))
+            assert ghost.status_code == response.status_code, (path, ghost.status_code)
+
+
+def path_arguments(app, endpoint: str) -> set[str]:
+    return next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint).arguments
+
+
+@pytest.mark.parametrize("actor", ["caseworker_of_queue", "supervisor"])
+def test_actions_allowed_in_the_matrix_really_happen(app, world, actor):
+    """BACK in the matrix is not just a redirect: the change is made."""
+    client = world["clients"][actor]
+    cid = world["case"].id
+    client.post(f"/staff/cases/{cid}/status", data={"target": "triage"})
+    client.post(f"/staff/cases/{cid}/messages", data={"kind": "note", "body": "Seen by " + actor})
+    db.session.expire_all()
+    assert db.session.get(Case, cid).status == "triage"
+    assert db.session.scalar(select(Message.body).where(Message.case_id == cid)) == "Seen by " + actor
+
+
+def test_other_queue_case_is_hidden_from_search_and_lists(app, world):
+    client = world["clients"]["caseworker_of_other_queue"]
+    case = world["case"]
+    home = client.get("/staff/").get_data(as_text=True)
+    women = client.get("/staff/queues/women").get_data(as_text=True)
+    assert case.reference not in home and case.reference not in women
+    assert world["hidden"].reference in women
+    found = client.get(f"/staff/queues/women?ref={case.reference}")
+    assert found.status_code == 200 and case.reference in html.unescape(found.get_data(as_text=True))
+    assert "/staff/cases/" + str(case.id) not in found.get_data(as_text=True)
+
+
+def test_admin_never_sees_case_content(app, world):
+    client = world["clients"]["admin"]
+    case = world["case"]
+    for path in ("/staff/", "/staff/admin/users", "/staff/admin/queues", "/staff/admin/routing",
+                 f"/staff/cases/{case.id}", "/staff/queues/general", "/staff/supervise/activity"):
+        body = client.get(path, follow_redirects=True).get_data(as_text=True)
+        assert case.narrative not in body and case.reference not in body, path
+
+
+def test_wrong_methods_are_refused(app, world):
+    client = world["clients"]["supervisor"]
+    for rule in staff_rules(app):
+        path = url(app, rule.endpoint, world["values"])
+        for method in {"GET", "POST"} - rule.methods:
+            response = client.open(path, method=method)
+            assert response.status_code == 405, (method, path)
+
+
+PUBLIC_PAGES = ("/", "/report", "/track", "/safety")
+
+
+def test_public_side_shows_no_staff_data(app, world):
+    """Signed-in staff browsing the public pages (or anyone else) see nothing of the staff side."""
+    case = world["case"]
+    services.add_note(case.id, world["users"]["supervisor"], "Internal: informant is the brother")
+    for actor in ("anonymous", "supervisor", "caseworker_of_queue"):
+        client = world["clients"][actor]
+        for path in PUBLIC_PAGES:
+            response = client.get(path)
+            assert response.status_code == 200, path
+            body = response.get_data(as_text=True)
+            for secret in (case.reference, case.narrative, "Internal: informant", PASSWORD,
+                           *(u.email for u in world["users"].values()), *(u.name for u in world["users"].values()),
+                           "Sign out", "/staff/cases", "/staff/supervise"):
+                assert secret not in body, (actor, path, secret)
+    # No public URL is served by a staff blueprint, and the public blueprint has no staff pages.
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("intake."):
+            assert not rule.rule.startswith("/staff"), rule.rule
+
+
+def test_public_tracking_does_not_show_internal_notes(app, world):
+    """The reporter, with the receipt, sees messages sent to them but never internal notes."""
+    from tests.conftest import report
+
+    filed = services.file_report(report(), app.extensions["shagym_receipt_key"])
+    services.add_note(filed.case.id, world["users"]["caseworker_of_queue"], "Internal: we doubt this account")
+    services.send_message(filed.case.id, world["users"]["caseworker_of_queue"], "Please send the date.")
+    client = app.test_client()
+    response = client.post("/track", data={"receipt": filed.receipt}, follow_redirects=True)
+    body = html.unescape(response.get_data(as_text=True))
+    assert "Please send the date." in body
+    assert "Internal: we doubt" not in body
+    assert world["users"]["caseworker_of_queue"].email not in body
+    assert not re.search(r"/staff/", body)

@@ -1,0 +1,164 @@
+"""The operator's commands: init-db, seed-demo, routing list/test, cases show."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from cases import seed
+from cases.models import Case, CategorySetting, Event, Queue, RoutingRule, User
+from extensions import db
+from tests.conftest import BASE_CONFIG, PG_URL
+from wsgi import create_app
+
+
+def rows(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def invoke(runner, *args: str):
+    # The command shares this test's app context: end the test's transaction first, as
+    # a separate `flask` process would find it (on SQLite it would hold the write lock).
+    db.session.remove()
+    result = runner.invoke(args=list(args))
+    db.session.remove()
+    return result
+
+
+def test_routing_list_prints_the_rules_in_order(app, runner):
+    result = invoke(runner, "routing", "list")
+    assert result.exit_code == 0, result.output
+    names = [r.name for r in seed.RULES]
+    positions = [result.output.index(name) for name in names]
+    assert positions == sorted(positions)
+    assert "when immediate_danger=True → urgent, priority urgent" in result.output
+    assert "when category=torture and in_custody=yes → torture-prevention, priority high" in result.output
+    assert result.output.rstrip().endswith("when any report → general, priority normal")
+
+
+def test_routing_list_marks_inactive_rules(app, runner):
+    db.session.scalar(select(RoutingRule).where(RoutingRule.name == "life → policing")).active = False
+    db.session.commit()
+    assert "policing, priority high  (inactive)" in invoke(runner, "routing", "list").output
+
+
+@pytest.mark.parametrize("args, queue, priority, rule", [
+    (["--category", "torture", "--in-custody", "yes"], "torture-prevention", "high",
+     "Torture of someone in custody → torture prevention"),
+    (["--category", "torture", "--in-custody", "yes", "--immediate-danger", "yes"], "urgent", "urgent",
+     "Immediate danger → urgent response"),
+    (["--category", "cyberbullying", "--child", "yes"], "children", "high",
+     "Cyberbullying of a child → children's rights"),
+    (["--category", "cyberbullying"], "online", "normal", "cyberbullying → online"),
+    (["--category", "other", "--region", "shymkent"], "general", "normal", "other → general"),
+])
+def test_routing_test_prints_rule_queue_and_priority(app, runner, args, queue, priority, rule):
+    result = invoke(runner, "routing", "test", *args)
+    assert result.exit_code == 0, result.output
+    assert f"queue: {queue} (" in result.output
+    assert f"priority: {priority}" in result.output
+    assert rule in result.output
+
+
+def test_routing_test_refuses_an_unknown_category(app, runner):
+    result = invoke(runner, "routing", "test", "--category", "politics")
+    assert result.exit_code != 0 and "politics" in result.output
+
+
+def test_cases_show_prints_queue_priority_due_date_and_intact_history(app, runner, make_case):
+    filed = make_case(category="torture", in_custody="yes", narrative="A secret narrative nobody should print.")
+    case = filed.case
+    result = invoke(runner, "cases", "show", case.reference.lower())
+    out = result.output
+    assert result.exit_code == 0, out
+    assert case.reference in out
+    assert "queue: torture-prevention (Torture prevention unit)" in out
+    assert "rule: Torture of someone in custody → torture prevention" in out
+    assert "priority: high" in out and f"due: {case.due_at.isoformat()}" in out
+    assert "  1 " in out and "public: created" in out
+    assert "  2 " in out and "system: routed" in out
+    assert out.rstrip().endswith("history intact")
+    assert "A secret narrative" not in out and filed.receipt not in out
+    assert "A secret narrative" in invoke(runner, "cases", "show", case.reference, "--content").output
+
+
+def test_cases_show_unknown_reference_fails(app, runner):
+    result = invoke(runner, "cases", "show", "SHG-2026-999999")
+    assert result.exit_code != 0 and "No case SHG-2026-999999" in result.output
+
+
+def test_seed_demo_fills_a_fresh_database_once(app, runner):
+    result = invoke(runner, "seed-demo")
+    assert result.exit_code == 0, result.output
+    users, cases, events = rows(User), rows(Case), rows(Event)
+    assert users >= 3 and cases >= 10
+    assert events == 2 * cases
+    narratives = [c.narrative for c in db.session.scalars(select(Case))]
+    assert all(n.startswith("[DEMO") for n in narratives)
+    assert {c.category for c in db.session.scalars(select(Case))} == {c.slug for c in seed.CATEGORIES}
+    assert {u.role for u in db.session.scalars(select(User))} == {"caseworker", "supervisor", "admin"}
+    logins = Path(app.instance_path) / "demo-logins.txt"
+    assert stat.S_IMODE(logins.stat().st_mode) == 0o600
+    assert "supervisor@demo.shagym.test" in logins.read_text() and "supervisor@demo.shagym.test" in result.output
+
+    again = invoke(runner, "seed-demo")
+    assert again.exit_code != 0
+    assert "only runs on a database it has just created" in again.output
+    assert (rows(User), rows(Case), rows(Event)) == (users, cases, events)
+
+
+def test_seed_demo_refuses_a_database_with_real_cases(app, runner, make_case):
+    make_case()
+    result = invoke(runner, "seed-demo")
+    assert result.exit_code != 0
+    assert rows(User) == 0 and rows(Case) == 1
+
+
+def test_init_db_is_idempotent(app, runner):
+    counts = (rows(RoutingRule), rows(Queue), rows(CategorySetting))
+    for _ in range(2):
+        result = invoke(runner, "init-db")
+        assert result.exit_code == 0, result.output
+        assert "Nothing to add." in result.output
+        assert (rows(RoutingRule), rows(Queue), rows(CategorySetting)) == counts
+    assert counts == (len(seed.RULES), len(seed.QUEUES), len(seed.CATEGORIES))
+
+
+def test_init_db_keeps_what_an_administrator_changed(app, runner):
+    rule = db.session.scalar(select(RoutingRule).where(RoutingRule.name == "women → women"))
+    rule.active = False
+    db.session.delete(db.session.scalar(select(RoutingRule).where(RoutingRule.name == "life → policing")))
+    db.session.commit()
+    assert invoke(runner, "init-db").exit_code == 0
+    assert rows(RoutingRule) == len(seed.RULES) - 1
+    assert db.session.scalar(select(RoutingRule.active).where(RoutingRule.name == "women → women")) is False
+
+
+def test_init_db_with_demo_if_new_adds_no_demo_data_to_an_existing_database(app, runner):
+    result = invoke(runner, "init-db", "--demo-if-new")
+    assert result.exit_code == 0, result.output
+    assert "no demo data added" in result.output
+    assert rows(User) == 0 and rows(Case) == 0
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="needs a database of its own; SQLite makes one")
+def test_init_db_on_a_fresh_instance_creates_schema_seeds_and_demo(tmp_path):
+    instance = tmp_path / "fresh"
+    app = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(instance),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'shagym.sqlite3'}"})
+    with app.app_context():
+        try:
+            result = invoke(app.test_cli_runner(), "init-db", "--demo-if-new")
+            assert result.exit_code == 0, result.output
+            assert rows(RoutingRule) == len(seed.RULES) and rows(Case) == 2 * len(seed.CATEGORIES)
+            assert all(c.narrative.startswith("[DEMO") for c in db.session.scalars(select(Case)))
+            users = rows(User)
+            again = invoke(app.test_cli_runner(), "init-db", "--demo-if-new")
+            assert again.exit_code == 0 and "Nothing to add." in again.output
+            assert rows(Case) == 2 * len(seed.CATEGORIES) and rows(User) == users
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -1,0 +1,121 @@
+"""First-response due dates: 24 hours for urgent and torture, three office working days otherwise."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cases import deadlines, services
+from cases.models import CategorySetting, Priority
+from extensions import db
+
+ALMATY = deadlines.OFFICE_TZ
+
+
+def almaty(day: int, hour: int = 10, minute: int = 0) -> datetime:
+    """A moment in March 2026 on the office clock, as UTC (2 March 2026 is a Monday)."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=ALMATY).astimezone(UTC)
+
+
+@pytest.mark.parametrize("created, due", [
+    (almaty(2), almaty(5)),    # Monday → Thursday
+    (almaty(4), almaty(9)),    # Wednesday → Monday
+    (almaty(5), almaty(10)),   # Thursday → Tuesday
+    (almaty(6), almaty(11)),   # Friday → Wednesday
+    (almaty(7), almaty(12)),   # Saturday counts from Monday → Thursday
+    (almaty(8, 23, 59), almaty(12, 23, 59)),  # Sunday night, too
+    # Early Monday in Almaty is still Sunday in UTC: it is a Monday report all the same.
+    (almaty(9, 3), almaty(12, 3)),
+    # Late Friday evening in Almaty is a Friday report, not a Saturday one.
+    (almaty(6, 23, 30), almaty(11, 23, 30)),
+], ids=["mon", "wed", "thu", "fri", "sat", "sun-night", "mon-early-utc-sunday", "fri-late"])
+def test_three_working_days_skip_the_weekend_on_the_office_clock(created, due):
+    assert deadlines.due_at(created, Priority.NORMAL, None, 3) == due
+    assert deadlines.due_at(created, Priority.NORMAL, None, 3).tzinfo is not None
+
+
+def test_working_days_on_naive_times_keep_them_naive():
+    friday = datetime(2026, 3, 6, 10, 0)
+    assert deadlines.add_working_days(friday, 3) == datetime(2026, 3, 11, 10, 0)
+    assert deadlines.add_working_days(friday, 0) == friday
+    assert deadlines.add_working_days(datetime(2026, 3, 7, 10, 0), 0) == datetime(2026, 3, 9, 10, 0)
+
+
+@pytest.mark.parametrize("priority, hours, working_days, expected", [
+    (Priority.URGENT, None, 3, timedelta(hours=24)),       # urgent: 24 hours, also over a weekend
+    (Priority.URGENT, 72, 3, timedelta(hours=24)),         # a slower category target never delays urgent
+    (Priority.URGENT, 4, 3, timedelta(hours=4)),           # a faster one applies
+    (Priority.HIGH, 24, 3, timedelta(hours=24)),           # torture: 24 hours
+    (Priority.LOW, 48, 3, timedelta(hours=48)),
+])
+def test_hour_targets(priority, hours, working_days, expected):
+    saturday = almaty(7)
+    assert deadlines.due_at(saturday, priority, hours, working_days) == saturday + expected
+
+
+def test_resume_adds_the_time_spent_waiting():
+    due = almaty(12)
+    paused = almaty(9, 9)
+    assert deadlines.resume(due, paused, paused + timedelta(days=2, hours=3)) == due + timedelta(days=2, hours=3)
+    assert deadlines.resume(due, paused, paused) == due
+    assert deadlines.resume(due, paused, paused - timedelta(hours=1)) == due  # a clock step back adds nothing
+
+
+@pytest.fixture
+def frozen(monkeypatch):
+    def freeze(at: datetime) -> None:
+        monkeypatch.setattr(services, "utcnow", lambda: at)
+    return freeze
+
+
+@pytest.mark.parametrize("category, danger, expected", [
+    ("other", True, timedelta(hours=24)),      # immediate danger → urgent
+    ("torture", False, timedelta(hours=24)),   # torture category target
+    ("life", False, timedelta(hours=24)),
+    ("other", False, almaty(11) - almaty(6)),  # Friday → Wednesday
+    ("women", False, almaty(11) - almaty(6)),
+    ("trafficking", False, almaty(11) - almaty(6)),  # high priority, but no hour target
+])
+def test_filed_case_gets_its_due_date_from_category_and_priority(app, make_case, frozen, category, danger, expected):
+    friday = almaty(6)
+    frozen(friday)
+    case = make_case(category=category, immediate_danger=danger).case
+    db.session.expire_all()
+    assert case.created_at == friday
+    assert case.due_at == friday + expected
+
+
+def test_due_date_targets_are_configurable_per_category(app, make_case, frozen):
+    monday = almaty(2)
+    frozen(monday)
+    setting = db.session.get(CategorySetting, "women")
+    setting.first_response_working_days = 5
+    db.session.get(CategorySetting, "disability").first_response_hours = 48
+    db.session.commit()
+    assert make_case(category="women").case.due_at == almaty(9)
+    assert make_case(category="disability").case.due_at == monday + timedelta(hours=48)
+
+
+def test_seeded_category_targets(app):
+    settings = {s.slug: s for s in db.session.scalars(select(CategorySetting))}
+    assert settings["torture"].first_response_hours == 24
+    assert all(s.first_response_working_days == 3 for s in settings.values())
+    assert all(s.first_response_hours is None for slug, s in settings.items() if slug not in ("torture", "life"))
+
+
+def test_waiting_for_the_reporter_pauses_the_clock(app, make_case, make_user, frozen):
+    frozen(almaty(2))
+    case = make_case(category="women").case
+    worker = make_user("caseworker", [case.queue.slug])
+    due = case.due_at
+    for at, target in ((almaty(2, 11), "triage"), (almaty(2, 12), "investigating"), (almaty(3, 9), "awaiting_info")):
+        frozen(at)
+        services.change_status(case.id, worker, target)
+    assert case.due_at == due
+    frozen(almaty(5, 15))  # 2 days and 6 hours later the reporter answered
+    services.change_status(case.id, worker, "investigating")
+    db.session.expire_all()
+    assert case.due_at == due + timedelta(days=2, hours=6)
+    assert case.paused_at is None

@@ -1,0 +1,321 @@
+"""Encryption at rest: what someone who steals a database file or a backup can read.
+
+Narrative, place, contact details, notes, messages, evidence names and
+contents and TOTP secrets are AES-GCM ciphertext carrying their key id; the
+key lives outside the database (``instance/keys/`` at mode 0600 or
+``SHAGYM_DATA_KEYS``); ``keys rotate`` re-encrypts everything under a new key
+while running workers keep reading.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import stat
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from cryptography.exceptions import InvalidTag
+from sqlalchemy import LargeBinary, select, text, type_coerce
+
+from cases import accounts, audit, crypto, maintenance
+from cases.models import Case, Event, Evidence, Message, User
+from extensions import db
+
+NARRATIVE = "Kairat was beaten in cell 4 of the Zhezkazgan detention centre on the night of 3 March."
+PLACE = "Temporary detention facility, Abay street 17, Zhezkazgan"
+EMAIL = "aigerim.witness@example.org"
+PHONE = "+7 701 234 5678"
+PHONE_E164 = "+77012345678"
+NOTE = "Internal note: the brother Daniyar confirmed the bruises by phone."
+TO_REPORTER = "Message to reporter: we spoke to the prosecutor in Karaganda."
+REPLY = "Reporter reply: the guard's name is Serik Abenov."
+FILENAME = "medical-certificate-Kairat-Abenov.pdf"
+FILE_CONTENT = (b"%PDF-1.4\n% forensic report for Kairat EVIDENCE-MARKER-5b1d9e\n"
+                b"1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+
+FORM = {"category": "torture", "narrative": NARRATIVE, "region": "ulytau", "place_description": PLACE,
+        "immediate_danger": "no", "child_affected": "no", "in_custody": "yes", "reporter_role": "relative",
+        "contact": "contact", "email": EMAIL, "phone": PHONE, "consent": "y"}
+RECEIPT_RE = re.compile(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>")
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashing(monkeypatch):
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+# --- scanning what a thief would get -----------------------------------------------------------
+
+
+def _sqlite_files(app) -> list[Path]:
+    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-journal")) if p.exists()]
+
+
+def found_in_database(app, needles: dict[str, bytes]) -> set[str]:
+    """Names of the needles that occur anywhere in the stored database.
+
+    SQLite: the raw bytes of the database file and its WAL, as a backup copies them.
+    PostgreSQL: every column of every table, cast to text (bytea comes back as hex).
+    """
+    db.session.commit()
+    if db.engine.dialect.name == "sqlite":
+        raw = b"".join(p.read_bytes() for p in _sqlite_files(app))
+        assert len(raw) > 10_000  # the scan really read a database
+        return {name for name, needle in needles.items() if needle in raw}
+    found: set[str] = set()
+    columns = db.session.execute(text(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")).all()
+    assert len(columns) > 50
+    for table, column in columns:
+        for (value,) in db.session.execute(text(f'SELECT "{column}"::text FROM "{table}"')):  # noqa: S608 - names from the catalogue
+            if value is None:
+                continue
+            for name, needle in needles.items():
+                if value.startswith("\\x") and needle.hex() in value[2:]:
+                    found.add(name)
+                elif needle.decode("utf-8", "ignore") in value:
+                    found.add(name)
+    return found
+
+
+def _needles(receipt: str) -> dict[str, bytes]:
+    return {
+        "narrative": NARRATIVE.encode(), "narrative fragment": b"Zhezkazgan detention",
+        "place": PLACE.encode(), "email": EMAIL.encode(), "phone as typed": PHONE.encode(),
+        "phone normalised": PHONE_E164.encode(), "note": NOTE.encode(), "message": TO_REPORTER.encode(),
+        "reply": REPLY.encode(), "filename": FILENAME.encode(), "file content": FILE_CONTENT,
+        "file marker": b"EVIDENCE-MARKER-5b1d9e", "receipt": receipt.encode(),
+        "receipt without dashes": receipt.replace("-", "").encode(),
+    }
+
+
+def _file_everything(app, client, login_as) -> tuple[Case, str]:
+    """A report with contact details and a file, a note, a message and a reply — all through the pages."""
+    data = {**FORM, "evidence": [(io.BytesIO(FILE_CONTENT), FILENAME)]}
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)[:1000]
+    receipt = RECEIPT_RE.search(response.get_data(as_text=True)).group(1)
+    case = db.session.scalar(select(Case))
+    queue = case.queue.slug
+    staff, _user = login_as("caseworker", [queue])
+    assert staff.post(f"/staff/cases/{case.id}/messages", data={"kind": "note", "body": NOTE}).status_code == 302
+    assert staff.post(f"/staff/cases/{case.id}/messages",
+                      data={"kind": "to_reporter", "body": TO_REPORTER}).status_code == 302
+    assert client.post("/track", data={"receipt": receipt}).status_code == 303
+    assert client.post("/track/reply", data={"body": REPLY}).status_code == 303
+    # The app itself still reads everything back (so the scan below is not vacuous).
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert (case.narrative, case.place_description, case.contact_email, case.contact_phone) == (
+        NARRATIVE, PLACE, EMAIL, PHONE_E164)
+    bodies = set(db.session.scalars(select(Message.body).where(Message.case_id == case.id)))
+    assert {NOTE, TO_REPORTER, REPLY} <= bodies
+    item = db.session.scalar(select(Evidence))
+    assert item.filename == FILENAME
+    assert db.session.scalar(select(Evidence.content).where(Evidence.id == item.id)) == FILE_CONTENT
+    return case, receipt
+
+
+def test_a_stolen_database_reveals_no_narrative_contact_message_or_file(app, client, login_as):
+    _case, receipt = _file_everything(app, client, login_as)
+    assert found_in_database(app, _needles(receipt)) == set()
+
+
+def test_the_scan_does_find_plain_text(app, client, login_as):
+    """Control: the same scan finds a value that is stored in clear (so an empty result means something)."""
+    _file_everything(app, client, login_as)
+    user = db.session.scalar(select(User))
+    assert found_in_database(app, {"staff email": user.email.encode()}) == {"staff email"}
+
+
+def _raw(column, row_id: int) -> bytes:
+    model = column.class_
+    return bytes(db.session.scalar(select(type_coerce(column, LargeBinary)).where(model.id == row_id)))
+
+
+ENCRYPTED = [(model, name) for model, names in maintenance.ENCRYPTED_COLUMNS for name in names]
+
+
+def _stored_values(ring: crypto.Keyring) -> dict[str, list[bytes]]:
+    out = {}
+    for model, name in ENCRYPTED:
+        column = getattr(model, name)
+        out[f"{model.__tablename__}.{name}"] = [
+            bytes(v) for v in db.session.scalars(select(type_coerce(column, LargeBinary)).where(column.is_not(None)))]
+    return out
+
+
+def test_every_encrypted_value_carries_the_key_id(app, client, login_as, make_user):
+    _file_everything(app, client, login_as)
+    make_user("supervisor")  # has a TOTP secret
+    ring = app.extensions["shagym_keyring"]
+    values = _stored_values(ring)
+    assert all(values.values()), {k: len(v) for k, v in values.items()}  # every encrypted column has data
+    for column, stored in values.items():
+        for value in stored:
+            assert value.startswith(crypto.MAGIC), column
+            assert crypto.Keyring.key_id_of(value) == ring.current_id, column
+
+
+def test_every_personal_column_is_an_encrypted_type():
+    """The list that rotation walks is exactly the set of encrypted columns in the models."""
+    from cases.base import EncryptedText
+
+    typed = {(m.class_, c.key) for m in db.Model.registry.mappers for c in m.columns
+             if isinstance(c.type, EncryptedText)}
+    assert typed == set(ENCRYPTED)
+    names = {f"{m.__tablename__}.{n}" for m, n in ENCRYPTED}
+    assert {"cases.narrative", "cases.place_description", "cases.contact_email", "cases.contact_phone",
+            "messages.body", "evidence.filename", "evidence.content", "users.totp_secret"} <= names
+
+
+def test_a_value_moved_to_another_column_does_not_decrypt(app, make_case):
+    """The column is bound in as associated data: a thief with write access cannot swap fields around."""
+    filed = make_case(narrative=NARRATIVE, place_description=PLACE)
+    db.session.execute(text("UPDATE cases SET place_description = narrative WHERE id = :id"), {"id": filed.case.id})
+    db.session.commit()
+    db.session.expire_all()
+    with pytest.raises(InvalidTag):
+        db.session.get(Case, filed.case.id)
+
+
+def test_a_tampered_ciphertext_does_not_decrypt(app, make_case):
+    filed = make_case(narrative=NARRATIVE)
+    raw = bytearray(_raw(Case.narrative, filed.case.id))
+    raw[-1] ^= 1
+    db.session.execute(text("UPDATE cases SET narrative = :v WHERE id = :id"), {"v": bytes(raw), "id": filed.case.id})
+    db.session.commit()
+    db.session.expire_all()
+    with pytest.raises(InvalidTag):
+        db.session.get(Case, filed.case.id)
+
+
+# --- keys outside the database ------------------------------------------------------------------
+
+
+def test_key_files_are_private_to_the_service_account(app):
+    keys = Path(app.instance_path) / "keys"
+    files = list(keys.glob("data-*.key"))
+    assert len(files) == 1
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert len(base64.b64decode(path.read_bytes())) == 32  # AES-256
+    assert stat.S_IMODE(keys.stat().st_mode) & 0o077 == 0
+
+
+def _env_keys(*ids: str) -> tuple[str, dict[str, bytes]]:
+    keys = {key_id: bytes([n + 1]) * 32 for n, key_id in enumerate(ids)}
+    return ",".join(f"{k}:{base64.b64encode(v).decode()}" for k, v in keys.items()), keys
+
+
+def test_keys_from_the_environment_are_used_and_no_key_file_is_written(make_app):
+    env, keys = _env_keys("envkey01")
+    app = make_app(SHAGYM_DATA_KEYS=env)
+    assert not list((Path(app.instance_path) / "keys").glob("*"))
+    with app.app_context():
+        from cases import services
+        from tests.conftest import report
+
+        filed = services.file_report(report(narrative=NARRATIVE), app.extensions["shagym_receipt_key"])
+        raw = _raw(Case.narrative, filed.case.id)
+        assert crypto.Keyring.key_id_of(raw) == "envkey01"
+        # Decrypting by hand with the environment key proves which key was used.
+        plain = crypto.Keyring(keys=keys, current_id="envkey01").decrypt(raw, "cases.narrative")
+        assert plain.decode() == NARRATIVE
+    assert not list((Path(app.instance_path) / "keys").glob("*"))
+
+
+# --- rotation -----------------------------------------------------------------------------------
+
+
+def test_keys_rotate_reencrypts_everything_and_is_audited(app, client, login_as, make_user, runner):
+    case, _receipt = _file_everything(app, client, login_as)
+    supervisor = make_user("supervisor")
+    old_id = app.extensions["shagym_keyring"].current_id
+
+    result = runner.invoke(args=["keys", "rotate"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    ring = app.extensions["shagym_keyring"]
+    new_id = ring.current_id
+    assert new_id != old_id and new_id in result.output
+    key_files = sorted(p.name for p in (Path(app.instance_path) / "keys").glob("data-*.key"))
+    assert key_files == sorted([f"data-{old_id}.key", f"data-{new_id}.key"])
+    assert all(stat.S_IMODE((Path(app.instance_path) / "keys" / f).stat().st_mode) == 0o600 for f in key_files)
+    for column, stored in _stored_values(ring).items():
+        assert stored, column
+        assert {crypto.Keyring.key_id_of(v) for v in stored} == {new_id}, column
+
+    # Everything still reads back; the old key is no longer needed for any value.
+    del ring.keys[old_id]
+    case = db.session.get(Case, case.id)
+    assert (case.narrative, case.contact_email) == (NARRATIVE, EMAIL)
+    assert {NOTE, TO_REPORTER, REPLY} <= set(db.session.scalars(select(Message.body)))
+    assert db.session.scalar(select(Evidence.content)) == FILE_CONTENT
+    assert db.session.get(User, supervisor.id).totp_secret == supervisor.totp_secret
+
+    event = db.session.scalar(select(Event).where(Event.action == "keys_rotated"))
+    assert event is not None and event.chain_id == audit.SYSTEM_CHAIN and event.case_id is None
+    assert (event.old_value, event.new_value) == (old_id, new_id)
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0 and "History intact." in verified.output
+
+
+def test_a_second_rotate_run_rewrites_only_what_is_not_under_the_current_key(app, make_case, runner):
+    make_case(narrative=NARRATIVE)
+    assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
+    ring = app.extensions["shagym_keyring"]
+    assert maintenance.reencrypt_all(ring) == {f"{m.__tablename__}.{n}": 0 for m, n in ENCRYPTED}
+
+
+def test_a_running_worker_reads_and_writes_under_the_rotated_key(make_app, runner):
+    """Two apps on one instance folder = a gunicorn worker and the operator's CLI: no restart needed."""
+    from cases import services
+    from tests.conftest import report
+
+    worker = make_app()
+    with worker.app_context():
+        before = services.file_report(report(narrative=NARRATIVE), worker.extensions["shagym_receipt_key"]).case.id
+        old_id = worker.extensions["shagym_keyring"].current_id
+    operator = make_app()
+    with operator.app_context():
+        assert operator.test_cli_runner().invoke(args=["keys", "rotate"]).exit_code == 0
+        new_id = operator.extensions["shagym_keyring"].current_id
+    assert new_id not in worker.extensions["shagym_keyring"].keys  # the worker has not seen it yet
+    with worker.app_context():
+        db.session.expire_all()
+        assert db.session.get(Case, before).narrative == NARRATIVE  # re-encrypted under a key it just loaded
+        after = services.file_report(report(narrative=PLACE), worker.extensions["shagym_receipt_key"]).case.id
+        assert crypto.Keyring.key_id_of(_raw(Case.narrative, after)) == new_id
+        assert crypto.Keyring.key_id_of(_raw(Case.narrative, before)) == new_id
+    assert old_id != new_id
+
+
+def test_rotation_with_environment_keys_moves_every_value_to_the_last_key(make_app):
+    """With SHAGYM_DATA_KEYS the operator appends a key, restarts, runs rotate, then drops the old key."""
+    from cases import services
+    from tests.conftest import report
+
+    one, _ = _env_keys("oldkey01")
+    both, _ = _env_keys("oldkey01", "newkey02")
+    first = make_app(SHAGYM_DATA_KEYS=one)
+    with first.app_context():
+        case_id = services.file_report(report(narrative=NARRATIVE, contact_email=EMAIL),
+                                       first.extensions["shagym_receipt_key"]).case.id
+    second = make_app(SHAGYM_DATA_KEYS=both)
+    with second.app_context():
+        result = second.test_cli_runner().invoke(args=["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        assert crypto.Keyring.key_id_of(_raw(Case.narrative, case_id)) == "newkey02"
+        event = db.session.scalar(select(Event).where(Event.action == "keys_rotated"))
+        assert (event.old_value, event.new_value) == ("oldkey01", "newkey02")
+    only_new = ",".join(both.split(",")[1:])
+    third = make_app(SHAGYM_DATA_KEYS=only_new)
+    with third.app_context():
+        case = db.session.get(Case, case_id)
+        assert (case.narrative, case.contact_email) == (NARRATIVE, EMAIL)
+    assert not list((Path(third.instance_path) / "keys").glob("*"))
