@@ -1,12 +1,28 @@
 """gunicorn settings. The access log never holds a client address, user agent or referrer."""
 
 import os
+import re
+
+from gunicorn.glogging import Logger
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 threads = 1
 timeout = 60
 accesslog = "-"
-# time, method, path (no query string), status, bytes, duration; no %(h)s, %(a)s or %(f)s.
+# time, method, path (no query string), status, bytes, duration; no %(h)s, %(a)s, %(f)s or header atoms.
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
+loglevel = "info"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+_ADDRESS = re.compile(r"\bip=\S*?(?=: |\s|$)")  # IPv6 has colons, never ": "
+
+
+class PrivateLogger(Logger):
+    """gunicorn's own warnings name the client ("Invalid request from ip=..."): drop the address."""
+
+    def warning(self, msg, *args, **kwargs):
+        super().warning(_ADDRESS.sub("ip=-", str(msg)), *args, **kwargs)
+
+
+logger_class = PrivateLogger

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
+from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, lazyload
 
 from cases.models import Case, Checkpoint, Event
@@ -73,6 +74,7 @@ def append(
     reason: str | None = None,
     details: dict[str, Any] | None = None,
     at: datetime | None = None,
+    new_chain: bool = False,
 ) -> Event:
     """Append one event to the case's chain (or the system chain) in the caller's transaction.
 
@@ -82,9 +84,13 @@ def append(
     backs this up.
     """
     chain_id = case.id if case is not None else SYSTEM_CHAIN
-    head = session.execute(
-        select(Event.seq, Event.hash).where(Event.chain_id == chain_id).order_by(Event.seq.desc()).limit(1)
-    ).first()
+    # Heads appended earlier in this same transaction are remembered (see _forget_heads).
+    heads: dict[int, tuple[int, str]] = session.info.setdefault(HEADS_KEY, {})
+    head = heads.get(chain_id)
+    if head is None and not new_chain:
+        head = session.execute(
+            select(Event.seq, Event.hash).where(Event.chain_id == chain_id).order_by(Event.seq.desc()).limit(1)
+        ).first()
     seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
     event = Event(
         chain_id=chain_id,
@@ -103,7 +109,18 @@ def append(
     event.hash = compute_hash(prev, event_fields(event))
     session.add(event)
     session.info[APPENDED] = True
+    heads[chain_id] = (seq, event.hash)
     return event
+
+
+HEADS_KEY = "shagym_audit_heads"
+
+
+@listens_for(Session, "after_transaction_end")
+def _forget_heads(session: Session, transaction) -> None:
+    # After commit or rollback another writer may extend the chain: read the head again.
+    if transaction.parent is None:
+        session.info.pop(HEADS_KEY, None)
 
 
 # --- verification ---------------------------------------------------------
@@ -217,7 +234,7 @@ def load_signing_key(instance_path: str) -> Ed25519PrivateKey:
     path = Path(instance_path) / "audit_ed25519.pem"
     if path.exists():
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        assert isinstance(key, Ed25519PrivateKey)  # noqa: S101 - our own file format
+        assert isinstance(key, Ed25519PrivateKey)  # noqa: S101 - our own file format  # nosec B101
         return key
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -23,6 +23,11 @@ def _page(code: int, title: str, message: str, error_id: str | None = None):
 
 
 def init_app(app: Flask) -> None:
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return _page(403, _("Not for your role"),
+                     _("Your account cannot open this page. If you need it for your work, ask a supervisor."))
+
     @app.errorhandler(404)
     def not_found(_e):
         return _page(404, _("Page not found"), _("We could not find this page. Check the address, or go back to the start."))

@@ -12,6 +12,9 @@ CSP = (
     "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'"
 )
+# Files handed out as attachments (evidence, receipt): nothing in them may run, load or be framed,
+# even if a browser ignores Content-Disposition.
+DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'; form-action 'none'; base-uri 'none'"
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
 
@@ -23,7 +26,8 @@ def limiter_key() -> str:
 
 def _headers(response: Response) -> Response:
     h = response.headers
-    h["Content-Security-Policy"] = CSP
+    attachment = h.get("Content-Disposition", "").startswith("attachment")
+    h["Content-Security-Policy"] = DOWNLOAD_CSP if attachment else CSP
     h["X-Content-Type-Options"] = "nosniff"
     h["Referrer-Policy"] = "no-referrer"
     h["Permissions-Policy"] = PERMISSIONS

@@ -117,7 +117,7 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
     """Demo accounts (printed passwords) and sample cases, only in a database with no users or cases."""
     if db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Case.id))):
         raise NotFreshDatabase("seed-demo only runs on a database it has just created (this one has data).")
-    rng = rng or random.Random(2021)  # noqa: S311 - picks demo regions, not secrets
+    rng = rng or random.Random(2021)  # noqa: S311 - picks demo regions, not secrets  # nosec B311
     logins: dict[str, str] = {}
 
     def make(email: str, name: str, role: str, queues: list[str]) -> None:

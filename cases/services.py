@@ -137,9 +137,9 @@ def file_report(report: NewReport, receipt_key: bytes, submission_token: str | N
             raise DuplicateSubmission(N_("This report was already received.")) from exc
         raise
     case.reference = f"SHG-{now.year}-{case.id:06d}"
-    queue = session.get(Queue, decision.queue_id)
+    queue = decision.rule.queue
     audit.append(session, case=case, actor_type="public", action="created", new=case.reference, at=now,
-                 details={"category": report.category})
+                 details={"category": report.category}, new_chain=True)
     audit.append(session, case=case, actor_type="system", action="routed", new=queue.slug, at=now,
                  details={"rule": decision.rule.name, "rule_id": decision.rule.id,
                           "priority": Priority.NAMES[decision.priority], "due": case.due_at.isoformat()})

@@ -96,8 +96,29 @@ def enable(user: User, secret: str, code: str, now: float | None = None) -> list
     return new_recovery_codes(user)
 
 
+def _normalized(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())
+
+
 def _code_hash(code: str) -> str:
-    return hashlib.sha256(code.replace("-", "").upper().encode()).hexdigest()
+    # Codes carry 40 random bits: each is stored as a salted argon2id hash (like a password),
+    # so a stolen database does not give them back by brute force.
+    from cases import accounts
+
+    return accounts.hash_password(_normalized(code))
+
+
+def _matches(stored: str, typed: str) -> bool:
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    from cases import accounts
+
+    if not stored.startswith("$argon2"):  # codes issued before hashes were salted
+        return hmac.compare_digest(stored, hashlib.sha256(typed.encode()).hexdigest())
+    try:
+        return accounts._hasher.verify(stored, typed)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 def new_recovery_codes(user: User) -> list[str]:
@@ -111,11 +132,14 @@ def new_recovery_codes(user: User) -> list[str]:
 
 
 def use_recovery_code(user: User, typed: str) -> bool:
-    digest = _code_hash(typed.strip())
+    """Accept an unused recovery code of this user once."""
+    typed = _normalized(typed)
+    if len(typed) != 10:
+        return False
     rows = db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id,
                                                          RecoveryCode.used_at.is_(None))).all()
     for candidate in rows:
-        if hmac.compare_digest(candidate.code_hash, digest):
+        if _matches(candidate.code_hash, typed):
             candidate.used_at = datetime.now(UTC)
             return True
     return False

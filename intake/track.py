@@ -42,6 +42,11 @@ def _tracked_case() -> Case | None:
     return case
 
 
+def _expired():
+    flash(_("For your safety, your check ended after 30 minutes without activity. Please enter your receipt code again."), "info")
+    return redirect(url_for("intake.track"))
+
+
 @bp.route("/track", methods=["GET", "POST"])
 @limiter.limit(_track_limit, methods=["POST"], deduct_when=_not_found)
 def track():
@@ -62,8 +67,7 @@ def track():
 def track_case():
     case = _tracked_case()
     if case is None:
-        flash(_("For your safety, your check ended after 30 minutes without activity. Please enter your receipt code again."), "info")
-        return redirect(url_for("intake.track"))
+        return _expired()
     return render_template("intake/track_case.html", view=reporter.view(case), limits=evidence_limits())
 
 
@@ -71,8 +75,7 @@ def track_case():
 def track_reply():
     case = _tracked_case()
     if case is None:
-        flash(_("For your safety, your check ended after 30 minutes without activity. Please enter your receipt code again."), "info")
-        return redirect(url_for("intake.track"))
+        return _expired()
     body = request.form.get("body", "")
     view = reporter.view(case)
     accepted, refused = evidence.check_batch(uploaded_files(), evidence_limits(), view.file_count, view.file_bytes)

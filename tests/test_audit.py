@@ -10,17 +10,28 @@ from datetime import timedelta
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import DBAPIError
 
+import storage
 from cases import accounts, audit, services
 from cases.models import Case, Checkpoint, Event, Message
 from extensions import db
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    # argon2id with the library defaults costs ~0.15 s per hash; the rules are the same with smaller costs.
+def _fast(monkeypatch):
+    """Speed only, nothing under test: argon2id with small costs (the library defaults take
+    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    configure = storage.configure_engine
+
+    def configure_without_fsync(engine):
+        configure(engine)
+        if engine.dialect.name == "sqlite":
+            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
+
+    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
 
 
 def public_key(app):
@@ -106,7 +117,10 @@ def test_each_action_writes_exactly_one_event(app, make_case, people, name):
     message = db.session.scalar(select(Message.id).where(Message.case_id == case.id).order_by(Message.id.desc()))
     ids["message"] = message
     action, old, new_value, reason = expected
-    fmt = (lambda v: None if v is None else v.format(**ids))
+
+    def fmt(value):
+        return None if value is None else value.format(**ids)
+
     assert (event.action, event.old_value, event.new_value, event.reason) == (action, fmt(old), fmt(new_value), reason)
     assert event.actor_id == actor.id and event.actor_type == "staff"
     assert event.seq == before[-1].seq + 1 and event.prev_hash == before[-1].hash

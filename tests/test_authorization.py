@@ -14,8 +14,10 @@ import re
 import pytest
 from argon2 import PasswordHasher
 from flask import url_for
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
+import storage
 from cases import accounts, services
 from cases.models import Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
 from extensions import db
@@ -34,9 +36,18 @@ RULES = "rules"  # 302 to the routing rules
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    # argon2id with the library defaults costs ~0.15 s per hash; the rules are the same with smaller costs.
+def _fast(monkeypatch):
+    """Speed only, nothing under test: argon2id with small costs (the library defaults take
+    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    configure = storage.configure_engine
+
+    def configure_without_fsync(engine):
+        configure(engine)
+        if engine.dialect.name == "sqlite":
+            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
+
+    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -216,6 +227,13 @@ def test_authorization_matrix(app, world, endpoint, method):
 
 def path_arguments(app, endpoint: str) -> set[str]:
     return next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint).arguments
+
+
+@pytest.mark.parametrize("form", [{}, {"target": "nonsense"}, {"target": "triage"}])
+def test_other_queue_case_is_404_whatever_the_form(app, world, form):
+    client = world["clients"]["caseworker_of_other_queue"]
+    assert client.post(f"/staff/cases/{world['case'].id}/status", data=form).status_code == 404
+    assert client.post(f"/staff/cases/{world['case'].id + 10_000}/status", data=form).status_code == 404
 
 
 @pytest.mark.parametrize("actor", ["caseworker_of_queue", "supervisor"])

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
+import storage
 from cases import accounts, services
 from cases.models import Case, Event, Message, Priority
 from cases.workflow import TransitionRefused
@@ -15,9 +17,18 @@ from extensions import db
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    # argon2id with the library defaults costs ~0.15 s per hash; the rules are the same with smaller costs.
+def _fast(monkeypatch):
+    """Speed only, nothing under test: argon2id with small costs (the library defaults take
+    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    configure = storage.configure_engine
+
+    def configure_without_fsync(engine):
+        configure(engine)
+        if engine.dialect.name == "sqlite":
+            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
+
+    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
 
 
 @pytest.fixture

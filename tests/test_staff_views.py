@@ -6,23 +6,36 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
+from sqlalchemy import event as sa_event
 from sqlalchemy import select, text, update
 
-from cases import accounts, services
+import storage
+from cases import accounts, audit, services
 from cases.models import Case, Event, Priority, Queue
 from cases.staff import queries
 from extensions import db
 
 REF = re.compile(r"SHG-\d{4}-\d{6}")
+ALMATY = ZoneInfo("Asia/Almaty")
 
 
 @pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    # argon2id with the library defaults costs ~0.15 s per hash; the rules are the same with smaller costs.
+def _fast(monkeypatch):
+    """Speed only, nothing under test: argon2id with small costs (the library defaults take
+    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
     monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    configure = storage.configure_engine
+
+    def configure_without_fsync(engine):
+        configure(engine)
+        if engine.dialect.name == "sqlite":
+            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
+
+    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
 
 
 def page(response) -> str:
@@ -389,12 +402,37 @@ def test_activity_filters(activity, query, expected):
 
 def test_activity_time_filter_uses_event_time(activity):
     client, w = activity
-    note = w["note"]
-    day = note.created_at.date()
+    day = w["note"].created_at.astimezone(ALMATY).date()  # the page's dates are the office's
     inside = _activity_rows(client.get(f"/staff/supervise/activity?action=note&since={day.isoformat()}"
                                        f"&until={(day + timedelta(days=1)).isoformat()}"))
     before = _activity_rows(client.get(f"/staff/supervise/activity?action=note&until={day.isoformat()}"))
-    assert inside == [("Bob Worker", "note")] and before == []
+    after = _activity_rows(client.get(f"/staff/supervise/activity?action=note"
+                                      f"&since={(day + timedelta(days=1)).isoformat()}"))
+    assert inside == [("Bob Worker", "note")] and before == [] and after == []
+
+
+@pytest.mark.parametrize(("typed", "utc"), [
+    ("2030-03-05", datetime(2030, 3, 4, 19, 0, tzinfo=UTC)),  # midnight in Almaty (UTC+5)
+    ("2030-03-05T10:30", datetime(2030, 3, 5, 5, 30, tzinfo=UTC)),
+    ("2030-03-05T10:30+00:00", datetime(2030, 3, 5, 10, 30, tzinfo=UTC)),
+])
+def test_activity_dates_are_office_dates(app, make_case, make_user, staff, typed, utc):
+    """An event just before and just after the typed moment: only the later one is "since" it."""
+    client, _ = staff("supervisor")
+    case = make_case().case
+    for actor, at in ((make_user("caseworker", ["general"], name="Early Bird"), utc - timedelta(minutes=1)),
+                      (make_user("caseworker", ["general"], name="Late Owl"), utc + timedelta(minutes=1))):
+        audit.append(db.session, case=case, actor_type="staff", actor_id=actor.id, action="note", at=at)
+        db.session.commit()
+    rows = _activity_rows(client.get("/staff/supervise/activity", query_string={"action": "note", "since": typed}))
+    assert rows == [("Late Owl", "note")]
+
+
+@pytest.mark.parametrize("bad", ["yesterday", "2030-13-01", "9" * 30])
+def test_activity_ignores_malformed_dates(activity, bad):
+    client, _ = activity
+    response = client.get(f"/staff/supervise/activity?since={bad}")
+    assert response.status_code == 200 and len(_activity_rows(response)) > 0
 
 
 def test_activity_pages_back_through_older_events(app, make_case, staff):

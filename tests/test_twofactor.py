@@ -155,9 +155,12 @@ def test_enrolment_with_the_right_code_turns_it_on_once_and_is_audited(client, m
     assert stored.totp_enabled and stored.totp_secret == secret
     assert client.get("/staff/").status_code == 200
     assert db.session.scalar(select(Event).where(Event.action == "2fa_enrolled")).actor_id == user.id
-    # Recovery codes are stored only as hashes.
+    # Recovery codes (40 random bits each) are stored only as salted argon2id hashes: a stolen
+    # database does not give them back by brute force.
     hashes = db.session.scalars(select(RecoveryCode.code_hash).where(RecoveryCode.user_id == user.id)).all()
     assert len(hashes) == len(codes)
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    assert len({h.split("$")[-2] for h in hashes}) == len(hashes)  # a salt of its own each
     assert not any(c.replace("-", "") in h.upper() or c in h.upper() for c in codes for h in hashes)
 
 

@@ -39,7 +39,11 @@ def recent_auth(view):
         row = current_user.staff_session
         last = row.reauthenticated_at or row.created_at
         if datetime.now(UTC) - last > REAUTH_WINDOW:
-            return redirect(url_for("staff_admin.reauth", next=request.path))
+            # After the password, come back to a page: a POST-only URL would answer 405 to the redirect.
+            back = request.path if request.method == "GET" else url_for("staff_admin.users")
+            if request.method != "GET":
+                flash(_("Confirm your password, then make the change again."), "info")
+            return redirect(url_for("staff_admin.reauth", next=back))
         return view(*args, **kwargs)
 
     return wrapped
@@ -66,7 +70,7 @@ def reauth():
 
 
 def _queue_choices():
-    return [(q.slug, q.name) for q in db.session.scalars(select(Queue).order_by(Queue.name))]
+    return [(q.slug, _(q.name)) for q in db.session.scalars(select(Queue).order_by(Queue.name))]
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -153,7 +157,7 @@ def _rule_form() -> RuleForm:
     any_ = ("", _("any"))
     form.category.choices = [any_, *((c.slug, _(c.name)) for c in CATEGORIES)]
     form.region.choices = [any_, *((slug, _(label)) for slug, label in REGIONS)]
-    form.queue.choices = [(q.slug, q.name) for q in db.session.scalars(select(Queue).where(Queue.active.is_(True)))]
+    form.queue.choices = [(q.slug, _(q.name)) for q in db.session.scalars(select(Queue).where(Queue.active.is_(True)))]
     return form
 
 

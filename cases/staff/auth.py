@@ -44,6 +44,9 @@ def login():
             flash(_("Wrong email or password."), "error")
             return render_template("staff/login.html", form=form), 401
         needs_2fa = twofactor.required_for(user, current_app.config["REQUIRE_2FA_FOR_ALL"])
+        if current_user.is_authenticated:
+            # Signing in again (maybe as someone else) ends the session this browser had.
+            accounts.end_session(current_user.session_id)
         session.clear()  # a new session on sign-in
         token = accounts.start_session(user, second_factor_done=not needs_2fa)
         db.session.commit()
@@ -75,6 +78,9 @@ def second_factor():
         return redirect(url_for("staff_auth.enrol"))
     form, recovery = CodeForm(prefix="totp"), RecoveryForm(prefix="rec")
     if request.method == "POST":
+        # One check at a time per account, so that a code (or recovery code) spent by a
+        # concurrent request counts as spent here (PostgreSQL; SQLite writers are serial).
+        db.session.refresh(current_user._get_current_object(), with_for_update=True)
         ok = False
         if "totp-code" in request.form and form.validate():
             ok = twofactor.verify_code(current_user, form.code.data)

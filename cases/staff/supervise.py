@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
@@ -27,11 +28,20 @@ def _supervisors_only():
 
 
 def _date(name: str) -> datetime | None:
+    """A date (or date and time) typed in the office's time zone, as UTC; None if absent or malformed.
+
+    The page shows times in that zone, so "from 3 March" means from midnight there, not in UTC.
+    """
     raw = request.args.get(name, "")
     try:
-        return datetime.fromisoformat(raw).replace(tzinfo=UTC) if raw else None
+        value = datetime.fromisoformat(raw) if raw else None
     except ValueError:
         return None
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+    return value.astimezone(UTC)
 
 
 @bp.get("/activity")

@@ -175,6 +175,7 @@ def assign(case_id: int):
 @bp.post("/cases/<int:case_id>/status")
 @roles(*CASE_ROLES)
 def status(case_id: int):
+    _visible_or_404(case_id)  # before anything else: another queue's case is 404 whatever was posted
     target = request.form.get("target", "")
     if target not in {s.value for s in Status}:
         flash(_("Choose a status."), "error")

@@ -1,12 +1,21 @@
 /* Progressive enhancement only: every page works without this file. */
 (function () {
   "use strict";
-  // Leave this site quickly: replace this page in history so "back" does not return here.
+  // Leave this site quickly: hide the page at once, tell our server to forget this browser's
+  // session (the same /leave the link goes to without JavaScript), and replace this page in
+  // history with the neutral site, so "back" does not return here.
   var exit = document.getElementById("quick-exit");
   if (exit) {
     var leave = function (event) {
       if (event) { event.preventDefault(); }
       document.body.style.display = "none";
+      document.title = "";
+      try {
+        if (window.fetch) {
+          window.fetch(exit.href, { credentials: "same-origin", redirect: "manual", keepalive: true, cache: "no-store" })
+            .catch(function () { /* leaving matters more than the answer */ });
+        }
+      } catch (e) { /* ignore */ }
       try { window.history.replaceState(null, "", "/"); } catch (e) { /* ignore */ }
       window.location.replace(exit.getAttribute("data-neutral") || exit.href);
     };
@@ -21,7 +30,23 @@
       if (presses >= 3) { leave(); }
     });
   }
-  // Move focus to the error summary so screen readers announce it.
+
+  // Error summary: take the focus so screen readers announce it; its links put the focus
+  // in the field itself, with the field's question (legend or label) scrolled into view.
   var summary = document.getElementById("error-summary");
-  if (summary) { summary.focus(); }
+  if (summary) {
+    summary.focus();
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[href^='#']") : null;
+      if (!link) { return; }
+      var field = document.getElementById(decodeURIComponent(link.getAttribute("href").slice(1)));
+      if (!field || typeof field.focus !== "function") { return; }
+      event.preventDefault();
+      var group = field.closest("fieldset.radios");
+      var legend = group ? group.querySelector("legend") : null;
+      var label = field.id ? document.querySelector("label[for='" + field.id + "']") : null;
+      (legend || label || field).scrollIntoView();
+      field.focus({ preventScroll: true });
+    });
+  }
 })();

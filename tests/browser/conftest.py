@@ -5,7 +5,7 @@ Playwright's own browser download is never used. When it is missing these tests
 are skipped with a loud message, except when ``CI`` is set: there a missing
 browser is a failure.
 
-Each test module gets its own live server on a fresh, migrated database (a copy
+One live server serves all browser tests, on a fresh, migrated database (a copy
 of the session's template, or the emptied PostgreSQL test database), with CSRF
 protection on, as in production. Every browser context refuses requests to any
 host but 127.0.0.1 and records them; the quick-exit site is answered by a local
@@ -120,9 +120,13 @@ class Live:
         return pyotp.TOTP(account.totp_secret).now()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live(_template, tmp_path_factory):
-    """The real app on a free port of 127.0.0.1, in a thread, on a fresh database."""
+    """The real app on a free port of 127.0.0.1, in a thread, on a database fresh for the browser tests.
+
+    One for the session: signing staff in (argon2, TOTP) is the slow part, and its cookies
+    outlive the browser, which closes after each module (see ``browser``).
+    """
     instance = tmp_path_factory.mktemp("live")
     if _template["kind"] == "pg":
         _reset_pg(_template["url"])
@@ -158,7 +162,7 @@ class FiledCase:
     queue_slug: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def busy_case(live) -> FiledCase:
     """A case with something of everything: a photo with GPS, a message each way, a note, several events."""
     worker = live.account("caseworker")
@@ -189,6 +193,7 @@ def busy_case(live) -> FiledCase:
 
 @pytest.fixture(scope="module")
 def browser():
+    """Closed after each module: while Playwright's sync API is running, asyncio.run() elsewhere fails."""
     _require_browser()
     from playwright.sync_api import sync_playwright
 

@@ -48,3 +48,40 @@ def test_page_has_no_axe_violations(visit, name, lang):
     violations = run_axe(tab.page)
     assert not violations, f"{len(violations)} axe violation(s) on {name} ({lang}) at {tab.page.url}:" + readable(violations)
     assert not tab.problems
+
+
+# axe 4.14 no longer checks duplicate ids (WCAG 2.1's 4.1.1 is now "always satisfied" for HTML),
+# but a label, hint or error-summary link that points at an id used twice still names or
+# describes the wrong field. Every id something refers to must exist exactly once.
+REFERENCED_IDS = r"""() => {
+  const refs = [];
+  document.querySelectorAll('label[for]').forEach(el => refs.push(['label for', el.htmlFor]));
+  for (const attr of ['aria-describedby', 'aria-labelledby', 'aria-controls', 'aria-errormessage']) {
+    document.querySelectorAll('[' + attr + ']').forEach(el =>
+      el.getAttribute(attr).split(/\s+/).filter(Boolean).forEach(id => refs.push([attr, id])));
+  }
+  document.querySelectorAll('a[href^="#"]').forEach(el => {
+    const id = decodeURIComponent(el.getAttribute('href').slice(1));
+    if (id) refs.push(['link', id]);
+  });
+  return refs.map(([how, id]) => [how, id, document.querySelectorAll('[id="' + CSS.escape(id) + '"]').length])
+             .filter(([, , n]) => n !== 1).map(([how, id, n]) => how + ' #' + id + ': ' + n + ' elements');
+}"""
+
+
+@pytest.mark.parametrize("name", [s.name for s in ALL])
+def test_every_referenced_id_is_unique(visit, name):
+    tab = visit(name, "kk")
+    assert tab.page.evaluate(REFERENCED_IDS) == []
+
+
+def test_axe_reports_a_planted_violation(visit):
+    """The check above can fail: an image without text and grey-on-white text are found."""
+    tab = visit("home", "en", axe=True)
+    tab.page.evaluate("""() => {
+      const main = document.querySelector('main');
+      main.insertAdjacentHTML('beforeend', '<img src="/static/favicon.svg"><p id="faint">faint</p>');
+      document.getElementById('faint').style.color = '#bbb';  // CSSOM: the CSP refuses style attributes
+    }""")
+    found = {v["id"] for v in run_axe(tab.page)}
+    assert {"image-alt", "color-contrast"} <= found

@@ -1,0 +1,213 @@
+"""CSRF: every POST route in the url_map, staff and public, refuses a request without a
+token, and nothing in the database changes. The report form comes back with what was typed."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pyotp
+import pytest
+from argon2 import PasswordHasher
+from flask import url_for
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+
+import storage
+from cases import accounts, services
+from cases.models import Case, RoutingRule
+from extensions import db
+from tests.conftest import PASSWORD, report
+
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+NARRATIVE = "Officers took my brother from the market and nobody has seen him since Tuesday."
+
+
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch):
+    """Speed only, nothing under test: argon2id with small costs (the library defaults take
+    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    configure = storage.configure_engine
+
+    def configure_without_fsync(engine):
+        configure(engine)
+        if engine.dialect.name == "sqlite":
+            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
+
+    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
+
+
+def token_from(client, path: str) -> str:
+    found = TOKEN.search(client.get(path).get_data(as_text=True))
+    assert found, f"no CSRF token on {path}"
+    return found.group(1) or found.group(2)
+
+
+def sign_in(app, client, user: dict) -> None:
+    """Through the real forms, tokens and all."""
+    response = client.post("/staff/login", data={"email": user["email"], "password": PASSWORD,
+                                                 "csrf_token": token_from(client, "/staff/login")})
+    assert response.status_code == 302, response.status_code
+    if user["totp"]:
+        response = client.post("/staff/2fa", data={"totp-code": pyotp.TOTP(user["totp"]).now(),
+                                                   "csrf_token": token_from(client, "/staff/2fa")})
+        assert response.status_code == 302
+
+
+@pytest.fixture
+def csrf_app(make_app):
+    """No app context stays pushed: each request gets its own, as in production.
+
+    (A shared one would share ``g``, where Flask-WTF keeps the token it generated.)
+    """
+    return make_app(WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture
+def world(csrf_app):
+    with csrf_app.app_context():
+        filed = services.file_report(report(), csrf_app.extensions["shagym_receipt_key"])
+        users = {}
+        for role in ("caseworker", "supervisor", "admin"):
+            user = accounts.create_user(f"{role}@example.org", role.title(), role, PASSWORD,
+                                        ["general"] if role == "caseworker" else [])
+            if role != "caseworker":
+                user.totp_secret = pyotp.random_base32()
+                user.totp_enabled = True
+            db.session.commit()
+            users[role] = {"id": user.id, "email": user.email, "totp": user.totp_secret}
+        rule_id = db.session.scalar(select(RoutingRule.id).where(RoutingRule.category == "women"))
+        values = {"case_id": filed.case.id, "user_id": users["caseworker"]["id"], "rule_id": rule_id,
+                  "reference": filed.case.reference, "receipt": filed.receipt}
+    clients = {}
+    for role, user in users.items():
+        client = csrf_app.test_client()
+        client.set_cookie("lang", "en")
+        sign_in(csrf_app, client, user)
+        clients[role] = client
+    # A reporter who is following their case with the receipt.
+    reporter = csrf_app.test_client()
+    reporter.set_cookie("lang", "en")
+    response = reporter.post("/track", data={"receipt": values["receipt"], "csrf_token": token_from(reporter, "/track")})
+    assert response.status_code == 303
+    clients["anonymous"] = csrf_app.test_client()
+    clients["anonymous"].set_cookie("lang", "en")
+    clients["reporter"] = reporter
+    return {"clients": clients, "values": values}
+
+
+# Who would be allowed to send each form, and what they would send: a forged request with
+# everything right except the token.
+SENDER = {"staff_admin": "admin", "staff": "supervisor", "supervise": "supervisor", "intake": "reporter"}
+FORMS = {
+    "staff_auth.login": ("anonymous", {"email": "caseworker@example.org", "password": PASSWORD}),
+    "staff_auth.logout": ("supervisor", {}),
+    "staff_auth.second_factor": ("supervisor", {"totp-code": "123456"}),
+    "staff_auth.enrol": ("caseworker", {"code": "123456"}),
+    "staff_auth.change_password": ("caseworker", {"current": PASSWORD, "new": "a brand new passphrase"}),
+    "staff.claim": ("supervisor", {"version": "1"}),
+    "staff.assign": ("supervisor", {"assignee": "{user_id}", "reason": "x"}),
+    "staff.status": ("supervisor", {"target": "rejected", "reason": "Outside the mandate"}),
+    "staff.priority": ("supervisor", {"priority": "urgent"}),
+    "staff.move": ("supervisor", {"queue": "women", "reason": "x"}),
+    "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
+    "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
+    "staff_admin.users": ("admin", {"email": "new@example.org", "name": "New", "role": "admin",
+                                    "password": "a long enough passphrase"}),
+    "staff_admin.user": ("admin", {"queues": ["women"]}),
+    "staff_admin.deactivate": ("admin", {}),
+    "staff_admin.reauth": ("admin", {"password": PASSWORD}),
+    "staff_admin.queues": ("admin", {"slug": "forged", "name": "Forged queue"}),
+    "staff_admin.rules": ("admin", {"name": "Forged", "position": "1", "category": "", "immediate_danger": "",
+                                    "child_affected": "", "in_custody": "", "region": "", "queue": "general",
+                                    "priority": "low"}),
+    "staff_admin.toggle_rule": ("admin", {}),
+    "intake.report": ("anonymous", {"category": "torture", "narrative": NARRATIVE, "region": "karaganda",
+                                    "immediate_danger": "no", "child_affected": "no", "in_custody": "yes",
+                                    "reporter_role": "relative", "contact": "anonymous", "consent": "y",
+                                    "submission_token": "csrf-test"}),
+    "intake.track": ("anonymous", {"receipt": "AAAA-BBBB-CCCC-DDDD"}),
+    "intake.receipt_file": ("anonymous", {"reference": "{reference}", "receipt": "{receipt}"}),
+    "intake.track_reply": ("reporter", {"body": "Forged reply"}),
+    "intake.track_leave": ("reporter", {}),
+}
+
+
+def snapshot(app) -> dict[str, list]:
+    """Every row of every table (session activity times aside)."""
+    out = {}
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            columns = [c for c in table.columns if (table.name, c.name) != ("staff_sessions", "last_seen_at")]
+            rows = db.session.execute(select(*columns)).all()
+            out[table.name] = sorted(repr(tuple(r)) for r in rows)
+    return out
+
+
+def post_rules(app):
+    return sorted((r for r in app.url_map.iter_rules() if "POST" in r.methods), key=lambda r: r.endpoint)
+
+
+def test_every_post_route_has_a_forged_request(csrf_app):
+    endpoints = {r.endpoint for r in post_rules(csrf_app)}
+    assert endpoints - set(FORMS) == set(), "add the new POST route to FORMS"
+    assert set(FORMS) - endpoints == set()
+
+
+@pytest.mark.parametrize("endpoint", sorted(FORMS))
+def test_post_without_token_is_refused(csrf_app, world, endpoint):
+    rule = next(r for r in csrf_app.url_map.iter_rules() if r.endpoint == endpoint)
+    with csrf_app.test_request_context():
+        path = url_for(endpoint, **{k: v for k, v in world["values"].items() if k in rule.arguments})
+    sender, form = FORMS[endpoint]
+    client = world["clients"][sender]
+    data = {k: (v.format(**world["values"]) if isinstance(v, str) else v) for k, v in form.items()}
+    before = snapshot(csrf_app)
+    response = client.post(path, data=data)
+    assert response.status_code == 400, (endpoint, response.status_code)
+    assert snapshot(csrf_app) == before
+    body = html.unescape(response.get_data(as_text=True))
+    if endpoint == "intake.report":
+        # The friendly version: the form again, with everything that was typed.
+        assert "Your form expired." in body and NARRATIVE in body
+        assert re.search(r'value="torture"[^>]*checked', body), "the chosen category is still chosen"
+        assert TOKEN.search(body), "the re-rendered form carries a fresh token"
+    else:
+        assert "the form expired" in body
+    # A wrong token is no better than none.
+    data["csrf_token"] = "IjEyMyI.forged.token"
+    assert client.post(path, data=data).status_code == 400
+    assert snapshot(csrf_app) == before
+
+
+def test_the_same_request_with_a_token_goes_through(csrf_app, world):
+    """So the refusals above are about the token, not something else."""
+    client = world["clients"]["supervisor"]
+    case_id = world["values"]["case_id"]
+    token = token_from(client, f"/staff/cases/{case_id}")
+    response = client.post(f"/staff/cases/{case_id}/status",
+                           data={"target": "rejected", "reason": "Outside the mandate", "csrf_token": token})
+    assert response.status_code == 302
+    with csrf_app.app_context():
+        assert db.session.get(Case, case_id).status == "rejected"
+
+
+def test_report_form_resubmits_after_an_expired_token(csrf_app):
+    client = csrf_app.test_client()
+    client.set_cookie("lang", "en")
+    data = dict(FORMS["intake.report"][1])
+    refused = client.post("/report", data=data)
+    assert refused.status_code == 400
+    token = TOKEN.search(refused.get_data(as_text=True))
+    data["csrf_token"] = token.group(1) or token.group(2)
+    accepted = client.post("/report", data=data)
+    assert accepted.status_code == 200 and "SHG-" in accepted.get_data(as_text=True)
+
+
+def test_csrf_is_on_unless_a_test_turns_it_off(tmp_path):
+    from wsgi import create_app
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "INSTANCE_PATH": str(tmp_path / "other"),
+                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config.get("WTF_CSRF_ENABLED", True) is True
