@@ -123,9 +123,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         return {"current_locale": str(get_locale() or "kk"), "languages": LANGUAGES}
 
+    import flask_babel
     from flask_babel import format_date, format_datetime
 
     app.jinja_env.globals.update(format_datetime=format_datetime, format_date=format_date)
+    # Data that may have a catalog entry (seeded queue names): translated as plain,
+    # auto-escaped text — never through ``_()``, which formats and marks its result safe.
+    app.jinja_env.filters["translated"] = lambda text: flask_babel.gettext(text) if text else ""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return app
 

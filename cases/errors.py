@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(_e):
         return _page(413, _("Too much data"),
-                     _("What you sent is larger than we accept. Files can be at most %(mb)s MB each. Please go back and try again with less.",
+                     _("What you sent is larger than we accept. Please go back and send less text or fewer or smaller files (at most %(mb)s MB each).",
                        mb=app.config["MAX_FILE_MB"]))
 
     @app.errorhandler(429)

@@ -235,9 +235,10 @@ def write_checkpoint() -> Optional[Checkpoint]:
     """Sign a Merkle tree head over all committed events (waits for in-flight writers)."""
     session = db.session
     if db.engine.dialect.name == "postgresql":
-        # Waits for transactions still inserting events, so no lower id commits after the head.
-        # (``session.bind`` is None under Flask-SQLAlchemy: ask the engine.)
-        session.execute(db.text("LOCK TABLE events IN SHARE MODE"))
+        # Waits for transactions still inserting events, so no lower id commits after the head,
+        # and (unlike SHARE) conflicts with itself: one checkpoint writer at a time, so two
+        # never race to sign the same head. (``session.bind`` is None under Flask-SQLAlchemy.)
+        session.execute(db.text("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE"))
     cp = audit.write_checkpoint(session, current_app.extensions["shagym_signing_key"])
     session.commit()
     return cp

@@ -65,10 +65,13 @@ SUPERVISOR = "supervisor"
 SYSTEM = "system"
 STAFF = frozenset({CASEWORKER, SUPERVISOR})
 
-# Codes that staff pages show as ``_(code)``: account roles, audit actor types and
-# audit actions. The code itself is the message id; marking it here lets Babel
-# extract it, so the Kazakh and Russian pages never show a raw code.
+# Codes that staff pages show as ``_(code)``: account roles, audit actor types,
+# audit actions and the status, priority and hold values in the history. The code
+# itself is the message id; marking it here lets Babel extract it, so the Kazakh
+# and Russian pages never show a raw code.
 DISPLAYED_CODES = (
+    N_("new"), N_("triage"), N_("investigating"), N_("awaiting_info"), N_("referred"), N_("resolved"),
+    N_("closed"), N_("rejected"), N_("urgent"), N_("high"), N_("normal"), N_("low"), N_("true"), N_("false"),
     N_("caseworker"), N_("supervisor"), N_("admin"),
     N_("public"), N_("reporter"), N_("staff"), N_("system"),
     N_("created"), N_("routed"), N_("viewed"), N_("assigned"), N_("unassigned"), N_("status"), N_("priority"),

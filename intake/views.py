@@ -144,6 +144,6 @@ def safety():
 
 @bp.context_processor
 def _today() -> dict:
-    from datetime import date
+    from intake.forms import local_today
 
-    return {"today": date.today().isoformat()}
+    return {"today": local_today().isoformat()}

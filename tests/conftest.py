@@ -66,13 +66,22 @@ def _template(tmp_path_factory):
     return {"kind": "sqlite", "path": path}
 
 
+_PG_TABLES: list[str] = []
+
+
 def _reset_pg(url: str) -> None:
+    """Empty every table and restart ids. DELETE on these small tables is much faster than TRUNCATE;
+    ``session_replication_role = replica`` skips triggers (the audit guard, foreign keys) for the cleanup only."""
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("SET session_replication_role = replica"))
-        tables = [r[0] for r in conn.execute(text(
-            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
-        conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        if not _PG_TABLES:
+            _PG_TABLES.extend(r[0] for r in conn.execute(text(
+                "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")))
+        sequences = [r[0] for r in conn.execute(text(
+            "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema='public'"))]
+        conn.execute(text("; ".join([f"DELETE FROM {t}" for t in _PG_TABLES]
+                                    + [f"ALTER SEQUENCE {q} RESTART" for q in sequences])))
     engine.dispose()
 
 

@@ -28,6 +28,16 @@ def invoke(runner, *args: str):
     return result
 
 
+@pytest.fixture
+def cheap_hashing(monkeypatch):
+    """seed-demo creates a dozen accounts; argon2 at full cost would dominate the test's time."""
+    from argon2 import PasswordHasher
+
+    from cases import accounts
+
+    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 def test_routing_list_prints_the_rules_in_order(app, runner):
     result = invoke(runner, "routing", "list")
     assert result.exit_code == 0, result.output
@@ -90,7 +100,7 @@ def test_cases_show_unknown_reference_fails(app, runner):
     assert result.exit_code != 0 and "No case SHG-2026-999999" in result.output
 
 
-def test_seed_demo_fills_a_fresh_database_once(app, runner):
+def test_seed_demo_fills_a_fresh_database_once(app, runner, cheap_hashing):
     result = invoke(runner, "seed-demo")
     assert result.exit_code == 0, result.output
     users, cases, events = rows(User), rows(Case), rows(Event)
@@ -145,7 +155,7 @@ def test_init_db_with_demo_if_new_adds_no_demo_data_to_an_existing_database(app,
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="needs a database of its own; SQLite makes one")
-def test_init_db_on_a_fresh_instance_creates_schema_seeds_and_demo(tmp_path):
+def test_init_db_on_a_fresh_instance_creates_schema_seeds_and_demo(tmp_path, cheap_hashing):
     instance = tmp_path / "fresh"
     app = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(instance),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'shagym.sqlite3'}"})

@@ -46,16 +46,18 @@ def _fast(monkeypatch):
 
 @pytest.fixture
 def race(request, make_app):
-    """An app with new cases in one queue (CASES, or the number given by indirect parametrization) and WORKERS
+    """An app with new cases in one queue (CASES, or ``(count, config)`` by indirect parametrization) and WORKERS
     signed-in caseworkers of that queue.
 
     No app context stays pushed in the test's thread: every request gets its own
     context and its own database session, as under gunicorn.
     """
-    app = make_app()
+    param = getattr(request, "param", CASES)
+    count, config = (param, {}) if isinstance(param, int) else param
+    app = make_app(**config)
     with app.app_context():
         key = app.extensions["shagym_receipt_key"]
-        case_ids = [services.file_report(report(), key).case.id for _ in range(getattr(request, "param", CASES))]
+        case_ids = [services.file_report(report(), key).case.id for _ in range(count)]
         workers = [accounts.create_user(f"worker{i}@example.org", f"Worker {i}", "caseworker", PASSWORD, ["general"])
                    for i in range(WORKERS)]
         worker_ids = [w.id for w in workers]
@@ -132,6 +134,27 @@ def test_eight_workers_claiming_fifty_cases_claim_each_exactly_once(race):
         report_ = audit.verify_all(db.session, app.extensions["shagym_signing_key"].public_key())
         assert report_.intact, (report_.first_break, report_.checkpoint_problem)
         assert report_.chains == CASES and report_.events == CASES * 3
+
+
+@pytest.mark.parametrize("race", [(12, {"AUDIT_CHECKPOINT_EVERY": 5})], indirect=True, ids=["checkpoint every 5"])
+def test_automatic_checkpoints_during_concurrent_claims_verify(race):
+    """Checkpoints signed while other requests are still writing must cover exactly what committed."""
+    app, case_ids, _worker_ids, clients = race
+
+    def claim_all(i, client):
+        for case_id in case_ids:
+            client.post(f"/staff/cases/{case_id}/claim", data={"version": "1"})
+            client.post(f"/staff/cases/{case_id}/messages", data={"kind": "note", "body": f"note {i}"})
+
+    run_together(clients, claim_all)
+    with app.app_context():
+        from cases.models import Checkpoint
+
+        checkpoints = db.session.scalar(select(func.count()).select_from(Checkpoint))
+        report_ = audit.verify_all(db.session, app.extensions["shagym_signing_key"].public_key())
+        assert report_.intact, (report_.first_break, report_.checkpoint_problem)
+        assert report_.events == len(case_ids) * (3 + WORKERS)
+        assert checkpoints == report_.checkpoints >= report_.events // 5 - 2
 
 
 @pytest.mark.parametrize("race", [1], indirect=True, ids=["one case"])

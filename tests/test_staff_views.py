@@ -453,3 +453,23 @@ def test_audit_page_lists_checkpoints(app, make_case, staff):
     cp = services.write_checkpoint()
     body = page(client.get("/staff/supervise/audit"))
     assert cp.root_hash[:16] in body and "flask --app wsgi audit verify" in body
+
+
+def test_history_shows_values_as_typed_even_with_percent_signs(app, make_case, make_user, staff):
+    """Free text in the history (rule names, reasons, referral targets) is data, not a format string."""
+    client, sup = staff("supervisor")
+    worker = make_user("caseworker", ["general"])
+    case = make_case().case
+    services.change_status(case.id, worker, "rejected", reason="Only 100% sure cases; see %s and %(x)s")
+    audit.append(db.session, case=None, actor_type="staff", actor_id=sup.id, action="rule_toggled",
+                 new="50% of torture reports → urgent")
+    audit.append(db.session, case=case, actor_type="staff", actor_id=sup.id, action="queue", old="a%sb",
+                 new="100%")
+    db.session.commit()
+    for path in (f"/staff/cases/{case.id}", "/staff/supervise/activity"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        body = page(response)
+        assert "Only 100% sure cases; see %s and %(x)s" in body
+        assert "a%sb → 100%" in body
+    assert "50% of torture reports → urgent" in page(client.get("/staff/supervise/activity"))
