@@ -43,15 +43,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
         RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
         RATELIMIT_ENABLED=True,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Strict",
-        SESSION_COOKIE_SECURE=settings["SHAGYM_HTTPS"],
-        SESSION_COOKIE_NAME="__Host-shagym" if settings["SHAGYM_HTTPS"] else "shagym",
         REMEMBER_COOKIE_DURATION=0,
         PREFERRED_URL_SCHEME="https" if settings["SHAGYM_HTTPS"] else "http",
     )
     if test_config:
         app.config.update(test_config)
+    https = app.config["SHAGYM_HTTPS"]
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
+    app.config["SESSION_COOKIE_SECURE"] = https
+    app.config["SESSION_COOKIE_NAME"] = "__Host-shagym" if https else "shagym"
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", storage.engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret(app.instance_path, "secret_key")

@@ -130,6 +130,14 @@ def deactivate(user: User) -> None:
     end_all_sessions(user.id)
 
 
+def end_other_sessions(user_id: int, keep_token: str | None) -> None:
+    """End every session of this user except the current one (after changing the second factor)."""
+    stmt = delete(StaffSession).where(StaffSession.user_id == user_id)
+    if keep_token:
+        stmt = stmt.where(StaffSession.id != _session_id(keep_token))
+    db.session.execute(stmt)
+
+
 def end_all_sessions(user_id: int) -> None:
     db.session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
 

@@ -97,7 +97,12 @@ def _new_report(form: ReportForm) -> services.NewReport:
     )
 
 
+def _track_limit() -> str:
+    return current_app.config.get("TRACK_RATE_LIMIT", "10 per minute;50 per hour")
+
+
 @bp.post("/report/receipt.txt")
+@limiter.limit(_track_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 404)
 def receipt_file():
     """The receipt as a text file. The code comes back in the POST body, never in a URL."""
     reference = request.form.get("reference", "")

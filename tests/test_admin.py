@@ -255,6 +255,14 @@ def test_rule_after_the_catch_all_is_refused(app, admin):
     assert system_events("rule_created") == []
 
 
+@pytest.mark.parametrize("position", ["0", "-5", "100000", "99999999999999999999", "ten"])
+def test_rule_position_must_be_a_sensible_number(app, admin, position):
+    client, _ = admin
+    response = client.post("/staff/admin/routing", data={**RULE, "position": position})
+    assert response.status_code == 200
+    assert rule(name=RULE["name"]) is None
+
+
 def test_rule_position_must_be_free(app, admin):
     client, _ = admin
     response = client.post("/staff/admin/routing", data={**RULE, "position": "10"})

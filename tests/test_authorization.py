@@ -315,3 +315,32 @@ def test_public_tracking_does_not_show_internal_notes(app, world):
     assert "Internal: we doubt" not in body
     assert world["users"]["caseworker_of_queue"].email not in body
     assert not re.search(r"/staff/", body)
+
+
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize("path", [f"/staff/cases/{HUGE}", f"/staff/cases/{HUGE}/claim", f"/staff/cases/{HUGE}/status",
+                                  f"/staff/cases/1/evidence/{HUGE}", f"/staff/admin/users/{HUGE}",
+                                  f"/staff/admin/routing/{HUGE}/toggle", "/staff/cases/0"])
+def test_out_of_range_ids_are_not_found(app, world, path):
+    client = world["clients"]["admin" if "/admin/" in path else "supervisor"]
+    response = client.post(path) if path.endswith(("claim", "status", "toggle")) else client.get(path)
+    assert response.status_code == 404, response.status_code
+
+
+@pytest.mark.parametrize("name", ["actor", "queue", "before"])
+def test_out_of_range_activity_filters_are_ignored(app, world, name):
+    response = world["clients"]["supervisor"].get(f"/staff/supervise/activity?{name}={HUGE}")
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("garbage", ["abc", HUGE, "-1", "1.5", "٣"])
+def test_garbage_assignee_does_not_unassign(app, world, garbage):
+    cid = world["case"].id
+    worker = world["users"]["caseworker_of_queue"]
+    services.claim(cid, worker)
+    response = world["clients"]["supervisor"].post(f"/staff/cases/{cid}/assign", data={"assignee": garbage})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, cid).assignee_id == worker.id

@@ -54,12 +54,16 @@ def _catalog(lang: str):
 
 def compile_catalogs() -> None:
     """What ``make translations`` does, so ``pytest`` alone works on a fresh checkout (.mo files are not in git)."""
+    from extensions import babel
+
     for lang in LANGUAGES:
         po, mo = _po(lang), _po(lang).with_suffix(".mo")
         if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
             catalog = _read(lang)
             with mo.open("wb") as fh:
                 write_mo(fh, catalog)
+            # Flask-Babel keeps loaded catalogs for the whole process: drop any read by earlier tests.
+            babel.domain_instance.cache.clear()
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -6,7 +6,7 @@ member who has finished the second factor, except the ones in ``PUBLIC``.
 
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, abort, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
@@ -18,6 +18,15 @@ PUBLIC = frozenset({"staff_auth.login"})
 # Reachable after the password but before the second factor.
 HALF_SIGNED_IN = frozenset({"staff_auth.second_factor", "staff_auth.enrol", "staff_auth.logout"})
 STAFF_BLUEPRINTS = frozenset({"staff", "staff_auth", "staff_admin", "supervise"})
+# Ids are 32-bit integer columns; a larger number in a URL or form names nothing (and SQLite
+# cannot even bind one above 2**63), so it is answered like any unknown id.
+MAX_ID = 2**31 - 1
+
+
+def id_or_none(raw: object) -> int | None:
+    """A database id from a URL argument or form field, or None if it cannot be one."""
+    text = str(raw if raw is not None else "").strip()
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID else None
 
 
 def init_app(app: Flask) -> None:
@@ -39,6 +48,11 @@ def init_app(app: Flask) -> None:
         user.session_id = token
         user.staff_session = row
         return user
+
+    @app.url_value_preprocessor
+    def _ids_in_range(_endpoint, values) -> None:
+        if values and any(isinstance(v, int) and not 0 < v <= MAX_ID for v in values.values()):
+            abort(404)
 
     @app.before_request
     def _deny_by_default():

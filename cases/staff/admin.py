@@ -31,14 +31,19 @@ def _admins_only():
         abort(403)
 
 
+def needs_reauth() -> bool:
+    """Whether the last proof of the password is older than the re-authentication window."""
+    row = current_user.staff_session
+    last = row.reauthenticated_at or row.created_at
+    return datetime.now(UTC) - last > REAUTH_WINDOW
+
+
 def recent_auth(view):
     """Sensitive actions need the password again if the last proof is older than 10 minutes."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        row = current_user.staff_session
-        last = row.reauthenticated_at or row.created_at
-        if datetime.now(UTC) - last > REAUTH_WINDOW:
+        if needs_reauth():
             # After the password, come back to a page: a POST-only URL would answer 405 to the redirect.
             back = request.path if request.method == "GET" else url_for("staff_admin.users")
             if request.method != "GET":

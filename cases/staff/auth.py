@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -14,11 +16,13 @@ from cases.staff.forms import CodeForm, LoginForm, PasswordChangeForm, RecoveryF
 from extensions import db, limiter
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
+security_log = logging.getLogger("shagym.security")
 
 
 def _account_key() -> str:
     email = accounts.normalize_email(request.form.get("email", ""))
-    return "acct:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+    key = current_app.config["SECRET_KEY"].encode()
+    return "acct:" + hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _user_key() -> str:
@@ -41,6 +45,8 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
         if user is None:
+            # Security event without personal data: the account as a keyed hash, no client address.
+            security_log.warning("signin_failed account=%s", _account_key()[5:17])
             flash(_("Wrong email or password."), "error")
             return render_template("staff/login.html", form=form), 401
         needs_2fa = twofactor.required_for(user, current_app.config["REQUIRE_2FA_FOR_ALL"])
@@ -91,6 +97,7 @@ def second_factor():
             db.session.commit()
             return redirect(url_for("staff.home"))
         db.session.rollback()
+        security_log.warning("second_factor_failed user=%s", current_user.id)
         flash(_("That code is not valid. Codes can be used only once."), "error")
         return render_template("staff/second_factor.html", form=form, recovery=recovery), 401
     return render_template("staff/second_factor.html", form=form, recovery=recovery)
@@ -100,12 +107,19 @@ def second_factor():
 def enrol():
     if current_user.totp_enabled and not current_user.staff_session.second_factor_done:
         return redirect(url_for("staff_auth.second_factor"))
+    if current_user.totp_enabled:
+        # Replacing a working second factor needs the password again (a borrowed session must not do it).
+        from cases.staff.admin import needs_reauth
+
+        if needs_reauth():
+            return redirect(url_for("staff_admin.reauth", next=request.path))
     form = CodeForm()
     secret = twofactor.pending_secret(session, crypto.current_keyring(), current_user.session_id)
     if form.validate_on_submit():
         codes = twofactor.enable(current_user, secret, form.code.data)
         if codes is not None:
             current_user.staff_session.second_factor_done = True
+            accounts.end_other_sessions(current_user.id, current_user.session_id)
             audit.append(db.session, case=None, actor_type="staff", actor_id=current_user.id, action="2fa_enrolled")
             db.session.commit()
             session.pop(twofactor.PENDING_KEY, None)

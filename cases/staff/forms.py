@@ -15,7 +15,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 # Our own words for WTForms' built-in checks, so every message is in our catalogs.
 REQUIRED = _l("Fill in this field.")
@@ -113,7 +113,8 @@ ANY = ("", _l("any"))
 
 class RuleForm(FlaskForm):
     name = StringField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
-    position = IntegerField(_l("Position (lower runs first)"), validators=[InputRequired(REQUIRED)])
+    position = IntegerField(_l("Position (lower runs first)"), validators=[
+        InputRequired(REQUIRED), NumberRange(1, 99999, _l("Use a whole number from %(min)s to %(max)s."))])
     category = SelectField(_l("Category"))
     immediate_danger = SelectField(_l("Immediate danger"), choices=[ANY, ("yes", _l("yes")), ("no", _l("no"))])
     child_affected = SelectField(_l("Child affected"),

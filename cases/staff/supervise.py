@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from cases import audit
 from cases.models import Checkpoint, Queue, User
-from cases.staff import queries
+from cases.staff import id_or_none, queries
 from extensions import db
 
 bp = Blueprint("supervise", __name__, url_prefix="/staff/supervise")
@@ -47,13 +47,13 @@ def _date(name: str) -> datetime | None:
 @bp.get("/activity")
 def activity():
     f = queries.ActivityFilter(
-        actor=request.args.get("actor", type=int),
+        actor=id_or_none(request.args.get("actor")),
         action=request.args.get("action", "") if request.args.get("action") in ACTIONS else "",
-        queue=request.args.get("queue", type=int),
+        queue=id_or_none(request.args.get("queue")),
         since=_date("since"),
         until=_date("until"),
     )
-    events, before = queries.activity_page(f, request.args.get("before", type=int))
+    events, before = queries.activity_page(f, id_or_none(request.args.get("before")))
     users = db.session.scalars(select(User).order_by(User.name)).all()
     queues = db.session.scalars(select(Queue).order_by(Queue.name)).all()
     return render_template("staff/activity.html", events=events, before=before, f=f, users=users, queues=queues,

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from cases import access, audit, services, workflow
 from cases.categories import ANSWER_LABELS, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
 from cases.models import Case, Event, Evidence, Message, Priority, Queue, QueueMembership, User
-from cases.staff import queries
+from cases.staff import id_or_none, queries
 from cases.staff.forms import AssignForm, HoldForm, MoveForm, NoteForm, PriorityForm, StatusForm
 from cases.workflow import Status
 from extensions import db
@@ -166,8 +166,13 @@ def claim(case_id: int):
 @bp.post("/cases/<int:case_id>/assign")
 @roles("supervisor")
 def assign(case_id: int):
-    raw = request.form.get("assignee", "")
-    assignee = int(raw) if raw.isdigit() else None
+    _visible_or_404(case_id)
+    raw = request.form.get("assignee", "").strip()
+    assignee = id_or_none(raw)
+    if raw and assignee is None:
+        # Garbage is not "nobody": it must never unassign the case.
+        flash(_("That person cannot work cases in this queue."), "error")
+        return redirect(url_for("staff.case", case_id=case_id))
     return _act(case_id, lambda: services.assign(case_id, current_user, assignee, _version(),
                                                  request.form.get("reason", "")), _("Assignment changed."))
 

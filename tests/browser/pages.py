@@ -81,6 +81,19 @@ def _queue(page, live, case) -> None:
     _get(f"/staff/queues/{case.queue_slug}")(page, live, case)
 
 
+def _second_factor(page, live, case) -> None:
+    account = live.account("supervisor")
+    page.goto("/staff/login")
+    page.fill("#email", account.email)
+    page.fill("#password", account.password)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/staff/2fa")
+
+
+def _admin_user(page, live, case) -> None:
+    _get(f"/staff/admin/users/{live.account('caseworker').id}")(page, live, case)
+
+
 PUBLIC = (
     Scenario("home", _get("/")),
     Scenario("report", _get("/report")),
@@ -103,6 +116,10 @@ STAFF = (
     Scenario("staff-case-supervisor", _case, "supervisor", False),
     Scenario("staff-activity", _get("/staff/supervise/activity"), "supervisor", False),
     Scenario("staff-accounts", _get("/staff/admin/users"), "admin", False),
+    Scenario("staff-second-factor", _second_factor, None, False),
+    Scenario("staff-audit", _get("/staff/supervise/audit"), "supervisor", False),
+    Scenario("staff-account", _admin_user, "admin", False),
+    Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
 )
 
 ALL = PUBLIC + STAFF

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.conftest import AXE_VERSION, LANGS
 from tests.browser.pages import ALL
+from tests.browser.support import AXE_VERSION, LANGS
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
 

@@ -19,7 +19,7 @@ from cases import audit
 from cases.models import Case, Event, Message
 from cases.workflow import PUBLIC_EXPLANATIONS, Status
 from extensions import db
-from tests.browser.conftest import sign_in
+from tests.browser.support import sign_in
 
 NARRATIVE = "Көршім әйелін күн сайын ұрады. Ол үйден шығуға қорқады, балалары да қорқып жүр."
 QUESTION = "Which district is the flat in, and is there a safe place she can go tonight?"
