@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # Each request loads its user from the server-side session; never a cached one
         # (test clients share one app context, and so one ``g``, across requests).
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # the locale is chosen again for every request
 
 
     # Before CSRFProtect reads the form: upload views accept larger multipart bodies.

@@ -126,7 +126,8 @@ def language(code: str) -> Response:
     if code not in LANGUAGES:
         abort(404)
     target = request.args.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
+    # Only paths on this site: "//host" and "/\\host" would leave it.
+    if not target.startswith("/") or target[1:2] in ("/", "\\") or any(ch in target for ch in "\r\n"):
         target = "/"
     response = redirect(target)
     response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Strict", httponly=True,

@@ -63,7 +63,9 @@ def compile_catalogs() -> None:
             with mo.open("wb") as fh:
                 write_mo(fh, catalog)
             # Flask-Babel keeps loaded catalogs for the whole process: drop any read by earlier tests.
-            babel.domain_instance.cache.clear()
+            domain = vars(babel).get("domain_instance")  # created on first use; nothing cached before that
+            if domain is not None:
+                domain.cache.clear()
 
 
 @pytest.fixture(scope="module", autouse=True)

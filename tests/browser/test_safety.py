@@ -120,7 +120,7 @@ def test_quick_exit_ends_the_tracking_session(open_tab, live, busy_case, js):
     page.wait_for_url("**/track/case")
     page.click("#quick-exit")
     wait_for_neutral(tab)
-    for _i in range(50):  # with JavaScript the server is told in the background (keepalive)
+    for _i in range(20):  # with JavaScript the server is told in the background (keepalive)
         if live.app.config["SESSION_COOKIE_NAME"] not in {c["name"] for c in tab.context.cookies()}:
             break
         page.wait_for_timeout(100)
