@@ -340,3 +340,33 @@ def _check_checkpoint(cp: Checkpoint, acc: MerkleAccumulator, public: Ed25519Pub
     except (InvalidSignature, ValueError):
         return f"checkpoint {cp.id}: signature is not valid"
     return None
+
+
+# --- the newest signed head, kept outside the database ---------------------------
+
+HEAD_FILE = "audit_head"
+
+
+def record_head(instance_path: str, cp: Checkpoint) -> None:
+    """Remember the newest checkpoint in ``instance/`` (atomic replace), so deleting
+    checkpoints from the database — and rewriting the chains after them — is noticed."""
+    path = Path(instance_path) / HEAD_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(f"{cp.tree_size} {cp.last_event_id} {cp.root_hash}\n")
+    os.replace(tmp, path)
+
+
+def check_head(session: Session, instance_path: str) -> str | None:
+    """A problem if the newest head recorded outside the database is missing from it."""
+    path = Path(instance_path) / HEAD_FILE
+    if not path.exists():
+        return None
+    try:
+        size, last_id, root = path.read_text().split()
+    except ValueError:
+        return f"{path} is unreadable"
+    found = session.scalar(select(Checkpoint).where(Checkpoint.last_event_id == int(last_id)))
+    if found is None or found.root_hash != root or found.tree_size != int(size):
+        return (f"the newest signed checkpoint (over {size} events, up to event {last_id}) recorded in "
+                f"{HEAD_FILE} is missing from the database or differs")
+    return None

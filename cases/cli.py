@@ -163,7 +163,10 @@ def audit_verify() -> None:
         click.echo(f"BROKEN: {report.first_break}", err=True)
     if report.checkpoint_problem:
         click.echo(f"BROKEN: {report.checkpoint_problem}", err=True)
-    if not report.intact:
+    head_problem = audit.check_head(db.session, current_app.instance_path)
+    if head_problem:
+        click.echo(f"BROKEN: {head_problem}", err=True)
+    if not report.intact or head_problem:
         sys.exit(1)
     click.echo("History intact.")
 

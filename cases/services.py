@@ -241,6 +241,8 @@ def write_checkpoint() -> Optional[Checkpoint]:
         session.execute(db.text("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE"))
     cp = audit.write_checkpoint(session, current_app.extensions["shagym_signing_key"])
     session.commit()
+    if cp is not None:
+        audit.record_head(current_app.instance_path, cp)
     return cp
 
 

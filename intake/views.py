@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Blueprint, Response, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from cases import evidence, receipts, services
@@ -137,7 +148,11 @@ def language(code: str) -> Response:
 
 @bp.get("/leave")
 def leave():
-    """Quick exit without JavaScript: go straight to a neutral site."""
+    """Quick exit: end any case-tracking session, then go straight to a neutral site.
+
+    With JavaScript the page also calls this in the background while it replaces itself.
+    """
+    session.clear()
     response = redirect(current_app.config.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather"), 303)
     response.headers["Clear-Site-Data"] = '"cache"'
     return response

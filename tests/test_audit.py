@@ -231,16 +231,20 @@ def test_postgresql_refuses_truncate_of_events(app, make_case):
 @pytest.fixture
 def no_triggers(app):
     """What an attacker with database access does first."""
+    tables = ("events", "checkpoints")
     if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("DROP TRIGGER events_no_update"))
-        db.session.execute(text("DROP TRIGGER events_no_delete"))
+        for table in tables:
+            db.session.execute(text(f"DROP TRIGGER {table}_no_update"))
+            db.session.execute(text(f"DROP TRIGGER {table}_no_delete"))
     else:
-        db.session.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
+        for table in tables:
+            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
     db.session.commit()
     yield
     if db.engine.dialect.name != "sqlite":  # the PostgreSQL test database is shared by the next test
         db.session.rollback()
-        db.session.execute(text("ALTER TABLE events ENABLE TRIGGER USER"))
+        for table in tables:
+            db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
         db.session.commit()
 
 
@@ -374,7 +378,7 @@ def test_tampering_is_detected(app, history, runner, no_triggers, tamper):
     ("signature", "not hex", "signature is not valid"),
     ("tree_size", 8, "8 events signed, 9 found"),
 ])
-def test_checkpoint_tampering_is_detected(app, history, runner, column, value, problem):
+def test_checkpoint_tampering_is_detected(app, history, runner, column, value, problem, no_triggers):
     db.session.execute(update(Checkpoint).where(Checkpoint.id == history["checkpoint"]).values(**{column: value}))
     db.session.commit()
     code, output = verify(runner)
@@ -393,7 +397,7 @@ def test_recomputed_root_without_the_key_is_detected(app, history, runner, no_tr
     assert code == 1 and "signature is not valid" in output
 
 
-def test_checkpoint_signed_by_another_key_is_detected(app, history, runner):
+def test_checkpoint_signed_by_another_key_is_detected(app, history, runner, no_triggers):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     cp = db.session.get(Checkpoint, history["checkpoint"])
@@ -486,3 +490,33 @@ def test_case_rows_are_changed_only_with_an_event(app, make_case, make_user):
     version = db.session.get(Case, case.id).version
     changing = [e for e in chain(case.id) if e.action not in ("created", "routed", "viewed", "note", "message_sent")]
     assert version == 1 + len(changing) == 6
+
+
+def test_checkpoints_are_append_only(app, make_case):
+    from sqlalchemy.exc import DatabaseError
+
+    from cases.models import Checkpoint
+
+    make_case()
+    services.write_checkpoint()
+    for statement in ("UPDATE checkpoints SET root_hash = 'x'", "DELETE FROM checkpoints"):
+        with pytest.raises(DatabaseError):
+            db.session.execute(text(statement))
+            db.session.commit()
+        db.session.rollback()
+    assert db.session.scalar(select(func.count(Checkpoint.id))) == 1
+
+
+def test_deleting_the_newest_checkpoints_is_caught_by_the_head_kept_outside_the_database(app, make_case, runner,
+                                                                                        request):
+    make_case()
+    services.write_checkpoint()
+    make_case()
+    services.write_checkpoint()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    request.getfixturevalue("no_triggers")
+    db.session.execute(text("DELETE FROM checkpoints WHERE id = (SELECT MAX(id) FROM checkpoints)"))
+    db.session.commit()
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert "missing from the database" in result.output

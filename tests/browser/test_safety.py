@@ -108,8 +108,6 @@ def test_quick_exit_without_javascript_goes_through_leave(open_tab, live):
     assert tab.foreign == [live.neutral_url]
 
 
-@pytest.mark.xfail(strict=True, reason="intake.views.leave does not end the session yet: after the quick exit, "
-                   "the next person to open /track on this device sees the case for 30 minutes")
 @pytest.mark.parametrize("js", [True, False], ids=["with-js", "without-js"])
 def test_quick_exit_ends_the_tracking_session(open_tab, live, busy_case, js):
     tab = open_tab("en", js=js)
