@@ -348,3 +348,16 @@ def test_recovery_code_works_once(app, en, make_user):
     sign_in(en, user.email)
     assert en.post("/staff/2fa", data={"rec-recovery": codes[0]}).status_code == 401
     assert en.post("/staff/2fa", data={"rec-recovery": codes[1]}).status_code == 302
+
+
+def test_failed_sign_in_is_logged_without_the_email_or_address(client, make_user, caplog):
+    import logging
+
+    user = make_user("caseworker")
+    logging.getLogger("shagym.security").disabled = False
+    with caplog.at_level(logging.WARNING, logger="shagym.security"):
+        client.post("/staff/login", data={"email": user.email, "password": "wrong password, sorry"},
+                    environ_base={"REMOTE_ADDR": "203.0.113.77"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "shagym.security"]
+    assert len(lines) == 1 and lines[0].startswith("signin_failed account=")
+    assert user.email not in lines[0] and "203.0.113.77" not in lines[0]
