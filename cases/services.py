@@ -77,9 +77,17 @@ class NewReport:
 
 @dataclass(frozen=True)
 class Filed:
+    """The new case, its receipt, and what the receipt page shows, read before the commit
+    (so rendering it never reopens a transaction or waits for the writer lock)."""
+
     case: Case
     receipt: str
     queue: Queue
+    reference: str = ""
+    due_at: datetime | None = None
+    queue_name: str = ""
+    queue_description: str = ""
+    has_email: bool = False
 
 
 class DuplicateSubmission(ServiceError):
@@ -145,8 +153,10 @@ def file_report(report: NewReport, receipt_key: bytes, submission_token: str | N
                           "priority": Priority.NAMES[decision.priority], "due": case.due_at.isoformat()})
     for checked in files:
         add_evidence(case, checked, now)
+    filed = Filed(case, code, queue, case.reference, case.due_at, queue.name, queue.description or "",
+                  bool(report.contact_email))
     _commit()
-    return Filed(case, code, queue)
+    return filed
 
 
 def add_evidence(case: Case, checked: evidence.Checked, now: datetime) -> Evidence:

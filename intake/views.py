@@ -19,7 +19,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from cases import evidence, receipts, services
-from cases.categories import CATEGORIES, CATEGORY_BY_SLUG
+from cases.categories import CATEGORIES
 from extensions import limiter
 from intake.forms import ReportForm
 
@@ -52,9 +52,8 @@ def report():
         except services.DuplicateSubmission:
             return render_template("intake/duplicate.html"), 409
         # Shown exactly once, in the answer to the POST: the receipt is in no URL and no cache.
-        return render_template("intake/receipt.html", case=filed.case, queue=filed.queue, receipt=filed.receipt,
-                               speakable=receipts.speakable(filed.receipt),
-                               category=CATEGORY_BY_SLUG[filed.case.category])
+        return render_template("intake/receipt.html", filed=filed, receipt=filed.receipt,
+                               speakable=receipts.speakable(filed.receipt))
     status = 422 if request.method == "POST" else 200
     return render_template("intake/report.html", form=form, categories=CATEGORIES, file_problems=file_problems,
                            limits=evidence_limits()), status
