@@ -32,6 +32,7 @@ test: $(VENV)/.dev-deps translations
 
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/bandit -q -r cases intake wsgi.py config.py storage.py extensions.py -c pyproject.toml
 
 readme: $(VENV)/.run-deps

@@ -27,31 +27,79 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("SECRET_KEY", None, "Signs sessions and CSRF tokens. Unset: generated once into `instance/secret_key` (mode 0600)."),
-    Setting("DATABASE_URL", None, "SQLAlchemy URL. Unset: SQLite at `instance/shagym.sqlite3`. PostgreSQL: `postgresql+psycopg://user@host/db`."),
-    Setting("SHAGYM_DATA_KEYS", None, "Data-encryption keys as `id:base64,...` (last is current). Unset: key files in `instance/keys/` (mode 0600)."),
-    Setting("SHAGYM_RECEIPT_KEY", None, "Key of the receipt-code HMAC (base64). Unset: generated into `instance/receipt_key`."),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Signs sessions and CSRF tokens. Unset: generated once into `instance/secret_key` (mode 0600).",
+    ),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL. Unset: SQLite at `instance/shagym.sqlite3`. PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    ),
+    Setting(
+        "SHAGYM_DATA_KEYS",
+        None,
+        "Data-encryption keys as `id:base64,...` (last is current). Unset: key files in `instance/keys/` (mode 0600).",
+    ),
+    Setting(
+        "SHAGYM_RECEIPT_KEY",
+        None,
+        "Key of the receipt-code HMAC (base64). Unset: generated into `instance/receipt_key`.",
+    ),
     Setting("SHAGYM_HTTPS", False, "`1` when served over HTTPS: `Secure` + `__Host-` cookies and HSTS.", _bool),
     Setting("SHAGYM_PRODUCTION", False, "`1` in production: refuses to start in debug or testing mode.", _bool),
-    Setting("RATELIMIT_STORAGE_URI", "memory://", "Flask-Limiter storage; `redis://127.0.0.1:6379/0` to share limits between gunicorn workers."),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        "Flask-Limiter storage; `redis://127.0.0.1:6379/0` to share limits between gunicorn workers.",
+    ),
     Setting("AUDIT_CHECKPOINT_EVERY", 1000, "Write a signed Merkle checkpoint after this many audit events.", int),
-    Setting("REQUIRE_2FA_FOR_ALL", False, "`1`: every staff account must use two-factor sign-in (supervisors and admins always must).", _bool),
-    Setting("RETENTION_DAYS", 365, "Default days after closing/rejection before personal content is destroyed (per category override in the database).", int),
+    Setting(
+        "REQUIRE_2FA_FOR_ALL",
+        False,
+        "`1`: every staff account must use two-factor sign-in (supervisors and admins always must).",
+        _bool,
+    ),
+    Setting(
+        "RETENTION_DAYS",
+        365,
+        "Default days after closing/rejection before personal content is destroyed (per category override in the database).",
+        int,
+    ),
     Setting("MAX_FILE_MB", 20, "Largest evidence file, in MB.", int),
     Setting("MAX_CASE_FILES_MB", 100, "Total evidence per case, in MB.", int),
     Setting("MAX_CASE_FILES", 20, "Evidence files per case.", int),
-    Setting("MAIL_SERVER", None, "SMTP host for reporter notifications. Unset: notifications are skipped (staff pages say so)."),
+    Setting(
+        "MAIL_SERVER",
+        None,
+        "SMTP host for reporter notifications. Unset: notifications are skipped (staff pages say so).",
+    ),
     Setting("MAIL_PORT", 25, "SMTP port.", int),
     Setting("MAIL_USERNAME", None, "SMTP user (optional)."),
     Setting("MAIL_PASSWORD", None, "SMTP password (optional)."),
     Setting("MAIL_USE_TLS", False, "`1`: STARTTLS.", _bool),
     Setting("MAIL_FROM", "shagym@localhost", "Sender address of notifications."),
-    Setting("QUICK_EXIT_URL", "https://www.google.com/search?q=weather+forecast",
-            "Neutral page opened by the “Leave this site quickly” button."),
-    Setting("REPORT_RATE_LIMIT", "20 per hour;5 per minute", "Report submissions allowed per client (keyed hash of the address)."),
+    Setting(
+        "QUICK_EXIT_URL",
+        "https://www.google.com/search?q=weather+forecast",
+        "Neutral page opened by the “Leave this site quickly” button.",
+    ),
+    Setting(
+        "REPORT_RATE_LIMIT",
+        "20 per hour;5 per minute",
+        "Report submissions allowed per client (keyed hash of the address).",
+    ),
     Setting("TRACK_RATE_LIMIT", "10 per minute;50 per hour", "Receipt look-ups allowed per client."),
-    Setting("LOGIN_RATE_LIMIT", "5 per minute", "Failed staff sign-ins allowed per account and, separately, per client."),
-    Setting("SHAGYM_PROXY_HOPS", 0, "Reverse proxies in front of the app whose `X-Forwarded-For` is trusted (for rate limits; the address is never stored).", int),
+    Setting(
+        "LOGIN_RATE_LIMIT", "5 per minute", "Failed staff sign-ins allowed per account and, separately, per client."
+    ),
+    Setting(
+        "SHAGYM_PROXY_HOPS",
+        0,
+        "Reverse proxies in front of the app whose `X-Forwarded-For` is trusted (for rate limits; the address is never stored).",
+        int,
+    ),
     Setting("PORT", 8000, "Port of `make run`.", int),
 )
 

@@ -130,8 +130,9 @@ def connection_class(database_path: str) -> type[LockingConnection]:
     """One connection class (and so one lock) per database file."""
     key = os.path.abspath(database_path)
     if key not in _connection_classes:
-        _connection_classes[key] = type("LockingConnection", (LockingConnection,),
-                                        {"writer_lock": WriterLock(key + ".writelock")})
+        _connection_classes[key] = type(
+            "LockingConnection", (LockingConnection,), {"writer_lock": WriterLock(key + ".writelock")}
+        )
     return _connection_classes[key]
 
 

@@ -30,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     database_url = settings["DATABASE_URL"] or f"sqlite:///{Path(app.instance_path) / 'shagym.sqlite3'}"
     if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     app.config.update(settings)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=database_url,
@@ -73,7 +73,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # (test clients share one app context, and so one ``g``, across requests).
         g.pop("_login_user", None)
         g.pop("_flask_babel", None)  # the locale is chosen again for every request
-
 
     # Before CSRFProtect reads the form: upload views accept larger multipart bodies.
     app.before_request(raise_upload_limit)

@@ -56,7 +56,9 @@ def password_refusal(password: str, email: str = "", name: str = "") -> Optional
         return AccountError(N_("Use at most %(n)s characters."), n=MAX_LENGTH)
     lowered = password.lower()
     if lowered in _common_passwords() or len(set(password)) < 4:
-        return AccountError(N_("This password is too common. Choose a less predictable one (a few unrelated words work well)."))
+        return AccountError(
+            N_("This password is too common. Choose a less predictable one (a few unrelated words work well).")
+        )
     if email and email.split("@")[0].lower() in lowered and len(email.split("@")[0]) >= 4:
         return AccountError(N_("Do not use your email address in your password."))
     return None
@@ -156,8 +158,15 @@ _session_id = session_key
 def start_session(user: User, second_factor_done: bool) -> str:
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    db.session.add(StaffSession(id=_session_id(token), user_id=user.id, created_at=now, last_seen_at=now,
-                                second_factor_done=second_factor_done))
+    db.session.add(
+        StaffSession(
+            id=_session_id(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            second_factor_done=second_factor_done,
+        )
+    )
     return token
 
 

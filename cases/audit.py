@@ -155,8 +155,9 @@ def verify_events(events: Iterable[Event], chain_id: int) -> Break | None:
 
 
 def verify_chain(session: Session, chain_id: int) -> Break | None:
-    events = session.scalars(select(Event).where(Event.chain_id == chain_id).order_by(Event.seq)
-                             .execution_options(populate_existing=True))
+    events = session.scalars(
+        select(Event).where(Event.chain_id == chain_id).order_by(Event.seq).execution_options(populate_existing=True)
+    )
     return verify_events(events, chain_id)
 
 
@@ -169,8 +170,12 @@ def _all_events(session: Session) -> Iterator[Event]:
     last_id = 0
     while True:
         batch = session.scalars(
-            select(Event).options(lazyload(Event.actor)).where(Event.id > last_id).order_by(Event.id)
-            .limit(VERIFY_BATCH).execution_options(populate_existing=True)
+            select(Event)
+            .options(lazyload(Event.actor))
+            .where(Event.id > last_id)
+            .order_by(Event.id)
+            .limit(VERIFY_BATCH)
+            .execution_options(populate_existing=True)
         ).all()
         if not batch:
             return
@@ -237,8 +242,7 @@ def load_signing_key(instance_path: str) -> Ed25519PrivateKey:
         assert isinstance(key, Ed25519PrivateKey)  # noqa: S101 - our own file format  # nosec B101
         return key
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -367,6 +371,8 @@ def check_head(session: Session, instance_path: str) -> str | None:
         return f"{path} is unreadable"
     found = session.scalar(select(Checkpoint).where(Checkpoint.last_event_id == int(last_id)))
     if found is None or found.root_hash != root or found.tree_size != int(size):
-        return (f"the newest signed checkpoint (over {size} events, up to event {last_id}) recorded in "
-                f"{HEAD_FILE} is missing from the database or differs")
+        return (
+            f"the newest signed checkpoint (over {size} events, up to event {last_id}) recorded in "
+            f"{HEAD_FILE} is missing from the database or differs"
+        )
     return None

@@ -23,26 +23,54 @@ class Category:
 
 # From the areas of Kazakhstan's 2021 decree on priority human-rights measures.
 CATEGORIES: tuple[Category, ...] = (
-    Category("torture", N_("Torture and ill-treatment"),
-             N_("Someone was beaten, threatened, humiliated or hurt by police, guards or other officials.")),
-    Category("trafficking", N_("Human trafficking and forced labour"),
-             N_("Someone is made to work or provide sex against their will, or their documents are taken away.")),
-    Category("women", N_("Discrimination against women and gender-based violence"),
-             N_("A woman or girl is treated unfairly, threatened or hurt because of her gender, including at home.")),
-    Category("cyberbullying", N_("Cyberbullying and online harassment"),
-             N_("Someone is bullied, threatened or shamed online, in messengers or on social media.")),
-    Category("disability", N_("Rights of persons with disabilities"),
-             N_("A person with a disability is refused help, access, education, work or care they have a right to.")),
-    Category("association", N_("Freedom of association and peaceful assembly"),
-             N_("People are stopped from forming a group, joining a union or gathering peacefully.")),
-    Category("expression", N_("Freedom of expression and of the press"),
-             N_("Someone is punished or pressured for what they said, wrote or published.")),
-    Category("life", N_("Right to life, policing and public order"),
-             N_("Someone died or was put in danger because of the actions of police or other officials.")),
-    Category("justice", N_("Criminal justice, detention and prison conditions"),
-             N_("An unfair investigation or trial, or bad conditions in a detention centre or prison.")),
-    Category("other", N_("Another human-rights concern"),
-             N_("Something else that you think violates someone's rights.")),
+    Category(
+        "torture",
+        N_("Torture and ill-treatment"),
+        N_("Someone was beaten, threatened, humiliated or hurt by police, guards or other officials."),
+    ),
+    Category(
+        "trafficking",
+        N_("Human trafficking and forced labour"),
+        N_("Someone is made to work or provide sex against their will, or their documents are taken away."),
+    ),
+    Category(
+        "women",
+        N_("Discrimination against women and gender-based violence"),
+        N_("A woman or girl is treated unfairly, threatened or hurt because of her gender, including at home."),
+    ),
+    Category(
+        "cyberbullying",
+        N_("Cyberbullying and online harassment"),
+        N_("Someone is bullied, threatened or shamed online, in messengers or on social media."),
+    ),
+    Category(
+        "disability",
+        N_("Rights of persons with disabilities"),
+        N_("A person with a disability is refused help, access, education, work or care they have a right to."),
+    ),
+    Category(
+        "association",
+        N_("Freedom of association and peaceful assembly"),
+        N_("People are stopped from forming a group, joining a union or gathering peacefully."),
+    ),
+    Category(
+        "expression",
+        N_("Freedom of expression and of the press"),
+        N_("Someone is punished or pressured for what they said, wrote or published."),
+    ),
+    Category(
+        "life",
+        N_("Right to life, policing and public order"),
+        N_("Someone died or was put in danger because of the actions of police or other officials."),
+    ),
+    Category(
+        "justice",
+        N_("Criminal justice, detention and prison conditions"),
+        N_("An unfair investigation or trial, or bad conditions in a detention centre or prison."),
+    ),
+    Category(
+        "other", N_("Another human-rights concern"), N_("Something else that you think violates someone's rights.")
+    ),
 )
 CATEGORY_BY_SLUG = {c.slug: c for c in CATEGORIES}
 

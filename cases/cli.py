@@ -64,8 +64,10 @@ def routing_list() -> None:
     """Print the rules in the order they are tried."""
     for r in db.session.scalars(select(RoutingRule).order_by(RoutingRule.position)):
         state = "" if r.active else "  (inactive)"
-        click.echo(f"{r.position:>4}  {r.name}\n      when {routing.describe(r)} → {r.queue.slug}, "
-                   f"priority {Priority.NAMES[r.priority]}{state}")
+        click.echo(
+            f"{r.position:>4}  {r.name}\n      when {routing.describe(r)} → {r.queue.slug}, "
+            f"priority {Priority.NAMES[r.priority]}{state}"
+        )
 
 
 def _tri(value: str | None) -> str:
@@ -83,8 +85,10 @@ def routing_test(category: str, danger: str, child: str, custody: str, region: s
     facts = routing.ReportFacts(category, danger == "yes", child, custody, region)
     decision = routing.route(facts, db.session.scalars(select(RoutingRule)).all())
     queue = db.session.get(Queue, decision.queue_id)
-    click.echo(f"rule {decision.rule.position}: {decision.rule.name}\nqueue: {queue.slug} ({queue.name})\n"
-               f"priority: {Priority.NAMES[decision.priority]}")
+    click.echo(
+        f"rule {decision.rule.position}: {decision.rule.name}\nqueue: {queue.slug} ({queue.name})\n"
+        f"priority: {Priority.NAMES[decision.priority]}"
+    )
 
 
 @cases_cli.command("show")
@@ -97,19 +101,28 @@ def cases_show(reference: str, content: bool) -> None:
         raise click.ClickException(f"No case {reference}.")
     click.echo(f"{case.reference}  status={case.status}  category={case.category}  region={case.region}")
     click.echo(f"queue: {case.queue.slug} ({case.queue.name})  rule: {case.routing_rule_name}")
-    click.echo(f"priority: {case.priority_name}  due: {case.due_at.isoformat()}  "
-               f"assignee: {case.assignee.email if case.assignee else '-'}")
-    click.echo(f"danger={case.immediate_danger} child={case.child_affected} custody={case.in_custody} "
-               f"reporter={case.reporter_role} contact={'yes' if case.contact_email or case.contact_phone else 'anonymous'}")
+    click.echo(
+        f"priority: {case.priority_name}  due: {case.due_at.isoformat()}  "
+        f"assignee: {case.assignee.email if case.assignee else '-'}"
+    )
+    click.echo(
+        f"danger={case.immediate_danger} child={case.child_affected} custody={case.in_custody} "
+        f"reporter={case.reporter_role} contact={'yes' if case.contact_email or case.contact_phone else 'anonymous'}"
+    )
     if content:
-        click.echo(f"narrative: {case.narrative}\nplace: {case.place_description or '-'}\n"
-                   f"email: {case.contact_email or '-'}  phone: {case.contact_phone or '-'}")
+        click.echo(
+            f"narrative: {case.narrative}\nplace: {case.place_description or '-'}\n"
+            f"email: {case.contact_email or '-'}  phone: {case.contact_phone or '-'}"
+        )
     click.echo("events:")
     for e in db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)):
         who = e.actor.email if e.actor else e.actor_type
         change = f" {e.old_value or ''}→{e.new_value or ''}" if (e.old_value or e.new_value) else ""
-        click.echo(f"  {e.seq:>3} {e.created_at.isoformat(timespec='seconds')} {who}: {e.action}{change}"
-                   + (f" ({e.reason})" if e.reason else "") + (f" {e.details}" if e.details else ""))
+        click.echo(
+            f"  {e.seq:>3} {e.created_at.isoformat(timespec='seconds')} {who}: {e.action}{change}"
+            + (f" ({e.reason})" if e.reason else "")
+            + (f" {e.details}" if e.details else "")
+        )
     broken = audit.verify_chain(db.session, case.id)
     click.echo("history intact" if broken is None else f"HISTORY BROKEN: {broken}")
 
@@ -127,8 +140,14 @@ def create_user(email: str, name: str, role: str, queues: tuple[str, ...]) -> No
     except accounts.AccountError as exc:
         db.session.rollback()
         raise click.ClickException(str(exc)) from exc
-    audit.append(db.session, case=None, actor_type="system", action="user_created", new=user.email,
-                 details={"role": role, "queues": list(queues), "via": "cli"})
+    audit.append(
+        db.session,
+        case=None,
+        actor_type="system",
+        action="user_created",
+        new=user.email,
+        details={"role": role, "queues": list(queues), "via": "cli"},
+    )
     db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
 
@@ -137,7 +156,9 @@ def create_user(email: str, name: str, role: str, queues: tuple[str, ...]) -> No
 def users_list() -> None:
     for u in db.session.scalars(select(User).order_by(User.email)):
         queues = ",".join(q.slug for q in u.queues) or "-"
-        click.echo(f"{u.email:40} {u.role:11} {'active' if u.active else 'inactive':8} 2fa={'on' if u.totp_enabled else 'off'} queues={queues}")
+        click.echo(
+            f"{u.email:40} {u.role:11} {'active' if u.active else 'inactive':8} 2fa={'on' if u.totp_enabled else 'off'} queues={queues}"
+        )
 
 
 @users_cli.command("deactivate")
@@ -147,8 +168,9 @@ def users_deactivate(email: str) -> None:
     if user is None:
         raise click.ClickException(f"No account {email}.")
     accounts.deactivate(user)
-    audit.append(db.session, case=None, actor_type="system", action="user_deactivated", new=user.email,
-                 details={"via": "cli"})
+    audit.append(
+        db.session, case=None, actor_type="system", action="user_deactivated", new=user.email, details={"via": "cli"}
+    )
     db.session.commit()
     click.echo(f"Deactivated {user.email}; their sessions were ended.")
 
@@ -186,10 +208,11 @@ def keys_rotate() -> None:
     """Make a new data key current and re-encrypt everything under it, while the app runs."""
     ring = current_app.extensions["shagym_keyring"]
     new, counts = maintenance.rotate_keys(ring)
-    click.echo(f"New data key {new} is current. Re-encrypted: "
-               + ", ".join(f"{k}={v}" for k, v in counts.items()))
-    click.echo("Old key files stay in instance/keys/ so that running workers can still read; "
-               "remove them once every worker has restarted and a second rotate run re-encrypts nothing.")
+    click.echo(f"New data key {new} is current. Re-encrypted: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    click.echo(
+        "Old key files stay in instance/keys/ so that running workers can still read; "
+        "remove them once every worker has restarted and a second rotate run re-encrypts nothing."
+    )
 
 
 @retention_cli.command("run")
@@ -212,4 +235,3 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
     for group in (routing_cli, cases_cli, users_cli, audit_cli, keys_cli, retention_cli):
         app.cli.add_command(group)
-

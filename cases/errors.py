@@ -25,12 +25,17 @@ def _page(code: int, title: str, message: str, error_id: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(403)
     def forbidden(_e):
-        return _page(403, _("Not for your role"),
-                     _("Your account cannot open this page. If you need it for your work, ask a supervisor."))
+        return _page(
+            403,
+            _("Not for your role"),
+            _("Your account cannot open this page. If you need it for your work, ask a supervisor."),
+        )
 
     @app.errorhandler(404)
     def not_found(_e):
-        return _page(404, _("Page not found"), _("We could not find this page. Check the address, or go back to the start."))
+        return _page(
+            404, _("Page not found"), _("We could not find this page. Check the address, or go back to the start.")
+        )
 
     @app.errorhandler(405)
     def not_allowed(_e):
@@ -38,19 +43,28 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(_e):
-        return _page(413, _("Too much data"),
-                     _("What you sent is larger than we accept. Please go back and send less text or fewer or smaller files (at most %(mb)s MB each).",
-                       mb=app.config["MAX_FILE_MB"]))
+        return _page(
+            413,
+            _("Too much data"),
+            _(
+                "What you sent is larger than we accept. Please go back and send less text or fewer or smaller files (at most %(mb)s MB each).",
+                mb=app.config["MAX_FILE_MB"],
+            ),
+        )
 
     @app.errorhandler(429)
     def too_many(_e):
-        return _page(429, _("Please wait a moment"),
-                     _("There were too many attempts in a short time. Please wait a minute and try again."))
+        return _page(
+            429,
+            _("Please wait a moment"),
+            _("There were too many attempts in a short time. Please wait a minute and try again."),
+        )
 
     @app.errorhandler(400)
     def bad_request(_e):
-        return _page(400, _("Something was wrong with the request"),
-                     _("Please go back, reload the page and try again."))
+        return _page(
+            400, _("Something was wrong with the request"), _("Please go back, reload the page and try again.")
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):
@@ -59,8 +73,11 @@ def init_app(app: Flask) -> None:
 
         if request.endpoint in ("intake.report",):
             return csrf_failed_report()
-        return _page(400, _("Your session has expired"),
-                     _("For your security, the form expired. Please go back, reload the page and submit again."))
+        return _page(
+            400,
+            _("Your session has expired"),
+            _("For your security, the form expired. Please go back, reload the page and submit again."),
+        )
 
     @app.errorhandler(Exception)
     def server_error(e):
@@ -70,13 +87,24 @@ def init_app(app: Flask) -> None:
             raise e
         error_id = secrets.token_hex(6)
         # Only code locations: an exception's message can quote SQL parameters or form values.
-        frames = " < ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
-                            for f in reversed(traceback.extract_tb(e.__traceback__)[-6:]))
-        log.error("error_id=%s endpoint=%s method=%s exception=%s at %s", error_id, request.endpoint,
-                  request.method, type(e).__name__, frames)
+        frames = " < ".join(
+            f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}:{f.name}"
+            for f in reversed(traceback.extract_tb(e.__traceback__)[-6:])
+        )
+        log.error(
+            "error_id=%s endpoint=%s method=%s exception=%s at %s",
+            error_id,
+            request.endpoint,
+            request.method,
+            type(e).__name__,
+            frames,
+        )
         from extensions import db
 
         db.session.rollback()
-        return _page(500, _("Something went wrong"),
-                     _("Sorry, something went wrong on our side. Nothing you sent was shown to anyone. Please try again later."),
-                     error_id)
+        return _page(
+            500,
+            _("Something went wrong"),
+            _("Sorry, something went wrong on our side. Nothing you sent was shown to anyone. Please try again later."),
+            error_id,
+        )

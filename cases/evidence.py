@@ -19,18 +19,32 @@ from cases.categories import N_
 
 # filetype's extension → our kind label
 ALLOWED = {
-    "jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp", "heic": "image/heic",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "heic": "image/heic",
     "pdf": "application/pdf",
-    "mp3": "audio/mpeg", "ogg": "audio/ogg", "wav": "audio/wav", "m4a": "audio/mp4", "flac": "audio/flac",
+    "mp3": "audio/mpeg",
+    "ogg": "audio/ogg",
+    "wav": "audio/wav",
+    "m4a": "audio/mp4",
+    "flac": "audio/flac",
     "amr": "audio/amr",
-    "mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime", "3gp": "video/3gpp", "m4v": "video/mp4",
+    "mp4": "video/mp4",
+    "webm": "video/webm",
+    "mov": "video/quicktime",
+    "3gp": "video/3gpp",
+    "m4v": "video/mp4",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "odt": "application/vnd.oasis.opendocument.text",
     "ods": "application/vnd.oasis.opendocument.spreadsheet",
     "odp": "application/vnd.oasis.opendocument.presentation",
-    "doc": "application/msword", "xls": "application/vnd.ms-excel", "ppt": "application/vnd.ms-powerpoint",
+    "doc": "application/msword",
+    "xls": "application/vnd.ms-excel",
+    "ppt": "application/vnd.ms-powerpoint",
 }
 IMAGE_KINDS = {"jpg", "png", "gif", "webp"}
 GPS_IFD = 0x8825
@@ -115,12 +129,18 @@ def check(filename: str, content: bytes, limits: Limits) -> Checked:
     kind = detect(content)
     if kind is None:
         raise RefusedFile(MSG_TYPE, name=name)
-    return Checked(name, content, kind, hashlib.sha256(content).hexdigest(),
-                   has_gps(content) if kind in IMAGE_KINDS | {"heic"} else False)
+    return Checked(
+        name,
+        content,
+        kind,
+        hashlib.sha256(content).hexdigest(),
+        has_gps(content) if kind in IMAGE_KINDS | {"heic"} else False,
+    )
 
 
-def check_batch(files: list[tuple[str, bytes]], limits: Limits, existing_count: int = 0,
-                existing_bytes: int = 0) -> tuple[list[Checked], list[RefusedFile]]:
+def check_batch(
+    files: list[tuple[str, bytes]], limits: Limits, existing_count: int = 0, existing_bytes: int = 0
+) -> tuple[list[Checked], list[RefusedFile]]:
     """Check each file and the per-case limits; returns the accepted and the refusals."""
     accepted: list[Checked] = []
     refused: list[RefusedFile] = []

@@ -32,8 +32,14 @@ def due_for_destruction(now: datetime, default_days: int) -> list[Due]:
         cutoff = now - timedelta(days=setting.retention_days or default_days)
         rows = db.session.execute(
             select(Case.id, Case.reference, Case.category, Case.finished_at)
-            .where(Case.is_open.is_(False), Case.finished_at.is_not(None), Case.finished_at < cutoff,
-                   Case.category == setting.slug, Case.legal_hold.is_(False), Case.content_destroyed_at.is_(None))
+            .where(
+                Case.is_open.is_(False),
+                Case.finished_at.is_not(None),
+                Case.finished_at < cutoff,
+                Case.category == setting.slug,
+                Case.legal_hold.is_(False),
+                Case.content_destroyed_at.is_(None),
+            )
             .order_by(Case.finished_at)
         )
         out.extend(Due(*row) for row in rows)
@@ -42,22 +48,30 @@ def due_for_destruction(now: datetime, default_days: int) -> list[Due]:
 
 def destroy_content(case_id: int, now: datetime) -> bool:
     """Destroy one case's personal content; the skeleton and the audit chain stay. One transaction."""
-    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update(of=Case)
-                              .execution_options(populate_existing=True)).first()
+    case = db.session.scalars(
+        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
+    ).first()
     if case is None or case.legal_hold or case.content_destroyed_at is not None or case.is_open:
         db.session.rollback()
         return False
     messages = db.session.execute(update(Message).where(Message.case_id == case.id).values(body=None)).rowcount
-    files = db.session.execute(update(Evidence).where(Evidence.case_id == case.id)
-                               .values(content=None, filename=None)).rowcount
+    files = db.session.execute(
+        update(Evidence).where(Evidence.case_id == case.id).values(content=None, filename=None)
+    ).rowcount
     case.narrative = None
     case.place_description = None
     case.contact_email = None
     case.contact_phone = None
     case.content_destroyed_at = now
     case.version += 1
-    audit.append(db.session, case=case, actor_type="system", action="content_destroyed", at=now,
-                 details={"messages": messages, "files": files, "policy": "retention"})
+    audit.append(
+        db.session,
+        case=case,
+        actor_type="system",
+        action="content_destroyed",
+        at=now,
+        details={"messages": messages, "files": files, "policy": "retention"},
+    )
     db.session.commit()
     return True
 
@@ -94,8 +108,11 @@ def reencrypt_all(ring: crypto.Keyring) -> dict[str, int]:
             last_id, done = 0, 0
             while True:
                 rows = db.session.execute(
-                    select(model.id, type_coerce(column, LargeBinary)).where(model.id > last_id, column.is_not(None))
-                    .order_by(model.id).limit(BATCH)).all()
+                    select(model.id, type_coerce(column, LargeBinary))
+                    .where(model.id > last_id, column.is_not(None))
+                    .order_by(model.id)
+                    .limit(BATCH)
+                ).all()
                 if not rows:
                     break
                 for row_id, raw in rows:
@@ -127,7 +144,15 @@ def rotate_keys(ring: crypto.Keyring) -> tuple[str, dict[str, int]]:
         old = ring.current_id
         new = ring.add_new_key()
     counts = reencrypt_all(ring)
-    audit.append(db.session, case=None, actor_type="system", action="keys_rotated", old=old, new=new,
-                 details=counts, at=datetime.now(UTC))
+    audit.append(
+        db.session,
+        case=None,
+        actor_type="system",
+        action="keys_rotated",
+        old=old,
+        new=new,
+        details=counts,
+        at=datetime.now(UTC),
+    )
     db.session.commit()
     return new, counts

@@ -206,9 +206,11 @@ class Event(db.Model):
     """Audit event. Append-only (database triggers) and hash-chained per case."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("chain_id", "seq", name="uq_events_chain_seq"),
-                      Index("ix_events_created", "created_at"),
-                      Index("ix_events_actor", "actor_id", "id"))
+    __table_args__ = (
+        UniqueConstraint("chain_id", "seq", name="uq_events_chain_seq"),
+        Index("ix_events_created", "created_at"),
+        Index("ix_events_actor", "actor_id", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     chain_id: Mapped[int] = mapped_column(Integer)  # the case id; 0 for system events
     case_id: Mapped[Optional[int]] = mapped_column(ForeignKey("cases.id"))

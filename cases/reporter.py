@@ -39,14 +39,26 @@ class CaseView:
 
 
 def view(case: Case) -> CaseView:
-    messages = list(db.session.scalars(
-        select(Message).where(Message.case_id == case.id, Message.kind.in_(("to_reporter", "from_reporter")))
-        .order_by(Message.id)))
+    messages = list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.case_id == case.id, Message.kind.in_(("to_reporter", "from_reporter")))
+            .order_by(Message.id)
+        )
+    )
     count, total = db.session.execute(
         select(func.count(Evidence.id), func.coalesce(func.sum(Evidence.size), 0)).where(Evidence.case_id == case.id)
     ).one()
-    return CaseView(case.reference or "", Status(case.status), case.public_updated_at, messages,
-                    can_reply(case), case.content_destroyed_at is not None, count, int(total))
+    return CaseView(
+        case.reference or "",
+        Status(case.status),
+        case.public_updated_at,
+        messages,
+        can_reply(case),
+        case.content_destroyed_at is not None,
+        count,
+        int(total),
+    )
 
 
 def can_reply(case: Case) -> bool:
@@ -54,8 +66,9 @@ def can_reply(case: Case) -> bool:
 
 
 def _lock(case_id: int) -> Case:
-    case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update(of=Case)
-                              .execution_options(populate_existing=True)).first()
+    case = db.session.scalars(
+        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
+    ).first()
     if case is None:
         raise ServiceError(N_("Case not found."))
     return case
@@ -88,8 +101,16 @@ def reply(case_id: int, body: str, files: Sequence[evidence.Checked] = ()) -> Op
         case.paused_at = None
         case.status = t.target.value
         case.is_open = True
-        audit.append(db.session, case=case, actor_type="system", action="status", old=t.source.value,
-                     new=t.target.value, reason="the reporter replied", at=now)
+        audit.append(
+            db.session,
+            case=case,
+            actor_type="system",
+            action="status",
+            old=t.source.value,
+            new=t.target.value,
+            reason="the reporter replied",
+            at=now,
+        )
         case.version += 1
     case.reporter_news = True
     db.session.info["shagym_reporter_action"] = True  # no email to the reporter about their own reply

@@ -50,9 +50,7 @@ CONDITIONS = ("category", "immediate_danger", "child_affected", "in_custody", "r
 
 
 def matches(rule: Rule, facts: ReportFacts) -> bool:
-    return all(
-        getattr(rule, name) is None or getattr(rule, name) == getattr(facts, name) for name in CONDITIONS
-    )
+    return all(getattr(rule, name) is None or getattr(rule, name) == getattr(facts, name) for name in CONDITIONS)
 
 
 def is_catch_all(rule: Rule) -> bool:

@@ -16,15 +16,27 @@ from extensions import db
 # (slug, name, description shown to the reporter)
 QUEUES = (
     ("urgent", N_("Urgent response team"), N_("Reports where someone is in immediate danger. We act within hours.")),
-    ("torture-prevention", N_("Torture prevention unit"), N_("Torture and ill-treatment, especially of people in custody.")),
+    (
+        "torture-prevention",
+        N_("Torture prevention unit"),
+        N_("Torture and ill-treatment, especially of people in custody."),
+    ),
     ("children", N_("Children's rights unit"), N_("Violations affecting children, including bullying online.")),
     ("trafficking", N_("Anti-trafficking unit"), N_("Human trafficking and forced labour.")),
     ("women", N_("Women's rights unit"), N_("Discrimination against women and gender-based violence.")),
     ("online", N_("Online harassment unit"), N_("Cyberbullying and harassment online.")),
     ("disability", N_("Disability rights unit"), N_("Rights of persons with disabilities.")),
-    ("civic-freedoms", N_("Civic freedoms unit"), N_("Freedom of association, peaceful assembly, expression and the press.")),
+    (
+        "civic-freedoms",
+        N_("Civic freedoms unit"),
+        N_("Freedom of association, peaceful assembly, expression and the press."),
+    ),
     ("policing", N_("Policing and right to life unit"), N_("Deaths and dangers caused by police or officials.")),
-    ("justice", N_("Criminal justice and detention unit"), N_("Investigations, trials, detention and prison conditions.")),
+    (
+        "justice",
+        N_("Criminal justice and detention unit"),
+        N_("Investigations, trials, detention and prison conditions."),
+    ),
     ("general", N_("General intake"), N_("Every other human-rights concern.")),
 )
 
@@ -57,12 +69,27 @@ class RuleSeed:
 
 RULES: tuple[RuleSeed, ...] = (
     RuleSeed("Immediate danger → urgent response", "urgent", Priority.URGENT, immediate_danger=True),
-    RuleSeed("Torture of someone in custody → torture prevention", "torture-prevention", Priority.HIGH,
-             category="torture", in_custody="yes"),
-    RuleSeed("Cyberbullying of a child → children's rights", "children", Priority.HIGH,
-             category="cyberbullying", child_affected="yes"),
-    RuleSeed("Trafficking of a child → anti-trafficking (high)", "trafficking", Priority.HIGH,
-             category="trafficking", child_affected="yes"),
+    RuleSeed(
+        "Torture of someone in custody → torture prevention",
+        "torture-prevention",
+        Priority.HIGH,
+        category="torture",
+        in_custody="yes",
+    ),
+    RuleSeed(
+        "Cyberbullying of a child → children's rights",
+        "children",
+        Priority.HIGH,
+        category="cyberbullying",
+        child_affected="yes",
+    ),
+    RuleSeed(
+        "Trafficking of a child → anti-trafficking (high)",
+        "trafficking",
+        Priority.HIGH,
+        category="trafficking",
+        child_affected="yes",
+    ),
     *(RuleSeed(f"{slug} → {queue}", queue, prio, category=slug) for slug, (queue, prio) in CATEGORY_QUEUE.items()),
     RuleSeed("Catch-all → general intake", "general", Priority.NORMAL),
 )
@@ -73,9 +100,14 @@ def seed_reference_data() -> list[str]:
     added: list[str] = []
     for position, c in enumerate(CATEGORIES):
         if db.session.get(CategorySetting, c.slug) is None:
-            db.session.add(CategorySetting(slug=c.slug, position=position,
-                                           first_response_hours=FIRST_RESPONSE_HOURS.get(c.slug),
-                                           first_response_working_days=3))
+            db.session.add(
+                CategorySetting(
+                    slug=c.slug,
+                    position=position,
+                    first_response_hours=FIRST_RESPONSE_HOURS.get(c.slug),
+                    first_response_working_days=3,
+                )
+            )
             added.append(f"category {c.slug}")
     for slug, name, description in QUEUES:
         if db.session.scalar(select(Queue.id).where(Queue.slug == slug)) is None:
@@ -85,10 +117,20 @@ def seed_reference_data() -> list[str]:
     if db.session.scalar(select(func.count(RoutingRule.id))) == 0:
         queues = {q.slug: q.id for q in db.session.scalars(select(Queue))}
         for i, r in enumerate(RULES, start=1):
-            db.session.add(RoutingRule(position=i * 10, name=r.name, category=r.category,
-                                       immediate_danger=r.immediate_danger, child_affected=r.child_affected,
-                                       in_custody=r.in_custody, region=None, queue_id=queues[r.queue],
-                                       priority=r.priority, active=True))
+            db.session.add(
+                RoutingRule(
+                    position=i * 10,
+                    name=r.name,
+                    category=r.category,
+                    immediate_danger=r.immediate_danger,
+                    child_affected=r.child_affected,
+                    in_custody=r.in_custody,
+                    region=None,
+                    queue_id=queues[r.queue],
+                    priority=r.priority,
+                    active=True,
+                )
+            )
         added.append(f"{len(RULES)} routing rules")
     db.session.commit()
     return added
@@ -135,10 +177,21 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
     regions = ["astana", "almaty-city", "karaganda", "shymkent", "pavlodar", "turkistan"]
     for slug, story in DEMO_STORIES.items():
         for n in range(2):
-            services.file_report(services.NewReport(
-                category=slug, narrative=DEMO_MARK + story, occurred_on=None, ongoing=n == 0,
-                region=rng.choice(regions), place_description="",
-                immediate_danger=(slug == "life" and n == 0), child_affected="yes" if slug == "cyberbullying" else "no",
-                in_custody="yes" if slug in ("torture", "justice") else "no", reporter_role="witness",
-                contact_email="", contact_phone=""), key)
+            services.file_report(
+                services.NewReport(
+                    category=slug,
+                    narrative=DEMO_MARK + story,
+                    occurred_on=None,
+                    ongoing=n == 0,
+                    region=rng.choice(regions),
+                    place_description="",
+                    immediate_danger=(slug == "life" and n == 0),
+                    child_affected="yes" if slug == "cyberbullying" else "no",
+                    in_custody="yes" if slug in ("torture", "justice") else "no",
+                    reporter_role="witness",
+                    contact_email="",
+                    contact_phone="",
+                ),
+                key,
+            )
     return logins

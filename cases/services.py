@@ -43,7 +43,9 @@ class Forbidden(ServiceError):
 
 
 class Conflict(ServiceError):
-    def __init__(self, message: str = N_("This case was changed by someone else — reload the page and try again.")) -> None:
+    def __init__(
+        self, message: str = N_("This case was changed by someone else — reload the page and try again.")
+    ) -> None:
         super().__init__(message)
 
 
@@ -71,8 +73,9 @@ class NewReport:
 
     @property
     def facts(self) -> routing.ReportFacts:
-        return routing.ReportFacts(self.category, self.immediate_danger, self.child_affected,
-                                   self.in_custody, self.region)
+        return routing.ReportFacts(
+            self.category, self.immediate_danger, self.child_affected, self.in_custody, self.region
+        )
 
 
 @dataclass(frozen=True)
@@ -94,8 +97,9 @@ class DuplicateSubmission(ServiceError):
     """The same form was submitted twice (a refresh or double click)."""
 
 
-def file_report(report: NewReport, receipt_key: bytes, submission_token: str | None = None,
-                files: Sequence[evidence.Checked] = ()) -> Filed:
+def file_report(
+    report: NewReport, receipt_key: bytes, submission_token: str | None = None, files: Sequence[evidence.Checked] = ()
+) -> Filed:
     """Store a report and its files, route it and write ``created``, ``routed`` and one
     ``evidence_added`` per file: one transaction, one commit, so a report and its files
     are stored together or not at all.
@@ -132,8 +136,12 @@ def file_report(report: NewReport, receipt_key: bytes, submission_token: str | N
         priority=decision.priority,
         status=Status.NEW.value,
         is_open=True,
-        due_at=deadlines.due_at(now, decision.priority, setting.first_response_hours if setting else None,
-                                setting.first_response_working_days if setting else 3),
+        due_at=deadlines.due_at(
+            now,
+            decision.priority,
+            setting.first_response_hours if setting else None,
+            setting.first_response_working_days if setting else 3,
+        ),
         version=1,
     )
     session.add(case)
@@ -146,27 +154,62 @@ def file_report(report: NewReport, receipt_key: bytes, submission_token: str | N
         raise
     case.reference = f"SHG-{now.year}-{case.id:06d}"
     queue = decision.rule.queue
-    audit.append(session, case=case, actor_type="public", action="created", new=case.reference, at=now,
-                 details={"category": report.category}, new_chain=True)
-    audit.append(session, case=case, actor_type="system", action="routed", new=queue.slug, at=now,
-                 details={"rule": decision.rule.name, "rule_id": decision.rule.id,
-                          "priority": Priority.NAMES[decision.priority], "due": case.due_at.isoformat()})
+    audit.append(
+        session,
+        case=case,
+        actor_type="public",
+        action="created",
+        new=case.reference,
+        at=now,
+        details={"category": report.category},
+        new_chain=True,
+    )
+    audit.append(
+        session,
+        case=case,
+        actor_type="system",
+        action="routed",
+        new=queue.slug,
+        at=now,
+        details={
+            "rule": decision.rule.name,
+            "rule_id": decision.rule.id,
+            "priority": Priority.NAMES[decision.priority],
+            "due": case.due_at.isoformat(),
+        },
+    )
     for checked in files:
         add_evidence(case, checked, now)
-    filed = Filed(case, code, queue, case.reference, case.due_at, queue.name, queue.description or "",
-                  bool(report.contact_email))
+    filed = Filed(
+        case, code, queue, case.reference, case.due_at, queue.name, queue.description or "", bool(report.contact_email)
+    )
     _commit()
     return filed
 
 
 def add_evidence(case: Case, checked: evidence.Checked, now: datetime) -> Evidence:
     """Store one accepted file with the case; its SHA-256 and size go into the audit chain."""
-    item = Evidence(case_id=case.id, created_at=now, filename=checked.filename, kind=checked.kind,
-                    size=checked.size, sha256=checked.sha256, has_gps=checked.has_gps, content=checked.content)
+    item = Evidence(
+        case_id=case.id,
+        created_at=now,
+        filename=checked.filename,
+        kind=checked.kind,
+        size=checked.size,
+        sha256=checked.sha256,
+        has_gps=checked.has_gps,
+        content=checked.content,
+    )
     db.session.add(item)
     db.session.flush()
-    audit.append(db.session, case=case, actor_type="reporter", action="evidence_added", new=item.id, at=now,
-                 details={"sha256": checked.sha256, "size": checked.size, "type": checked.kind})
+    audit.append(
+        db.session,
+        case=case,
+        actor_type="reporter",
+        action="evidence_added",
+        new=item.id,
+        at=now,
+        details={"sha256": checked.sha256, "size": checked.size, "type": checked.kind},
+    )
     return item
 
 
@@ -277,8 +320,9 @@ def claim(case_id: int, actor: User, expected_version: int | None = None) -> Cas
     return case
 
 
-def assign(case_id: int, actor: User, assignee_id: int | None, expected_version: int | None = None,
-           reason: str = "") -> Case:
+def assign(
+    case_id: int, actor: User, assignee_id: int | None, expected_version: int | None = None, reason: str = ""
+) -> Case:
     """Supervisor assigns, reassigns or unassigns. The assignee must work the case's queue."""
     if not access.is_supervisor(actor):
         raise Forbidden(N_("Only supervisors can assign cases."))
@@ -293,21 +337,41 @@ def assign(case_id: int, actor: User, assignee_id: int | None, expected_version:
     old = case.assignee_id
     case.assignee_id = assignee_id
     _touch(case, now)
-    _staff_event(case, actor, "assigned" if assignee_id else "unassigned", now, old=old, new=assignee_id,
-                 reason=reason.strip() or None)
+    _staff_event(
+        case,
+        actor,
+        "assigned" if assignee_id else "unassigned",
+        now,
+        old=old,
+        new=assignee_id,
+        reason=reason.strip() or None,
+    )
     _commit()
     return case
 
 
-def change_status(case_id: int, actor: User, target: str, reason: str = "",
-                  expected_version: int | None = None, message_to_reporter: str = "") -> Case:
+def change_status(
+    case_id: int,
+    actor: User,
+    target: str,
+    reason: str = "",
+    expected_version: int | None = None,
+    message_to_reporter: str = "",
+) -> Case:
     """Move a case along the workflow table; raises TransitionRefused with the reason."""
     case = _lock(case_id, actor, expected_version)
     transition = workflow.check(case.status, target, actor.role, reason)
     now = utcnow()
     _apply_transition(case, transition, now)
-    _staff_event(case, actor, "status", now, old=transition.source.value, new=transition.target.value,
-                 reason=reason.strip() or None)
+    _staff_event(
+        case,
+        actor,
+        "status",
+        now,
+        old=transition.source.value,
+        new=transition.target.value,
+        reason=reason.strip() or None,
+    )
     if message_to_reporter.strip():
         _add_message(case, actor, "to_reporter", message_to_reporter, now)
     _commit()
@@ -323,8 +387,12 @@ def _apply_transition(case: Case, t: workflow.Transition, now: datetime) -> None
         case.paused_at = now
     if workflow.is_reopen(t):
         setting = db.session.get(CategorySetting, case.category)
-        case.due_at = deadlines.due_at(now, case.priority, setting.first_response_hours if setting else None,
-                                       setting.first_response_working_days if setting else 3)
+        case.due_at = deadlines.due_at(
+            now,
+            case.priority,
+            setting.first_response_hours if setting else None,
+            setting.first_response_working_days if setting else 3,
+        )
         case.paused_seconds = 0
     case.status = t.target.value
     case.is_open = t.target in workflow.OPEN_STATUSES
@@ -333,8 +401,9 @@ def _apply_transition(case: Case, t: workflow.Transition, now: datetime) -> None
     _touch(case, now)
 
 
-def change_priority(case_id: int, actor: User, priority: str, reason: str = "",
-                    expected_version: int | None = None) -> Case:
+def change_priority(
+    case_id: int, actor: User, priority: str, reason: str = "", expected_version: int | None = None
+) -> Case:
     """Set urgent/high/normal/low; the first-response due date follows the new priority."""
     if priority not in Priority.BY_NAME:
         raise ServiceError(N_("Unknown priority."))
@@ -348,12 +417,24 @@ def change_priority(case_id: int, actor: User, priority: str, reason: str = "",
     old = case.priority_name
     case.priority = value
     setting = db.session.get(CategorySetting, case.category)
-    base = deadlines.due_at(_clock_start(case), value, setting.first_response_hours if setting else None,
-                            setting.first_response_working_days if setting else 3)
+    base = deadlines.due_at(
+        _clock_start(case),
+        value,
+        setting.first_response_hours if setting else None,
+        setting.first_response_working_days if setting else 3,
+    )
     case.due_at = base + timedelta(seconds=case.paused_seconds)
     _touch(case, now)
-    _staff_event(case, actor, "priority", now, old=old, new=priority, reason=reason.strip() or None,
-                 details={"due": case.due_at.isoformat()})
+    _staff_event(
+        case,
+        actor,
+        "priority",
+        now,
+        old=old,
+        new=priority,
+        reason=reason.strip() or None,
+        details={"due": case.due_at.isoformat()},
+    )
     _commit()
     return case
 
@@ -362,13 +443,16 @@ def _clock_start(case: Case) -> datetime:
     """When the first-response clock started: the last reopening, else the report itself."""
     reopened = db.session.scalar(
         select(func.max(Event.created_at)).where(
-            Event.chain_id == case.id, Event.action == "status", Event.new_value == Status.TRIAGE.value,
-            Event.old_value.in_([s.value for s in (Status.RESOLVED, Status.CLOSED, Status.REJECTED)])))
+            Event.chain_id == case.id,
+            Event.action == "status",
+            Event.new_value == Status.TRIAGE.value,
+            Event.old_value.in_([s.value for s in (Status.RESOLVED, Status.CLOSED, Status.REJECTED)]),
+        )
+    )
     return reopened or case.created_at
 
 
-def move_queue(case_id: int, actor: User, queue_slug: str, reason: str,
-               expected_version: int | None = None) -> Case:
+def move_queue(case_id: int, actor: User, queue_slug: str, reason: str, expected_version: int | None = None) -> Case:
     """Supervisor moves a case to another queue; a reason is required. The assignee is cleared."""
     if not access.is_supervisor(actor):
         raise Forbidden(N_("Only supervisors can move cases between queues."))
@@ -393,13 +477,21 @@ def move_queue(case_id: int, actor: User, queue_slug: str, reason: str,
 
 
 def _add_message(case: Case, actor: User | None, kind: str, body: str, now: datetime) -> Message:
-    message = Message(case_id=case.id, kind=kind, author_id=actor.id if actor else None, body=body.strip(),
-                      created_at=now)
+    message = Message(
+        case_id=case.id, kind=kind, author_id=actor.id if actor else None, body=body.strip(), created_at=now
+    )
     db.session.add(message)
     db.session.flush()
     action = {"note": "note", "to_reporter": "message_sent", "from_reporter": "reporter_message"}[kind]
-    audit.append(db.session, case=case, actor_type="staff" if actor else "reporter",
-                 actor_id=actor.id if actor else None, action=action, new=message.id, at=now)
+    audit.append(
+        db.session,
+        case=case,
+        actor_type="staff" if actor else "reporter",
+        actor_id=actor.id if actor else None,
+        action=action,
+        new=message.id,
+        at=now,
+    )
     if kind == "to_reporter":
         case.public_updated_at = now
     return message

@@ -136,8 +136,9 @@ def use_recovery_code(user: User, typed: str) -> bool:
     typed = _normalized(typed)
     if len(typed) != 10:
         return False
-    rows = db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id,
-                                                         RecoveryCode.used_at.is_(None))).all()
+    rows = db.session.scalars(
+        select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    ).all()
     for candidate in rows:
         if _matches(candidate.code_hash, typed):
             candidate.used_at = datetime.now(UTC)

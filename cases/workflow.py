@@ -70,15 +70,52 @@ STAFF = frozenset({CASEWORKER, SUPERVISOR})
 # itself is the message id; marking it here lets Babel extract it, so the Kazakh
 # and Russian pages never show a raw code.
 DISPLAYED_CODES = (
-    N_("new"), N_("triage"), N_("investigating"), N_("awaiting_info"), N_("referred"), N_("resolved"),
-    N_("closed"), N_("rejected"), N_("urgent"), N_("high"), N_("normal"), N_("low"), N_("true"), N_("false"),
-    N_("caseworker"), N_("supervisor"), N_("admin"),
-    N_("public"), N_("reporter"), N_("staff"), N_("system"),
-    N_("created"), N_("routed"), N_("viewed"), N_("assigned"), N_("unassigned"), N_("status"), N_("priority"),
-    N_("queue"), N_("note"), N_("message_sent"), N_("reporter_message"), N_("evidence_added"),
-    N_("evidence_downloaded"), N_("legal_hold"), N_("content_destroyed"), N_("reporter_viewed"),
-    N_("user_created"), N_("user_deactivated"), N_("membership_changed"), N_("queue_created"), N_("rule_created"),
-    N_("rule_toggled"), N_("2fa_enrolled"), N_("password_changed"), N_("keys_rotated"),
+    N_("new"),
+    N_("triage"),
+    N_("investigating"),
+    N_("awaiting_info"),
+    N_("referred"),
+    N_("resolved"),
+    N_("closed"),
+    N_("rejected"),
+    N_("urgent"),
+    N_("high"),
+    N_("normal"),
+    N_("low"),
+    N_("true"),
+    N_("false"),
+    N_("caseworker"),
+    N_("supervisor"),
+    N_("admin"),
+    N_("public"),
+    N_("reporter"),
+    N_("staff"),
+    N_("system"),
+    N_("created"),
+    N_("routed"),
+    N_("viewed"),
+    N_("assigned"),
+    N_("unassigned"),
+    N_("status"),
+    N_("priority"),
+    N_("queue"),
+    N_("note"),
+    N_("message_sent"),
+    N_("reporter_message"),
+    N_("evidence_added"),
+    N_("evidence_downloaded"),
+    N_("legal_hold"),
+    N_("content_destroyed"),
+    N_("reporter_viewed"),
+    N_("user_created"),
+    N_("user_deactivated"),
+    N_("membership_changed"),
+    N_("queue_created"),
+    N_("rule_created"),
+    N_("rule_toggled"),
+    N_("2fa_enrolled"),
+    N_("password_changed"),
+    N_("keys_rotated"),
 )
 
 
@@ -102,10 +139,22 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t(S.TRIAGE, S.INVESTIGATING, STAFF, False, N_("Start investigating")),
     _t(S.INVESTIGATING, S.AWAITING_INFO, STAFF, False, N_("Wait for information from the reporter")),
     _t(S.AWAITING_INFO, S.INVESTIGATING, STAFF | {SYSTEM}, False, N_("Resume investigating")),
-    _t(S.INVESTIGATING, S.REFERRED, STAFF, True, N_("Refer to another authority or organisation"),
-       N_("Referred to (name the authority or organisation)")),
-    _t(S.AWAITING_INFO, S.REFERRED, STAFF, True, N_("Refer to another authority or organisation"),
-       N_("Referred to (name the authority or organisation)")),
+    _t(
+        S.INVESTIGATING,
+        S.REFERRED,
+        STAFF,
+        True,
+        N_("Refer to another authority or organisation"),
+        N_("Referred to (name the authority or organisation)"),
+    ),
+    _t(
+        S.AWAITING_INFO,
+        S.REFERRED,
+        STAFF,
+        True,
+        N_("Refer to another authority or organisation"),
+        N_("Referred to (name the authority or organisation)"),
+    ),
     _t(S.INVESTIGATING, S.RESOLVED, STAFF, True, N_("Resolve"), N_("Outcome")),
     _t(S.REFERRED, S.RESOLVED, STAFF, True, N_("Resolve"), N_("Outcome")),
     _t(S.RESOLVED, S.CLOSED, STAFF, False, N_("Close")),
@@ -141,16 +190,17 @@ def check(source: Status | str, target: Status | str, role: str, reason: str | N
     names = {"source": STATUS_TITLES[source], "target": STATUS_TITLES[target]}
     t = _BY_PAIR.get((source, target))
     if t is None:
-        raise TransitionRefused(N_("A case cannot go from “%(source)s” to “%(target)s”: the workflow has no such step."),
-                                **names)
+        raise TransitionRefused(
+            N_("A case cannot go from “%(source)s” to “%(target)s”: the workflow has no such step."), **names
+        )
     if role not in t.roles:
         if t.roles == {SUPERVISOR}:
-            raise TransitionRefused(N_("Only a supervisor may move a case from “%(source)s” to “%(target)s”."),
-                                    **names)
+            raise TransitionRefused(N_("Only a supervisor may move a case from “%(source)s” to “%(target)s”."), **names)
         raise TransitionRefused(N_("Your role may not move a case from “%(source)s” to “%(target)s”."), **names)
     if t.reason_required and not (reason or "").strip():
-        raise TransitionRefused(N_("A reason is required to move a case to “%(target)s”: %(what)s."),
-                                what=t.reason_label, **names)
+        raise TransitionRefused(
+            N_("A reason is required to move a case to “%(target)s”: %(what)s."), what=t.reason_label, **names
+        )
     return t
 
 

@@ -130,46 +130,83 @@ def _strip(value):
 
 
 class ReportForm(StrictForm):
-    category = ChoiceRadioField(_l("What is your report about?"), choices=[(c.slug, c.name) for c in CATEGORIES],
-                                validators=[InputRequired(_l("Choose what your report is about."))],
-                                invalid_message=_l("Choose one of the listed topics for your report."))
+    category = ChoiceRadioField(
+        _l("What is your report about?"),
+        choices=[(c.slug, c.name) for c in CATEGORIES],
+        validators=[InputRequired(_l("Choose what your report is about."))],
+        invalid_message=_l("Choose one of the listed topics for your report."),
+    )
     narrative = TextAreaField(
         _l("What happened?"),
         filters=[_strip],
-        validators=[DataRequired(_l("Tell us what happened.")),
-                    Length(NARRATIVE_MIN, NARRATIVE_MAX,
-                           _l("Write between %(min)d and %(max)d characters.", min=NARRATIVE_MIN, max=NARRATIVE_MAX))],
+        validators=[
+            DataRequired(_l("Tell us what happened.")),
+            Length(
+                NARRATIVE_MIN,
+                NARRATIVE_MAX,
+                _l("Write between %(min)d and %(max)d characters.", min=NARRATIVE_MIN, max=NARRATIVE_MAX),
+            ),
+        ],
     )
-    occurred_on = DateField(_l("When did it happen?"), validators=[Optional(), _not_future],
-                            render_kw={"autocomplete": "off"})
+    occurred_on = DateField(
+        _l("When did it happen?"), validators=[Optional(), _not_future], render_kw={"autocomplete": "off"}
+    )
     ongoing = BooleanField(_l("It is still happening"))
     region = ChoiceSelectField(
-        _l("Where did it happen?"), choices=[("", _l("Choose a region or city")), *REGIONS],
+        _l("Where did it happen?"),
+        choices=[("", _l("Choose a region or city")), *REGIONS],
         validators=[InputRequired(_l("Choose a region, or “Outside Kazakhstan / prefer not to say”."))],
-        invalid_message=_l("Choose a region or city from the list, or “Outside Kazakhstan / prefer not to say”."))
-    place_description = StringField(_l("Place (optional)"), filters=[_strip],
-                                    validators=[Optional(), Length(max=500, message=_l("Write at most 500 characters."))])
-    immediate_danger = ChoiceRadioField(_l("Is someone in immediate danger?"), choices=YES_NO,
-                                  validators=[InputRequired(_l("Tell us whether someone is in immediate danger."))])
-    child_affected = ChoiceRadioField(_l("Is a child (under 18) affected?"), choices=YES_NO_UNKNOWN,
-                                validators=[InputRequired(_l("Tell us whether a child is affected."))])
+        invalid_message=_l("Choose a region or city from the list, or “Outside Kazakhstan / prefer not to say”."),
+    )
+    place_description = StringField(
+        _l("Place (optional)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=500, message=_l("Write at most 500 characters."))],
+    )
+    immediate_danger = ChoiceRadioField(
+        _l("Is someone in immediate danger?"),
+        choices=YES_NO,
+        validators=[InputRequired(_l("Tell us whether someone is in immediate danger."))],
+    )
+    child_affected = ChoiceRadioField(
+        _l("Is a child (under 18) affected?"),
+        choices=YES_NO_UNKNOWN,
+        validators=[InputRequired(_l("Tell us whether a child is affected."))],
+    )
     in_custody = ChoiceRadioField(
-        _l("Is the affected person in custody or an institution?"), choices=YES_NO_UNKNOWN,
-        validators=[InputRequired(_l("Tell us whether the person is in custody or an institution."))])
-    reporter_role = ChoiceRadioField(_l("Who are you?"), choices=REPORTER_ROLES,
-                               validators=[InputRequired(_l("Tell us who you are in this report."))])
-    contact = ChoiceRadioField(_l("How may we contact you?"), default="anonymous",
-                         choices=[("anonymous", N_("Stay anonymous")), ("contact", N_("You may contact me"))],
-                         validators=[InputRequired(_l("Choose whether you want to stay anonymous."))])
-    email = AsTypedStringField(_l("Email (optional)"), filters=[_strip],
-                        validators=[Optional(), Length(max=254, message=_l("Write at most %(max)d characters.")), _valid_email],
-                        render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"})
-    phone = AsTypedStringField(_l("Phone (optional)"), filters=[_strip],
-                        validators=[Optional(), Length(max=32, message=_l("Enter a phone number like +7 701 234 5678.")), _valid_phone],
-                        render_kw={"autocomplete": "tel", "inputmode": "tel"})
+        _l("Is the affected person in custody or an institution?"),
+        choices=YES_NO_UNKNOWN,
+        validators=[InputRequired(_l("Tell us whether the person is in custody or an institution."))],
+    )
+    reporter_role = ChoiceRadioField(
+        _l("Who are you?"),
+        choices=REPORTER_ROLES,
+        validators=[InputRequired(_l("Tell us who you are in this report."))],
+    )
+    contact = ChoiceRadioField(
+        _l("How may we contact you?"),
+        default="anonymous",
+        choices=[("anonymous", N_("Stay anonymous")), ("contact", N_("You may contact me"))],
+        validators=[InputRequired(_l("Choose whether you want to stay anonymous."))],
+    )
+    email = AsTypedStringField(
+        _l("Email (optional)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=254, message=_l("Write at most %(max)d characters.")), _valid_email],
+        render_kw={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"},
+    )
+    phone = AsTypedStringField(
+        _l("Phone (optional)"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=32, message=_l("Enter a phone number like +7 701 234 5678.")), _valid_phone],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
     consent = BooleanField(
-        _l("I agree that Shagym stores this report and shares it only with the staff who handle it, to help protect the rights of the people involved."),
-        validators=[DataRequired(_l("Tick the box to agree, or we cannot accept the report."))])
+        _l(
+            "I agree that Shagym stores this report and shares it only with the staff who handle it, to help protect the rights of the people involved."
+        ),
+        validators=[DataRequired(_l("Tick the box to agree, or we cannot accept the report."))],
+    )
     submission_token = HiddenField()
 
     def __init__(self, *args, **kwargs) -> None:

@@ -43,7 +43,10 @@ def _tracked_case() -> Case | None:
 
 
 def _expired():
-    flash(_("For your safety, your check ended after 30 minutes without activity. Please enter your receipt code again."), "info")
+    flash(
+        _("For your safety, your check ended after 30 minutes without activity. Please enter your receipt code again."),
+        "info",
+    )
     return redirect(url_for("intake.track"))
 
 
@@ -91,8 +94,9 @@ def track_reply():
             db.session.rollback()
             problems.append(_(str(exc)))
     if problems:
-        return render_template("intake/track_case.html", view=view, limits=evidence_limits(), problems=problems,
-                               body=body), 422
+        return render_template(
+            "intake/track_case.html", view=view, limits=evidence_limits(), problems=problems, body=body
+        ), 422
     flash(_("Thank you. Your message was sent to the case worker."), "success")
     return redirect(url_for("intake.track_case"), 303)
 

@@ -47,16 +47,22 @@ def report():
         file_problems = [_(r.template, **r.params) for r in refused]
     if form.validate_on_submit() and not file_problems:
         try:
-            filed = services.file_report(_new_report(form), current_app.extensions["shagym_receipt_key"],
-                                         form.submission_token.data or None, accepted)
+            filed = services.file_report(
+                _new_report(form),
+                current_app.extensions["shagym_receipt_key"],
+                form.submission_token.data or None,
+                accepted,
+            )
         except services.DuplicateSubmission:
             return render_template("intake/duplicate.html"), 409
         # Shown exactly once, in the answer to the POST: the receipt is in no URL and no cache.
-        return render_template("intake/receipt.html", filed=filed, receipt=filed.receipt,
-                               speakable=receipts.speakable(filed.receipt))
+        return render_template(
+            "intake/receipt.html", filed=filed, receipt=filed.receipt, speakable=receipts.speakable(filed.receipt)
+        )
     status = 422 if request.method == "POST" else 200
-    return render_template("intake/report.html", form=form, categories=CATEGORIES, file_problems=file_problems,
-                           limits=evidence_limits()), status
+    return render_template(
+        "intake/report.html", form=form, categories=CATEGORIES, file_problems=file_problems, limits=evidence_limits()
+    ), status
 
 
 def csrf_failed_report():
@@ -64,8 +70,9 @@ def csrf_failed_report():
     form = ReportForm(meta={"csrf": False})
     form.validate()
     form.submission_token.data = form.submission_token.data or secrets.token_urlsafe(24)
-    return render_template("intake/report.html", form=form, categories=CATEGORIES, csrf_expired=True,
-                           limits=evidence_limits()), 400
+    return render_template(
+        "intake/report.html", form=form, categories=CATEGORIES, csrf_expired=True, limits=evidence_limits()
+    ), 400
 
 
 def evidence_limits() -> evidence.Limits:
@@ -120,8 +127,9 @@ def receipt_file():
     case = services.find_by_receipt(current_app.extensions["shagym_receipt_key"], code)
     if case is None or case.reference != reference:
         abort(404)
-    text = render_template("intake/receipt.txt", reference=reference, receipt=code,
-                           track_url=url_for("intake.track", _external=True))
+    text = render_template(
+        "intake/receipt.txt", reference=reference, receipt=code, track_url=url_for("intake.track", _external=True)
+    )
     response = make_response(text.replace("\n", "\r\n"))
     response.headers["Content-Type"] = "text/plain; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="shagym-{reference}.txt"'
@@ -140,8 +148,14 @@ def language(code: str) -> Response:
     if not target.startswith("/") or target[1:2] in ("/", "\\") or any(ch in target for ch in "\r\n"):
         target = "/"
     response = redirect(target)
-    response.set_cookie("lang", code, max_age=365 * 24 * 3600, samesite="Strict", httponly=True,
-                        secure=current_app.config.get("SHAGYM_HTTPS", False))
+    response.set_cookie(
+        "lang",
+        code,
+        max_age=365 * 24 * 3600,
+        samesite="Strict",
+        httponly=True,
+        secure=current_app.config.get("SHAGYM_HTTPS", False),
+    )
     return response
 
 

@@ -27,9 +27,17 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FORM = {"category": "torture", "narrative": "They beat him in the police station for two days and threatened him.",
-        "region": "karaganda", "immediate_danger": "no", "child_affected": "no", "in_custody": "yes",
-        "reporter_role": "relative", "contact": "anonymous", "consent": "y"}
+FORM = {
+    "category": "torture",
+    "narrative": "They beat him in the police station for two days and threatened him.",
+    "region": "karaganda",
+    "immediate_danger": "no",
+    "child_affected": "no",
+    "in_custody": "yes",
+    "reporter_role": "relative",
+    "contact": "anonymous",
+    "consent": "y",
+}
 
 
 def free_port() -> int:
@@ -51,9 +59,23 @@ def _client_session(port: int) -> tuple[http.client.HTTPConnection, str, str]:
 def bench_intake(workers: int, clients: int, seconds: float, env: dict[str, str]) -> None:
     port = free_port()
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-         "--access-logfile", "/dev/null", "wsgi:create_app()"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "-c",
+            "gunicorn.conf.py",
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+            "wsgi:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             try:
@@ -72,8 +94,12 @@ def bench_intake(workers: int, clients: int, seconds: float, env: dict[str, str]
             while time.monotonic() < stop:
                 body = urlencode({**FORM, "csrf_token": token, "submission_token": secrets.token_urlsafe(16)})
                 t0 = time.perf_counter()
-                conn.request("POST", "/report", body=body, headers={
-                    "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+                conn.request(
+                    "POST",
+                    "/report",
+                    body=body,
+                    headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+                )
                 response = conn.getresponse()
                 response.read()
                 local.append(time.perf_counter() - t0)
@@ -95,10 +121,12 @@ def bench_intake(workers: int, clients: int, seconds: float, env: dict[str, str]
         client_cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
         latencies.sort()
         rss = _worker_rss_mb(server.pid)
-        print(f"intake: {len(latencies)} reports in {elapsed:.1f}s = {len(latencies) / elapsed:.0f} reports/s "
-              f"({workers} gunicorn workers, {clients} clients); median {statistics.median(latencies) * 1000:.1f} ms, "
-              f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms; non-200: {errors[0]}; "
-              f"worker RSS max {rss:.0f} MB; the load generator itself used {client_cpu / elapsed:.0%} of a core")
+        print(
+            f"intake: {len(latencies)} reports in {elapsed:.1f}s = {len(latencies) / elapsed:.0f} reports/s "
+            f"({workers} gunicorn workers, {clients} clients); median {statistics.median(latencies) * 1000:.1f} ms, "
+            f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms; non-200: {errors[0]}; "
+            f"worker RSS max {rss:.0f} MB; the load generator itself used {client_cpu / elapsed:.0%} of a core"
+        )
     finally:
         server.terminate()
         server.wait()
@@ -136,15 +164,33 @@ def seed_cases(n: int) -> None:
     for i in range(1, n + 1):
         created = now - timedelta(minutes=i)
         status = statuses[i % len(statuses)]
-        batch.append({
-            "reference": f"SHG-BENCH-{i:07d}", "created_at": created, "updated_at": created,
-            "public_updated_at": created, "category": "other", "region": "astana", "narrative": narrative,
-            "ongoing": False, "immediate_danger": False, "child_affected": "no", "in_custody": "no",
-            "reporter_role": "witness", "receipt_hash": receipts.digest(b"k", f"{i:020d}"),
-            "queue_id": queues[i % len(queues)], "routing_rule_name": "bench", "priority": i % 4,
-            "status": status, "is_open": status not in ("closed", "resolved"), "due_at": created + timedelta(days=3),
-            "version": 1, "paused_seconds": 0, "reporter_news": False, "legal_hold": False,
-        })
+        batch.append(
+            {
+                "reference": f"SHG-BENCH-{i:07d}",
+                "created_at": created,
+                "updated_at": created,
+                "public_updated_at": created,
+                "category": "other",
+                "region": "astana",
+                "narrative": narrative,
+                "ongoing": False,
+                "immediate_danger": False,
+                "child_affected": "no",
+                "in_custody": "no",
+                "reporter_role": "witness",
+                "receipt_hash": receipts.digest(b"k", f"{i:020d}"),
+                "queue_id": queues[i % len(queues)],
+                "routing_rule_name": "bench",
+                "priority": i % 4,
+                "status": status,
+                "is_open": status not in ("closed", "resolved"),
+                "due_at": created + timedelta(days=3),
+                "version": 1,
+                "paused_seconds": 0,
+                "reporter_news": False,
+                "legal_hold": False,
+            }
+        )
         if len(batch) == 20_000:
             db.session.execute(insert(Case).execution_options(render_nulls=True), _raw(batch))
             db.session.commit()
@@ -170,8 +216,13 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
     for n in sizes:
         instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
         os.environ["SHAGYM_INSTANCE"] = str(instance)
-        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.sqlite3'}",
-                          "WTF_CSRF_ENABLED": False, "RATELIMIT_ENABLED": False})
+        app = create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.sqlite3'}",
+                "WTF_CSRF_ENABLED": False,
+                "RATELIMIT_ENABLED": False,
+            }
+        )
         with app.app_context():
             from flask_migrate import upgrade
 
@@ -190,8 +241,13 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             m.Case.__table__.c.narrative.type = EncryptedText("cases.narrative")
             db.session.execute(text("ANALYZE"))
             db.session.commit()
-            user = accounts.create_user("bench@example.org", "Bench", "caseworker", "quiet river lantern 42",
-                                        [q.slug for q in db.session.scalars(select(Queue))])
+            user = accounts.create_user(
+                "bench@example.org",
+                "Bench",
+                "caseworker",
+                "quiet river lantern 42",
+                [q.slug for q in db.session.scalars(select(Queue))],
+            )
             client = app.test_client()
             client.post("/staff/login", data={"email": user.email, "password": "quiet river lantern 42"})
             slug = db.session.scalar(select(Queue.slug).where(Queue.id == 1))
@@ -212,8 +268,10 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             deep = timed(f"/staff/queues/{slug}?after={cursor.group(1)}") if cursor else float("nan")
             overdue = timed(f"/staff/queues/{slug}?overdue=1&who=unassigned")
             home = timed("/staff/")
-            print(f"queue pages at {n:>9,} cases (loaded in {load:.0f}s): first page {first:.1f} ms, next page "
-                  f"{deep:.1f} ms, overdue+unassigned filter {overdue:.1f} ms, /staff home with counts {home:.1f} ms")
+            print(
+                f"queue pages at {n:>9,} cases (loaded in {load:.0f}s): first page {first:.1f} ms, next page "
+                f"{deep:.1f} ms, overdue+unassigned filter {overdue:.1f} ms, /staff home with counts {home:.1f} ms"
+            )
         shutil.rmtree(instance, ignore_errors=True)
 
 
@@ -229,8 +287,14 @@ def main() -> None:
     if not args.skip_intake:
         instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
         env = {**os.environ, "SHAGYM_INSTANCE": str(instance), "REPORT_RATE_LIMIT": "1000000 per second"}
-        subprocess.run([str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "init-db"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "init-db"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         bench_intake(args.workers, args.clients, args.seconds, env)
         shutil.rmtree(instance, ignore_errors=True)
     if not args.skip_queue:

@@ -27,10 +27,15 @@ def sections() -> dict[str, str]:
         cats.append(f"| `{c.slug}` | {c.name} | {c.explanation} | {due} |")
     rules = ["| # | when | queue | priority |", "| --- | --- | --- | --- |"]
     for i, r in enumerate(RULES, start=1):
-        cond = [f"{k}={getattr(r, k)}" for k in ("category", "immediate_danger", "child_affected", "in_custody")
-                if getattr(r, k) is not None]
-        rules.append(f"| {i * 10} | {' and '.join(cond) or 'any report (catch-all)'} | {queue_names[r.queue]} "
-                     f"(`{r.queue}`) | {Priority.NAMES[r.priority]} |")
+        cond = [
+            f"{k}={getattr(r, k)}"
+            for k in ("category", "immediate_danger", "child_affected", "in_custody")
+            if getattr(r, k) is not None
+        ]
+        rules.append(
+            f"| {i * 10} | {' and '.join(cond) or 'any report (catch-all)'} | {queue_names[r.queue]} "
+            f"(`{r.queue}`) | {Priority.NAMES[r.priority]} |"
+        )
     return {
         "settings": config.settings_table(),
         "workflow": "```mermaid\n" + workflow.mermaid() + "\n```",

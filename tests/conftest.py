@@ -76,12 +76,23 @@ def _reset_pg(url: str) -> None:
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         if not _PG_TABLES:
-            _PG_TABLES.extend(r[0] for r in conn.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")))
-        sequences = [r[0] for r in conn.execute(text(
-            "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema='public'"))]
-        conn.execute(text("; ".join([f"DELETE FROM {t}" for t in _PG_TABLES]
-                                    + [f"ALTER SEQUENCE {q} RESTART" for q in sequences])))
+            _PG_TABLES.extend(
+                r[0]
+                for r in conn.execute(
+                    text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
+                )
+            )
+        sequences = [
+            r[0]
+            for r in conn.execute(
+                text("SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema='public'")
+            )
+        ]
+        conn.execute(
+            text(
+                "; ".join([f"DELETE FROM {t}" for t in _PG_TABLES] + [f"ALTER SEQUENCE {q} RESTART" for q in sequences])
+            )
+        )
     engine.dispose()
 
 
@@ -137,9 +148,20 @@ def runner(app):
 
 
 def report(**overrides) -> services.NewReport:
-    values = dict(category="other", narrative="Something happened that violates rights, described in detail.",
-                  occurred_on=None, ongoing=False, region="astana", place_description="", immediate_danger=False,
-                  child_affected="no", in_custody="no", reporter_role="witness", contact_email="", contact_phone="")
+    values = dict(
+        category="other",
+        narrative="Something happened that violates rights, described in detail.",
+        occurred_on=None,
+        ongoing=False,
+        region="astana",
+        place_description="",
+        immediate_danger=False,
+        child_affected="no",
+        in_custody="no",
+        reporter_role="witness",
+        contact_email="",
+        contact_phone="",
+    )
     values.update(overrides)
     return services.NewReport(**values)
 
@@ -149,6 +171,7 @@ def make_case(app):
     def factory(**overrides):
         filed = services.file_report(report(**overrides), app.extensions["shagym_receipt_key"])
         return filed
+
     return factory
 
 
@@ -159,13 +182,19 @@ def make_user(app):
     def factory(role: str = "caseworker", queues: list[str] | None = None, totp: bool | None = None, **kw) -> User:
         n = next(counter)
         email = kw.pop("email", f"{role}{n}@example.org")
-        user = accounts.create_user(email, kw.pop("name", f"{role.title()} {n}"), role, PASSWORD,
-                                    queues if queues is not None else ([] if role != "caseworker" else ["general"]))
+        user = accounts.create_user(
+            email,
+            kw.pop("name", f"{role.title()} {n}"),
+            role,
+            PASSWORD,
+            queues if queues is not None else ([] if role != "caseworker" else ["general"]),
+        )
         if totp if totp is not None else role in ("supervisor", "admin"):
             user.totp_secret = pyotp.random_base32()
             user.totp_enabled = True
         db.session.commit()
         return user
+
     return factory
 
 
@@ -195,12 +224,14 @@ def auth(client):
 @pytest.fixture
 def login_as(app, make_user):
     """A fresh client signed in as a new user of ``role``: ``login_as("supervisor")``."""
+
     def factory(role: str = "caseworker", queues: list[str] | None = None):
         user = make_user(role, queues)
         c = app.test_client()
         response = Auth(c).login(user)
         assert response.status_code == 302, response.data[:500]
         return c, user
+
     return factory
 
 

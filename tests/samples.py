@@ -41,8 +41,12 @@ ACCEPTED = {
     "voice.ogg": lambda: b"OggS\x00\x02" + b"\x00" * 200,
     "voice.wav": lambda: b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 200,
     "video.mp4": lambda: b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 200,
-    "video.webm": lambda: bytes.fromhex("1a45dfa3") + b"\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm" + b"\x00" * 200,
-    "statement.docx": lambda: _zip({"[Content_Types].xml": "<Types/>", "word/document.xml": "<w/>", "_rels/.rels": "<r/>"}),
+    "video.webm": lambda: (
+        bytes.fromhex("1a45dfa3") + b"\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm" + b"\x00" * 200
+    ),
+    "statement.docx": lambda: _zip(
+        {"[Content_Types].xml": "<Types/>", "word/document.xml": "<w/>", "_rels/.rels": "<r/>"}
+    ),
     "table.xlsx": lambda: _zip({"[Content_Types].xml": "<Types/>", "xl/workbook.xml": "<w/>", "_rels/.rels": "<r/>"}),
     "notes.odt": lambda: _zip({"content.xml": "<x/>"}, stored_first="application/vnd.oasis.opendocument.text"),
 }

@@ -48,18 +48,31 @@ def admin(login_as):
 
 def age_session(user: User, minutes: int = 11) -> None:
     """Make the admin's proof of password older than the re-authentication window."""
-    db.session.execute(update(StaffSession).where(StaffSession.user_id == user.id)
-                       .values(created_at=datetime.now(UTC) - timedelta(minutes=minutes), reauthenticated_at=None))
+    db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id)
+        .values(created_at=datetime.now(UTC) - timedelta(minutes=minutes), reauthenticated_at=None)
+    )
     db.session.commit()
 
 
 def system_events(action: str) -> list[Event]:
-    return list(db.session.scalars(select(Event).where(Event.chain_id == audit.SYSTEM_CHAIN, Event.action == action)
-                                   .execution_options(populate_existing=True)))
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.chain_id == audit.SYSTEM_CHAIN, Event.action == action)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
-NEW_USER = {"email": "Dana@Example.org", "name": "Dana Seitkali", "role": "caseworker",
-            "queues": ["women", "children"], "password": "a sturdy long passphrase"}
+NEW_USER = {
+    "email": "Dana@Example.org",
+    "name": "Dana Seitkali",
+    "role": "caseworker",
+    "queues": ["women", "children"],
+    "password": "a sturdy long passphrase",
+}
 
 
 # --- accounts ----------------------------------------------------------------------------
@@ -86,15 +99,22 @@ def test_admin_creates_a_user_after_reauthentication(app, admin):
     assert event.actor_id == me.id and event.new_value == "dana@example.org"
     assert json.loads(event.details)["role"] == "caseworker"
     # The new colleague can sign in.
-    assert app.test_client().post("/staff/login", data={"email": "dana@example.org",
-                                                        "password": NEW_USER["password"]}).status_code == 302
+    assert (
+        app.test_client()
+        .post("/staff/login", data={"email": "dana@example.org", "password": NEW_USER["password"]})
+        .status_code
+        == 302
+    )
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"password": "password1234"}, "too common"),
-    ({"password": "short"}, "at least 12"),
-    ({"email": "not-an-email"}, "valid email"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"password": "password1234"}, "too common"),
+        ({"password": "short"}, "at least 12"),
+        ({"email": "not-an-email"}, "valid email"),
+    ],
+)
 def test_account_creation_refuses_bad_input(app, admin, change, message):
     client, _ = admin
     response = client.post("/staff/admin/users", data={**NEW_USER, **change})
@@ -125,8 +145,9 @@ def test_admin_deactivates_a_user_and_their_sessions_end(app, admin, login_as):
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(User, worker.id).active is False
-    assert db.session.scalar(select(func.count()).select_from(StaffSession)
-                             .where(StaffSession.user_id == worker.id)) == 0
+    assert (
+        db.session.scalar(select(func.count()).select_from(StaffSession).where(StaffSession.user_id == worker.id)) == 0
+    )
     assert worker_client.get("/staff/").status_code == 302
     [event] = system_events("user_deactivated")
     assert (event.actor_id, event.new_value) == (me.id, worker.email)
@@ -176,8 +197,13 @@ def test_admin_edits_memberships(app, admin, make_user, login_as):
     assert worker.email in form
     response = client.post(f"/staff/admin/users/{worker.id}", data={"queues": ["women", "online"]})
     assert response.status_code == 302
-    slugs = set(db.session.scalars(select(Queue.slug).join(QueueMembership, QueueMembership.queue_id == Queue.id)
-                                   .where(QueueMembership.user_id == worker.id)))
+    slugs = set(
+        db.session.scalars(
+            select(Queue.slug)
+            .join(QueueMembership, QueueMembership.queue_id == Queue.id)
+            .where(QueueMembership.user_id == worker.id)
+        )
+    )
     assert slugs == {"women", "online"}
     [event] = system_events("membership_changed")
     assert event.actor_id == me.id and json.loads(event.details) == {"queues": ["online", "women"]}
@@ -199,8 +225,10 @@ def test_unknown_queue_in_membership_form_is_refused(app, admin, make_user):
 
 def test_admin_creates_a_queue(app, admin):
     client, me = admin
-    response = client.post("/staff/admin/queues", data={"slug": "Labour-Rights", "name": "Labour rights unit",
-                                                        "description": "Unpaid wages"})
+    response = client.post(
+        "/staff/admin/queues",
+        data={"slug": "Labour-Rights", "name": "Labour rights unit", "description": "Unpaid wages"},
+    )
     assert response.status_code == 302
     queue = db.session.scalar(select(Queue).where(Queue.slug == "labour-rights"))
     assert queue.name == "Labour rights unit" and queue.active
@@ -220,16 +248,28 @@ def test_bad_queue_names_are_refused(app, admin, slug, message):
 
 
 def rule(**where) -> RoutingRule:
-    return db.session.scalar(select(RoutingRule).where(*(getattr(RoutingRule, k) == v for k, v in where.items()))
-                             .execution_options(populate_existing=True))
+    return db.session.scalar(
+        select(RoutingRule)
+        .where(*(getattr(RoutingRule, k) == v for k, v in where.items()))
+        .execution_options(populate_existing=True)
+    )
 
 
 def catch_all() -> RoutingRule:
     return db.session.scalar(select(RoutingRule).order_by(RoutingRule.position.desc()).limit(1))
 
 
-RULE = {"name": "Ongoing custody cases in Shymkent", "position": "5", "category": "", "immediate_danger": "",
-        "child_affected": "", "in_custody": "yes", "region": "shymkent", "queue": "justice", "priority": "high"}
+RULE = {
+    "name": "Ongoing custody cases in Shymkent",
+    "position": "5",
+    "category": "",
+    "immediate_danger": "",
+    "child_affected": "",
+    "in_custody": "yes",
+    "region": "shymkent",
+    "queue": "justice",
+    "priority": "high",
+}
 
 
 def test_admin_adds_a_rule_and_routing_uses_it(app, admin):
@@ -239,11 +279,17 @@ def test_admin_adds_a_rule_and_routing_uses_it(app, admin):
     response = client.post("/staff/admin/routing", data=RULE)
     assert response.status_code == 302
     added = rule(name=RULE["name"])
-    assert (added.position, added.in_custody, added.region, added.category, added.immediate_danger) == \
-        (5, "yes", "shymkent", None, None)
+    assert (added.position, added.in_custody, added.region, added.category, added.immediate_danger) == (
+        5,
+        "yes",
+        "shymkent",
+        None,
+        None,
+    )
     assert system_events("rule_created")[0].new_value == RULE["name"]
-    filed = services.file_report(report(in_custody="yes", region="shymkent", category="women"),
-                                 app.extensions["shagym_receipt_key"])
+    filed = services.file_report(
+        report(in_custody="yes", region="shymkent", category="women"), app.extensions["shagym_receipt_key"]
+    )
     assert (filed.queue.slug, filed.case.routing_rule_name) == ("justice", RULE["name"])
 
 
@@ -306,8 +352,12 @@ def test_routing_page_lists_rules_in_order(app, admin):
 def test_admin_never_reads_case_content(app, admin, make_case):
     client, _ = admin
     case = make_case(narrative="The guard at colony 12 broke my husband's arm during a search.").case
-    for path in (f"/staff/cases/{case.id}", "/staff/queues/general", "/staff/supervise/activity",
-                 "/staff/supervise/audit"):
+    for path in (
+        f"/staff/cases/{case.id}",
+        "/staff/queues/general",
+        "/staff/supervise/activity",
+        "/staff/supervise/audit",
+    ):
         response = client.get(path)
         assert response.status_code == 403, path
         assert "colony 12" not in page(response) and case.reference not in page(response)
@@ -315,8 +365,10 @@ def test_admin_never_reads_case_content(app, admin, make_case):
         assert client.post(path, data={"body": "x", "kind": "note"}).status_code == 403
     home = client.get("/staff/")
     assert home.status_code == 302 and home.headers["Location"].endswith("/staff/admin/users")
-    assert [e.action for e in db.session.scalars(select(Event).where(Event.chain_id == case.id))] == \
-        ["created", "routed"]  # not even a "viewed"
+    assert [e.action for e in db.session.scalars(select(Event).where(Event.chain_id == case.id))] == [
+        "created",
+        "routed",
+    ]  # not even a "viewed"
 
 
 def test_admin_pages_are_for_admins_only(app, login_as):

@@ -39,8 +39,11 @@ def public_key(app):
 
 
 def chain(case_id: int) -> list[Event]:
-    return list(db.session.scalars(select(Event).where(Event.chain_id == case_id).order_by(Event.seq)
-                                   .execution_options(populate_existing=True)))
+    return list(
+        db.session.scalars(
+            select(Event).where(Event.chain_id == case_id).order_by(Event.seq).execution_options(populate_existing=True)
+        )
+    )
 
 
 def verify(runner) -> tuple[int, str]:
@@ -55,8 +58,11 @@ def verify(runner) -> tuple[int, str]:
 def people(app, make_user, login_as):
     worker_client, worker = login_as("caseworker", ["general"])
     sup_client, sup = login_as("supervisor")
-    return {"worker": (worker_client, worker), "supervisor": (sup_client, sup),
-            "colleague": make_user("caseworker", ["general"])}
+    return {
+        "worker": (worker_client, worker),
+        "supervisor": (sup_client, sup),
+        "colleague": make_user("caseworker", ["general"]),
+    }
 
 
 def _claimed(case, people):
@@ -69,31 +75,81 @@ def _waiting(case, people):
 
 # name: (who acts, setup, method, path suffix, form, expected (action, old, new, reason))
 ACTIONS = {
-    "claim": ("worker", None, "post", "/claim", {"version": "1"},
-              ("assigned", None, "{worker}", None)),
-    "assign": ("supervisor", None, "post", "/assign", {"assignee": "{colleague}", "reason": "Speaks Kazakh"},
-               ("assigned", None, "{colleague}", "Speaks Kazakh")),
-    "reassign": ("supervisor", _claimed, "post", "/assign", {"assignee": "{colleague}", "reason": "Workload"},
-                 ("assigned", "{worker}", "{colleague}", "Workload")),
-    "unassign": ("supervisor", _claimed, "post", "/assign", {"assignee": "", "reason": "On leave"},
-                 ("unassigned", "{worker}", None, "On leave")),
-    "status": ("worker", None, "post", "/status", {"target": "triage"},
-               ("status", "new", "triage", None)),
-    "status_with_reason": ("worker", _waiting, "post", "/status",
-                           {"target": "rejected", "reason": "Outside our mandate."},
-                           ("status", "triage", "rejected", "Outside our mandate.")),
-    "priority": ("worker", None, "post", "/priority", {"priority": "urgent", "reason": "Child at risk"},
-                 ("priority", "normal", "urgent", "Child at risk")),
-    "move_queue": ("supervisor", None, "post", "/move", {"queue": "women", "reason": "Domestic violence"},
-                   ("queue", "general", "women", "Domestic violence")),
-    "note": ("worker", None, "post", "/messages", {"kind": "note", "body": "Called the lawyer."},
-             ("note", None, "{message}", None)),
-    "message": ("worker", None, "post", "/messages", {"kind": "to_reporter", "body": "Can you send the date?"},
-                ("message_sent", None, "{message}", None)),
-    "legal_hold": ("supervisor", None, "post", "/hold", {"hold": "y", "reason": "Court order 12/34"},
-                   ("legal_hold", "false", "true", "Court order 12/34")),
-    "view": ("worker", None, "get", "", {},
-             ("viewed", None, None, None)),
+    "claim": ("worker", None, "post", "/claim", {"version": "1"}, ("assigned", None, "{worker}", None)),
+    "assign": (
+        "supervisor",
+        None,
+        "post",
+        "/assign",
+        {"assignee": "{colleague}", "reason": "Speaks Kazakh"},
+        ("assigned", None, "{colleague}", "Speaks Kazakh"),
+    ),
+    "reassign": (
+        "supervisor",
+        _claimed,
+        "post",
+        "/assign",
+        {"assignee": "{colleague}", "reason": "Workload"},
+        ("assigned", "{worker}", "{colleague}", "Workload"),
+    ),
+    "unassign": (
+        "supervisor",
+        _claimed,
+        "post",
+        "/assign",
+        {"assignee": "", "reason": "On leave"},
+        ("unassigned", "{worker}", None, "On leave"),
+    ),
+    "status": ("worker", None, "post", "/status", {"target": "triage"}, ("status", "new", "triage", None)),
+    "status_with_reason": (
+        "worker",
+        _waiting,
+        "post",
+        "/status",
+        {"target": "rejected", "reason": "Outside our mandate."},
+        ("status", "triage", "rejected", "Outside our mandate."),
+    ),
+    "priority": (
+        "worker",
+        None,
+        "post",
+        "/priority",
+        {"priority": "urgent", "reason": "Child at risk"},
+        ("priority", "normal", "urgent", "Child at risk"),
+    ),
+    "move_queue": (
+        "supervisor",
+        None,
+        "post",
+        "/move",
+        {"queue": "women", "reason": "Domestic violence"},
+        ("queue", "general", "women", "Domestic violence"),
+    ),
+    "note": (
+        "worker",
+        None,
+        "post",
+        "/messages",
+        {"kind": "note", "body": "Called the lawyer."},
+        ("note", None, "{message}", None),
+    ),
+    "message": (
+        "worker",
+        None,
+        "post",
+        "/messages",
+        {"kind": "to_reporter", "body": "Can you send the date?"},
+        ("message_sent", None, "{message}", None),
+    ),
+    "legal_hold": (
+        "supervisor",
+        None,
+        "post",
+        "/hold",
+        {"hold": "y", "reason": "Court order 12/34"},
+        ("legal_hold", "false", "true", "Court order 12/34"),
+    ),
+    "view": ("worker", None, "get", "", {}, ("viewed", None, None, None)),
 }
 
 
@@ -110,8 +166,8 @@ def test_each_action_writes_exactly_one_event(app, make_case, people, name):
     response = getattr(client, method)(f"/staff/cases/{case.id}{suffix}", data=data)
     assert response.status_code == (200 if method == "get" else 302)
     after = chain(case.id)
-    assert [e.id for e in after[:len(before)]] == [e.id for e in before]
-    new = after[len(before):]
+    assert [e.id for e in after[: len(before)]] == [e.id for e in before]
+    new = after[len(before) :]
     assert len(new) == 1, [e.action for e in new]
     event = new[0]
     message = db.session.scalar(select(Message.id).where(Message.case_id == case.id).order_by(Message.id.desc()))
@@ -143,7 +199,9 @@ def test_moving_an_assigned_case_records_the_unassignment_too(app, make_case, ma
     services.move_queue(case.id, sup, "women", "Wrong unit")
     last = chain(case.id)[-2:]
     assert [(e.action, e.old_value, e.new_value) for e in last] == [
-        ("unassigned", str(worker.id), None), ("queue", "general", "women")]
+        ("unassigned", str(worker.id), None),
+        ("queue", "general", "women"),
+    ]
 
 
 def test_status_change_with_a_message_records_both(app, make_case, make_user):
@@ -153,13 +211,16 @@ def test_status_change_with_a_message_records_both(app, make_case, make_user):
     assert [e.action for e in chain(case.id)[-2:]] == ["status", "message_sent"]
 
 
-@pytest.mark.parametrize(("path", "form"), [
-    ("/status", {"target": "closed"}),  # not in the workflow
-    ("/status", {"target": "investigating"}),  # skips triage
-    ("/priority", {"priority": "normal"}),  # unchanged
-    ("/messages", {"kind": "note", "body": "   "}),  # empty
-    ("/claim", {"version": "7"}),  # stale
-])
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/status", {"target": "closed"}),  # not in the workflow
+        ("/status", {"target": "investigating"}),  # skips triage
+        ("/priority", {"priority": "normal"}),  # unchanged
+        ("/messages", {"kind": "note", "body": "   "}),  # empty
+        ("/claim", {"version": "7"}),  # stale
+    ],
+)
 def test_refused_action_writes_no_event(app, make_case, login_as, path, form):
     client, _ = login_as("caseworker", ["general"])
     case = make_case().case
@@ -188,12 +249,15 @@ def test_denied_view_writes_nothing(app, make_case, login_as):
 # --- append-only, enforced by the database ---------------------------------------------
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE events SET reason = 'rewritten' WHERE id = :id",
-    "UPDATE events SET hash = prev_hash WHERE id = :id",
-    "DELETE FROM events WHERE id = :id",
-    "DELETE FROM events",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET reason = 'rewritten' WHERE id = :id",
+        "UPDATE events SET hash = prev_hash WHERE id = :id",
+        "DELETE FROM events WHERE id = :id",
+        "DELETE FROM events",
+    ],
+)
 def test_database_refuses_update_and_delete_of_events(app, make_case, statement):
     case = make_case().case
     first = chain(case.id)[0]
@@ -312,9 +376,19 @@ def reorder_rows(h):
 
 def insert_forged_with_bad_hash(h):
     head = event_at(h["b"], 3)
-    forged = Event(chain_id=h["b"], case_id=h["b"], seq=4, created_at=head.created_at + timedelta(seconds=1),
-                   actor_type="staff", actor_id=None, action="status", old_value="new", new_value="closed",
-                   prev_hash=head.hash, hash="ab" * 32)
+    forged = Event(
+        chain_id=h["b"],
+        case_id=h["b"],
+        seq=4,
+        created_at=head.created_at + timedelta(seconds=1),
+        actor_type="staff",
+        actor_id=None,
+        action="status",
+        old_value="new",
+        new_value="closed",
+        prev_hash=head.hash,
+        hash="ab" * 32,
+    )
     db.session.add(forged)
     return f"case {h['b']}, event 4: content does not match its hash"
 
@@ -324,8 +398,16 @@ def insert_forged_in_the_middle(h):
     for ev in sorted(chain(h["b"]), key=lambda e: -e.seq)[:-1]:
         db.session.execute(update(Event).where(Event.id == ev.id).values(seq=ev.seq + 1))
     first = event_at(h["b"], 1)
-    forged = Event(chain_id=h["b"], case_id=h["b"], seq=2, created_at=first.created_at, actor_type="system",
-                   action="routed", new_value="general", prev_hash=first.hash)
+    forged = Event(
+        chain_id=h["b"],
+        case_id=h["b"],
+        seq=2,
+        created_at=first.created_at,
+        actor_type="system",
+        action="routed",
+        new_value="general",
+        prev_hash=first.hash,
+    )
     forged.hash = audit.compute_hash(first.hash, audit.event_fields(forged))
     db.session.add(forged)
     return f"case {h['b']}, event 2: sequence jumps from 1 to 3"
@@ -340,14 +422,23 @@ def rewrite_chain_consistently(h):
         reason = "Rewritten" if ev.seq == 3 else ev.reason
         ev_fields = {**audit.event_fields(ev), "reason": reason}
         new_hash = audit.compute_hash(prev, ev_fields)
-        db.session.execute(update(Event).where(Event.id == ev.id).values(reason=reason, prev_hash=prev,
-                                                                          hash=new_hash))
+        db.session.execute(update(Event).where(Event.id == ev.id).values(reason=reason, prev_hash=prev, hash=new_hash))
         prev = new_hash
     return f"checkpoint {h['checkpoint']}: events up to"
 
 
-TAMPERING = [edit_reason, edit_actor, delete_middle, delete_last, delete_end_of_other_chain, swap_sequence_numbers,
-             reorder_rows, insert_forged_with_bad_hash, insert_forged_in_the_middle, rewrite_chain_consistently]
+TAMPERING = [
+    edit_reason,
+    edit_actor,
+    delete_middle,
+    delete_last,
+    delete_end_of_other_chain,
+    swap_sequence_numbers,
+    reorder_rows,
+    insert_forged_with_bad_hash,
+    insert_forged_in_the_middle,
+    rewrite_chain_consistently,
+]
 
 
 def test_intact_history_verifies(app, history, runner):
@@ -372,12 +463,15 @@ def test_tampering_is_detected(app, history, runner, no_triggers, tamper):
     assert expected in f"{report.first_break} {report.checkpoint_problem}"
 
 
-@pytest.mark.parametrize(("column", "value", "problem"), [
-    ("root_hash", "00" * 32, "do not match the signed root"),
-    ("signature", "00" * 64, "signature is not valid"),
-    ("signature", "not hex", "signature is not valid"),
-    ("tree_size", 8, "8 events signed, 9 found"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "problem"),
+    [
+        ("root_hash", "00" * 32, "do not match the signed root"),
+        ("signature", "00" * 64, "signature is not valid"),
+        ("signature", "not hex", "signature is not valid"),
+        ("tree_size", 8, "8 events signed, 9 found"),
+    ],
+)
 def test_checkpoint_tampering_is_detected(app, history, runner, column, value, problem, no_triggers):
     db.session.execute(update(Checkpoint).where(Checkpoint.id == history["checkpoint"]).values(**{column: value}))
     db.session.commit()
@@ -466,8 +560,9 @@ def test_signing_key_lives_in_the_instance_folder(app):
 
     path = Path(app.instance_path) / "audit_ed25519.pem"
     assert path.exists() and path.stat().st_mode & 0o077 == 0
-    assert audit.load_signing_key(app.instance_path).public_key().public_bytes_raw() == \
-        public_key(app).public_bytes_raw()
+    assert (
+        audit.load_signing_key(app.instance_path).public_key().public_bytes_raw() == public_key(app).public_bytes_raw()
+    )
 
 
 def test_verify_all_does_not_detach_the_callers_objects(app, history, make_user):
@@ -507,8 +602,9 @@ def test_checkpoints_are_append_only(app, make_case):
     assert db.session.scalar(select(func.count(Checkpoint.id))) == 1
 
 
-def test_deleting_the_newest_checkpoints_is_caught_by_the_head_kept_outside_the_database(app, make_case, runner,
-                                                                                        request):
+def test_deleting_the_newest_checkpoints_is_caught_by_the_head_kept_outside_the_database(
+    app, make_case, runner, request
+):
     make_case()
     services.write_checkpoint()
     make_case()

@@ -143,8 +143,14 @@ def test_staff_blueprints_are_the_deny_by_default_ones(app):
 def world(app, make_case, make_user):
     case = make_case().case
     hidden = make_case(category="women").case  # the other caseworker's queue
-    evidence = Evidence(case_id=case.id, filename="photo.jpg", kind="jpg", size=4,
-                        sha256=hashlib.sha256(b"\xff\xd8\xff\xe0").hexdigest(), content=b"\xff\xd8\xff\xe0")
+    evidence = Evidence(
+        case_id=case.id,
+        filename="photo.jpg",
+        kind="jpg",
+        size=4,
+        sha256=hashlib.sha256(b"\xff\xd8\xff\xe0").hexdigest(),
+        content=b"\xff\xd8\xff\xe0",
+    )
     db.session.add(evidence)
     db.session.commit()
     users = {
@@ -160,8 +166,13 @@ def world(app, make_case, make_user):
         clients[name] = client
     target = make_user("caseworker", ["general"], email="target@example.org")
     rule = db.session.scalar(select(RoutingRule).where(RoutingRule.category == "women"))
-    values = {"case_id": case.id, "slug": "general", "user_id": target.id, "rule_id": rule.id,
-              "evidence_id": evidence.id}
+    values = {
+        "case_id": case.id,
+        "slug": "general",
+        "user_id": target.id,
+        "rule_id": rule.id,
+        "evidence_id": evidence.id,
+    }
     return {"case": case, "hidden": hidden, "users": users, "clients": clients, "values": values}
 
 
@@ -177,7 +188,11 @@ def fingerprint(case_id: int) -> tuple:
     case = db.session.get(Case, case_id)
     count = lambda model: db.session.scalar(select(func.count()).select_from(model))  # noqa: E731
     return (
-        count(Event), count(Message), count(User), count(QueueMembership), count(StaffSession),
+        count(Event),
+        count(Message),
+        count(User),
+        count(QueueMembership),
+        count(StaffSession),
         (case.status, case.priority, case.queue_id, case.assignee_id, case.legal_hold, case.version),
         tuple(db.session.scalars(select(User.active).order_by(User.id))),
         tuple(db.session.scalars(select(RoutingRule.active).order_by(RoutingRule.id))),
@@ -220,8 +235,11 @@ def test_authorization_matrix(app, world, endpoint, method):
         if actor == "caseworker_of_other_queue" and "case_id" in path_arguments(app, endpoint):
             # The same answer for a case that does not exist at all: no existence oracle.
             values = {**world["values"], "case_id": world["case"].id + 10_000}
-            ghost = client.get(url(app, endpoint, values)) if method == "GET" else \
-                client.post(url(app, endpoint, values), data=FORMS.get(endpoint, {}))
+            ghost = (
+                client.get(url(app, endpoint, values))
+                if method == "GET"
+                else client.post(url(app, endpoint, values), data=FORMS.get(endpoint, {}))
+            )
             assert ghost.status_code == response.status_code, (path, ghost.status_code)
 
 
@@ -263,8 +281,15 @@ def test_other_queue_case_is_hidden_from_search_and_lists(app, world):
 def test_admin_never_sees_case_content(app, world):
     client = world["clients"]["admin"]
     case = world["case"]
-    for path in ("/staff/", "/staff/admin/users", "/staff/admin/queues", "/staff/admin/routing",
-                 f"/staff/cases/{case.id}", "/staff/queues/general", "/staff/supervise/activity"):
+    for path in (
+        "/staff/",
+        "/staff/admin/users",
+        "/staff/admin/queues",
+        "/staff/admin/routing",
+        f"/staff/cases/{case.id}",
+        "/staff/queues/general",
+        "/staff/supervise/activity",
+    ):
         body = client.get(path, follow_redirects=True).get_data(as_text=True)
         assert case.narrative not in body and case.reference not in body, path
 
@@ -291,9 +316,17 @@ def test_public_side_shows_no_staff_data(app, world):
             response = client.get(path)
             assert response.status_code == 200, path
             body = response.get_data(as_text=True)
-            for secret in (case.reference, case.narrative, "Internal: informant", PASSWORD,
-                           *(u.email for u in world["users"].values()), *(u.name for u in world["users"].values()),
-                           "Sign out", "/staff/cases", "/staff/supervise"):
+            for secret in (
+                case.reference,
+                case.narrative,
+                "Internal: informant",
+                PASSWORD,
+                *(u.email for u in world["users"].values()),
+                *(u.name for u in world["users"].values()),
+                "Sign out",
+                "/staff/cases",
+                "/staff/supervise",
+            ):
                 assert secret not in body, (actor, path, secret)
     # No public URL is served by a staff blueprint, and the public blueprint has no staff pages.
     for rule in app.url_map.iter_rules():
@@ -321,9 +354,15 @@ HUGE = "99999999999999999999"
 
 
 def test_out_of_range_ids_are_not_found(app, world):
-    for path in (f"/staff/cases/{HUGE}", f"/staff/cases/{HUGE}/claim", f"/staff/cases/{HUGE}/status",
-                 f"/staff/cases/1/evidence/{HUGE}", f"/staff/admin/users/{HUGE}",
-                 f"/staff/admin/routing/{HUGE}/toggle", "/staff/cases/0"):
+    for path in (
+        f"/staff/cases/{HUGE}",
+        f"/staff/cases/{HUGE}/claim",
+        f"/staff/cases/{HUGE}/status",
+        f"/staff/cases/1/evidence/{HUGE}",
+        f"/staff/admin/users/{HUGE}",
+        f"/staff/admin/routing/{HUGE}/toggle",
+        "/staff/cases/0",
+    ):
         client = world["clients"]["admin" if "/admin/" in path else "supervisor"]
         response = client.post(path) if path.endswith(("claim", "status", "toggle")) else client.get(path)
         assert response.status_code == 404, (path, response.status_code)

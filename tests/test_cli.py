@@ -55,16 +55,31 @@ def test_routing_list_marks_inactive_rules(app, runner):
     assert "policing, priority high  (inactive)" in invoke(runner, "routing", "list").output
 
 
-@pytest.mark.parametrize("args, queue, priority, rule", [
-    (["--category", "torture", "--in-custody", "yes"], "torture-prevention", "high",
-     "Torture of someone in custody → torture prevention"),
-    (["--category", "torture", "--in-custody", "yes", "--immediate-danger", "yes"], "urgent", "urgent",
-     "Immediate danger → urgent response"),
-    (["--category", "cyberbullying", "--child", "yes"], "children", "high",
-     "Cyberbullying of a child → children's rights"),
-    (["--category", "cyberbullying"], "online", "normal", "cyberbullying → online"),
-    (["--category", "other", "--region", "shymkent"], "general", "normal", "other → general"),
-])
+@pytest.mark.parametrize(
+    "args, queue, priority, rule",
+    [
+        (
+            ["--category", "torture", "--in-custody", "yes"],
+            "torture-prevention",
+            "high",
+            "Torture of someone in custody → torture prevention",
+        ),
+        (
+            ["--category", "torture", "--in-custody", "yes", "--immediate-danger", "yes"],
+            "urgent",
+            "urgent",
+            "Immediate danger → urgent response",
+        ),
+        (
+            ["--category", "cyberbullying", "--child", "yes"],
+            "children",
+            "high",
+            "Cyberbullying of a child → children's rights",
+        ),
+        (["--category", "cyberbullying"], "online", "normal", "cyberbullying → online"),
+        (["--category", "other", "--region", "shymkent"], "general", "normal", "other → general"),
+    ],
+)
 def test_routing_test_prints_rule_queue_and_priority(app, runner, args, queue, priority, rule):
     result = invoke(runner, "routing", "test", *args)
     assert result.exit_code == 0, result.output
@@ -157,8 +172,13 @@ def test_init_db_with_demo_if_new_adds_no_demo_data_to_an_existing_database(app,
 @pytest.mark.skipif(bool(PG_URL), reason="needs a database of its own; SQLite makes one")
 def test_init_db_on_a_fresh_instance_creates_schema_seeds_and_demo(tmp_path, cheap_hashing):
     instance = tmp_path / "fresh"
-    app = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(instance),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'shagym.sqlite3'}"})
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "INSTANCE_PATH": str(instance),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'shagym.sqlite3'}",
+        }
+    )
     with app.app_context():
         try:
             result = invoke(app.test_cli_runner(), "init-db", "--demo-if-new")

@@ -58,8 +58,10 @@ def race(request, make_app):
     with app.app_context():
         key = app.extensions["shagym_receipt_key"]
         case_ids = [services.file_report(report(), key).case.id for _ in range(count)]
-        workers = [accounts.create_user(f"worker{i}@example.org", f"Worker {i}", "caseworker", PASSWORD, ["general"])
-                   for i in range(WORKERS)]
+        workers = [
+            accounts.create_user(f"worker{i}@example.org", f"Worker {i}", "caseworker", PASSWORD, ["general"])
+            for i in range(WORKERS)
+        ]
         worker_ids = [w.id for w in workers]
         emails = [w.email for w in workers]
     clients = []
@@ -164,8 +166,9 @@ def test_losers_see_the_message_on_the_case_page(race):
     assert first.post(f"/staff/cases/{case_ids[0]}/claim", data={"version": "1"}).status_code == 302
     page = second.post(f"/staff/cases/{case_ids[0]}/claim", data={"version": "1"}, follow_redirects=True)
     assert page.status_code == 200
-    assert "This case was changed by someone else — reload the page and try again." in html.unescape(page.get_data(
-        as_text=True))
+    assert "This case was changed by someone else — reload the page and try again." in html.unescape(
+        page.get_data(as_text=True)
+    )
 
 
 @pytest.mark.parametrize("race", [1], indirect=True, ids=["one case"])
@@ -176,16 +179,20 @@ def test_status_change_with_a_stale_version_is_refused(race):
     # Both opened the case page at version 1.
     assert alice.post(f"/staff/cases/{case_id}/status", data={"target": "triage", "version": "1"}).status_code == 302
     assert flashes(alice) == ["Status changed to “Triage”."]
-    stale = bob.post(f"/staff/cases/{case_id}/status",
-                     data={"target": "rejected", "reason": "Outside the mandate", "version": "1"},
-                     follow_redirects=True)
+    stale = bob.post(
+        f"/staff/cases/{case_id}/status",
+        data={"target": "rejected", "reason": "Outside the mandate", "version": "1"},
+        follow_redirects=True,
+    )
     assert "This case was changed by someone else — reload the page and try again." in html.unescape(
-        stale.get_data(as_text=True))
+        stale.get_data(as_text=True)
+    )
     with app.app_context():
         case = db.session.get(Case, case_id)
         assert (case.status, case.version) == ("triage", 2)
-        statuses = db.session.scalars(select(Event.new_value).where(Event.chain_id == case_id,
-                                                                   Event.action == "status")).all()
+        statuses = db.session.scalars(
+            select(Event.new_value).where(Event.chain_id == case_id, Event.action == "status")
+        ).all()
         assert statuses == ["triage"]
 
 
@@ -205,8 +212,12 @@ def test_simultaneous_status_changes_let_exactly_one_through(race):
     assert all(m.startswith(LOST[0]) for m in messages if m != "Status changed to “Triage”.")
     with app.app_context():
         assert db.session.get(Case, case_id).version == 2
-        assert db.session.scalar(select(func.count()).select_from(Event).where(
-            Event.chain_id == case_id, Event.action == "status")) == 1
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Event).where(Event.chain_id == case_id, Event.action == "status")
+            )
+            == 1
+        )
         assert audit.verify_chain(db.session, case_id) is None
 
 
@@ -219,8 +230,11 @@ def test_simultaneous_notes_all_land_in_one_unbroken_chain(race):
     def note(i, client):
         codes = []
         for n in range(3):
-            codes.append(client.post(f"/staff/cases/{case_id}/messages",
-                                     data={"kind": "note", "body": f"note {i}-{n}"}).status_code)
+            codes.append(
+                client.post(
+                    f"/staff/cases/{case_id}/messages", data={"kind": "note", "body": f"note {i}-{n}"}
+                ).status_code
+            )
         return codes
 
     assert all(code == 302 for codes in run_together(clients, note) for code in codes)

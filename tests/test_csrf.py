@@ -46,12 +46,16 @@ def token_from(client, path: str) -> str:
 
 def sign_in(client, user: dict) -> None:
     """Through the real forms, tokens and all."""
-    response = client.post("/staff/login", data={"email": user["email"], "password": PASSWORD,
-                                                 "csrf_token": token_from(client, "/staff/login")})
+    response = client.post(
+        "/staff/login",
+        data={"email": user["email"], "password": PASSWORD, "csrf_token": token_from(client, "/staff/login")},
+    )
     assert response.status_code == 302, response.status_code
     if user["totp"]:
-        response = client.post("/staff/2fa", data={"totp-code": pyotp.TOTP(user["totp"]).now(),
-                                                   "csrf_token": token_from(client, "/staff/2fa")})
+        response = client.post(
+            "/staff/2fa",
+            data={"totp-code": pyotp.TOTP(user["totp"]).now(), "csrf_token": token_from(client, "/staff/2fa")},
+        )
         assert response.status_code == 302
 
 
@@ -70,16 +74,22 @@ def world(csrf_app):
         filed = services.file_report(report(), csrf_app.extensions["shagym_receipt_key"])
         users = {}
         for role in ("caseworker", "supervisor", "admin"):
-            user = accounts.create_user(f"{role}@example.org", role.title(), role, PASSWORD,
-                                        ["general"] if role == "caseworker" else [])
+            user = accounts.create_user(
+                f"{role}@example.org", role.title(), role, PASSWORD, ["general"] if role == "caseworker" else []
+            )
             if role != "caseworker":
                 user.totp_secret = pyotp.random_base32()
                 user.totp_enabled = True
             db.session.commit()
             users[role] = {"id": user.id, "email": user.email, "totp": user.totp_secret}
         rule_id = db.session.scalar(select(RoutingRule.id).where(RoutingRule.category == "women"))
-        values = {"case_id": filed.case.id, "user_id": users["caseworker"]["id"], "rule_id": rule_id,
-                  "reference": filed.case.reference, "receipt": filed.receipt}
+        values = {
+            "case_id": filed.case.id,
+            "user_id": users["caseworker"]["id"],
+            "rule_id": rule_id,
+            "reference": filed.case.reference,
+            "receipt": filed.receipt,
+        }
     clients = {}
     for role, user in users.items():
         client = csrf_app.test_client()
@@ -89,7 +99,9 @@ def world(csrf_app):
     # A reporter who is following their case with the receipt.
     reporter = csrf_app.test_client()
     reporter.set_cookie("lang", "en")
-    response = reporter.post("/track", data={"receipt": values["receipt"], "csrf_token": token_from(reporter, "/track")})
+    response = reporter.post(
+        "/track", data={"receipt": values["receipt"], "csrf_token": token_from(reporter, "/track")}
+    )
     assert response.status_code == 303
     clients["anonymous"] = csrf_app.test_client()
     clients["anonymous"].set_cookie("lang", "en")
@@ -113,20 +125,44 @@ FORMS = {
     "staff.move": ("supervisor", {"queue": "women", "reason": "x"}),
     "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
     "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
-    "staff_admin.users": ("admin", {"email": "new@example.org", "name": "New", "role": "admin",
-                                    "password": "a long enough passphrase"}),
+    "staff_admin.users": (
+        "admin",
+        {"email": "new@example.org", "name": "New", "role": "admin", "password": "a long enough passphrase"},
+    ),
     "staff_admin.user": ("admin", {"queues": ["women"]}),
     "staff_admin.deactivate": ("admin", {}),
     "staff_admin.reauth": ("admin", {"password": PASSWORD}),
     "staff_admin.queues": ("admin", {"slug": "forged", "name": "Forged queue"}),
-    "staff_admin.rules": ("admin", {"name": "Forged", "position": "1", "category": "", "immediate_danger": "",
-                                    "child_affected": "", "in_custody": "", "region": "", "queue": "general",
-                                    "priority": "low"}),
+    "staff_admin.rules": (
+        "admin",
+        {
+            "name": "Forged",
+            "position": "1",
+            "category": "",
+            "immediate_danger": "",
+            "child_affected": "",
+            "in_custody": "",
+            "region": "",
+            "queue": "general",
+            "priority": "low",
+        },
+    ),
     "staff_admin.toggle_rule": ("admin", {}),
-    "intake.report": ("anonymous", {"category": "torture", "narrative": NARRATIVE, "region": "karaganda",
-                                    "immediate_danger": "no", "child_affected": "no", "in_custody": "yes",
-                                    "reporter_role": "relative", "contact": "anonymous", "consent": "y",
-                                    "submission_token": "csrf-test"}),
+    "intake.report": (
+        "anonymous",
+        {
+            "category": "torture",
+            "narrative": NARRATIVE,
+            "region": "karaganda",
+            "immediate_danger": "no",
+            "child_affected": "no",
+            "in_custody": "yes",
+            "reporter_role": "relative",
+            "contact": "anonymous",
+            "consent": "y",
+            "submission_token": "csrf-test",
+        },
+    ),
     "intake.track": ("anonymous", {"receipt": "AAAA-BBBB-CCCC-DDDD"}),
     "intake.receipt_file": ("anonymous", {"reference": "{reference}", "receipt": "{receipt}"}),
     "intake.track_reply": ("reporter", {"body": "Forged reply"}),
@@ -199,8 +235,10 @@ def test_the_same_request_with_a_token_goes_through(csrf_app, world):
     client = world["clients"]["supervisor"]
     case_id = world["values"]["case_id"]
     token = token_from(client, f"/staff/cases/{case_id}")
-    response = client.post(f"/staff/cases/{case_id}/status",
-                           data={"target": "rejected", "reason": "Outside the mandate", "csrf_token": token})
+    response = client.post(
+        f"/staff/cases/{case_id}/status",
+        data={"target": "rejected", "reason": "Outside the mandate", "csrf_token": token},
+    )
     assert response.status_code == 302
     with csrf_app.app_context():
         assert db.session.get(Case, case_id).status == "rejected"
@@ -221,6 +259,12 @@ def test_report_form_resubmits_after_an_expired_token(csrf_app):
 def test_csrf_is_on_unless_a_test_turns_it_off(tmp_path):
     from wsgi import create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "x" * 32, "INSTANCE_PATH": str(tmp_path / "other"),
-                      "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "x" * 32,
+            "INSTANCE_PATH": str(tmp_path / "other"),
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        }
+    )
     assert app.config.get("WTF_CSRF_ENABLED", True) is True

@@ -19,18 +19,22 @@ def almaty(day: int, hour: int = 10, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=ALMATY).astimezone(UTC)
 
 
-@pytest.mark.parametrize("created, due", [
-    (almaty(2), almaty(5)),    # Monday → Thursday
-    (almaty(4), almaty(9)),    # Wednesday → Monday
-    (almaty(5), almaty(10)),   # Thursday → Tuesday
-    (almaty(6), almaty(11)),   # Friday → Wednesday
-    (almaty(7), almaty(12)),   # Saturday counts from Monday → Thursday
-    (almaty(8, 23, 59), almaty(12, 23, 59)),  # Sunday night, too
-    # Early Monday in Almaty is still Sunday in UTC: it is a Monday report all the same.
-    (almaty(9, 3), almaty(12, 3)),
-    # Late Friday evening in Almaty is a Friday report, not a Saturday one.
-    (almaty(6, 23, 30), almaty(11, 23, 30)),
-], ids=["mon", "wed", "thu", "fri", "sat", "sun-night", "mon-early-utc-sunday", "fri-late"])
+@pytest.mark.parametrize(
+    "created, due",
+    [
+        (almaty(2), almaty(5)),  # Monday → Thursday
+        (almaty(4), almaty(9)),  # Wednesday → Monday
+        (almaty(5), almaty(10)),  # Thursday → Tuesday
+        (almaty(6), almaty(11)),  # Friday → Wednesday
+        (almaty(7), almaty(12)),  # Saturday counts from Monday → Thursday
+        (almaty(8, 23, 59), almaty(12, 23, 59)),  # Sunday night, too
+        # Early Monday in Almaty is still Sunday in UTC: it is a Monday report all the same.
+        (almaty(9, 3), almaty(12, 3)),
+        # Late Friday evening in Almaty is a Friday report, not a Saturday one.
+        (almaty(6, 23, 30), almaty(11, 23, 30)),
+    ],
+    ids=["mon", "wed", "thu", "fri", "sat", "sun-night", "mon-early-utc-sunday", "fri-late"],
+)
 def test_three_working_days_skip_the_weekend_on_the_office_clock(created, due):
     assert deadlines.due_at(created, Priority.NORMAL, None, 3) == due
     assert deadlines.due_at(created, Priority.NORMAL, None, 3).tzinfo is not None
@@ -43,13 +47,16 @@ def test_working_days_on_naive_times_keep_them_naive():
     assert deadlines.add_working_days(datetime(2026, 3, 7, 10, 0), 0) == datetime(2026, 3, 9, 10, 0)
 
 
-@pytest.mark.parametrize("priority, hours, working_days, expected", [
-    (Priority.URGENT, None, 3, timedelta(hours=24)),       # urgent: 24 hours, also over a weekend
-    (Priority.URGENT, 72, 3, timedelta(hours=24)),         # a slower category target never delays urgent
-    (Priority.URGENT, 4, 3, timedelta(hours=4)),           # a faster one applies
-    (Priority.HIGH, 24, 3, timedelta(hours=24)),           # torture: 24 hours
-    (Priority.LOW, 48, 3, timedelta(hours=48)),
-])
+@pytest.mark.parametrize(
+    "priority, hours, working_days, expected",
+    [
+        (Priority.URGENT, None, 3, timedelta(hours=24)),  # urgent: 24 hours, also over a weekend
+        (Priority.URGENT, 72, 3, timedelta(hours=24)),  # a slower category target never delays urgent
+        (Priority.URGENT, 4, 3, timedelta(hours=4)),  # a faster one applies
+        (Priority.HIGH, 24, 3, timedelta(hours=24)),  # torture: 24 hours
+        (Priority.LOW, 48, 3, timedelta(hours=48)),
+    ],
+)
 def test_hour_targets(priority, hours, working_days, expected):
     saturday = almaty(7)
     assert deadlines.due_at(saturday, priority, hours, working_days) == saturday + expected
@@ -67,17 +74,21 @@ def test_resume_adds_the_time_spent_waiting():
 def frozen(monkeypatch):
     def freeze(at: datetime) -> None:
         monkeypatch.setattr(services, "utcnow", lambda: at)
+
     return freeze
 
 
-@pytest.mark.parametrize("category, danger, expected", [
-    ("other", True, timedelta(hours=24)),      # immediate danger → urgent
-    ("torture", False, timedelta(hours=24)),   # torture category target
-    ("life", False, timedelta(hours=24)),
-    ("other", False, almaty(11) - almaty(6)),  # Friday → Wednesday
-    ("women", False, almaty(11) - almaty(6)),
-    ("trafficking", False, almaty(11) - almaty(6)),  # high priority, but no hour target
-])
+@pytest.mark.parametrize(
+    "category, danger, expected",
+    [
+        ("other", True, timedelta(hours=24)),  # immediate danger → urgent
+        ("torture", False, timedelta(hours=24)),  # torture category target
+        ("life", False, timedelta(hours=24)),
+        ("other", False, almaty(11) - almaty(6)),  # Friday → Wednesday
+        ("women", False, almaty(11) - almaty(6)),
+        ("trafficking", False, almaty(11) - almaty(6)),  # high priority, but no hour target
+    ],
+)
 def test_filed_case_gets_its_due_date_from_category_and_priority(app, make_case, frozen, category, danger, expected):
     friday = almaty(6)
     frozen(friday)

@@ -14,9 +14,17 @@ from cases.models import Case, Event, Evidence
 from extensions import db
 from tests.samples import ACCEPTED, REFUSED, image
 
-VALID = {"category": "other", "narrative": "The guards took my phone and beat me in the corridor.",
-         "region": "astana", "immediate_danger": "no", "child_affected": "no", "in_custody": "yes",
-         "reporter_role": "affected", "contact": "anonymous", "consent": "y"}
+VALID = {
+    "category": "other",
+    "narrative": "The guards took my phone and beat me in the corridor.",
+    "region": "astana",
+    "immediate_danger": "no",
+    "child_affected": "no",
+    "in_custody": "yes",
+    "reporter_role": "affected",
+    "contact": "anonymous",
+    "consent": "y",
+}
 
 
 def _post(client, files, **extra):
@@ -145,11 +153,17 @@ def test_reporter_adds_files_later_from_the_tracking_page(client, make_case):
     filed = make_case()
     client.post("/track", data={"receipt": filed.receipt})
     content = ACCEPTED["voice.mp3"]()
-    response = client.post("/track/reply", data={"body": "", "evidence": [(io.BytesIO(content), "voice.mp3")]},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/track/reply",
+        data={"body": "", "evidence": [(io.BytesIO(content), "voice.mp3")]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 303
     item = db.session.scalar(select(Evidence))
     assert item.case_id == filed.case.id and item.sha256 == hashlib.sha256(content).hexdigest()
-    response = client.post("/track/reply", data={"body": "and this", "evidence": [(io.BytesIO(REFUSED["page.html"]), "x.html")]},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/track/reply",
+        data={"body": "and this", "evidence": [(io.BytesIO(REFUSED["page.html"]), "x.html")]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422 and "and this" in response.get_data(as_text=True)

@@ -83,7 +83,8 @@ def extracted() -> dict[str, list[str]]:
         return Path(path).relative_to(ROOT).parts[0] in SOURCE_DIRS
 
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            ROOT, method_map, options_map, keywords=KEYWORDS, directory_filter=only_source):
+        ROOT, method_map, options_map, keywords=KEYWORDS, directory_filter=only_source
+    ):
         for msgid in message if isinstance(message, tuple) else (message,):
             if msgid:
                 found.setdefault(msgid, []).append(f"{filename}:{lineno}")
@@ -114,8 +115,7 @@ def test_extraction_finds_the_strings_of_every_kind_of_source():
         "Tell us what happened.": "intake/forms.py",  # form _l()
         "Torture and ill-treatment": "cases/categories.py",  # domain N_()
         "We need more information from you. Please read the messages below and reply.": "cases/workflow.py",
-        "Keep this code secret and safe. With it you can check your case, read our messages and reply at:":
-            "templates/intake/receipt.txt",  # the receipt file
+        "Keep this code secret and safe. With it you can check your case, read our messages and reply at:": "templates/intake/receipt.txt",  # the receipt file
         "Only supervisors can assign cases.": "cases/services.py",  # service refusals
         "Use at least %(n)s characters.": "cases/accounts.py",  # password refusals
     }
@@ -159,20 +159,30 @@ def test_catalogs_are_not_fuzzy_and_carry_their_language(lang):
 @pytest.mark.parametrize("lang", ("kk", "ru"))
 def test_kazakh_and_russian_are_written_in_cyrillic(lang):
     """A msgstr pasted in English (or left as the English source) would pass the completeness check."""
-    copied = [m.id for m in _catalog(lang) if m.id and m.string and not re.search("[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]", m.string)
-              and re.search("[A-Za-z]{3}", m.id) and m.id not in {"Shagym"}]
+    copied = [
+        m.id
+        for m in _catalog(lang)
+        if m.id
+        and m.string
+        and not re.search("[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]", m.string)
+        and re.search("[A-Za-z]{3}", m.id)
+        and m.id not in {"Shagym"}
+    ]
     assert not copied, copied
 
 
-@pytest.mark.parametrize(("english", "kazakh", "russian"), [
-    ("Abai Region", "Абай облысы", "Абайская область"),
-    ("Akmola Region", "Ақмола облысы", "Акмолинская область"),
-    ("Almaty (city)", "Алматы қаласы", "город Алматы"),
-    ("Astana (city)", "Астана қаласы", "город Астана"),
-    ("Shymkent (city)", "Шымкент қаласы", "город Шымкент"),
-    ("Jetisu Region", "Жетісу облысы", "область Жетісу"),
-    ("Ulytau Region", "Ұлытау облысы", "область Ұлытау"),
-])
+@pytest.mark.parametrize(
+    ("english", "kazakh", "russian"),
+    [
+        ("Abai Region", "Абай облысы", "Абайская область"),
+        ("Akmola Region", "Ақмола облысы", "Акмолинская область"),
+        ("Almaty (city)", "Алматы қаласы", "город Алматы"),
+        ("Astana (city)", "Астана қаласы", "город Астана"),
+        ("Shymkent (city)", "Шымкент қаласы", "город Шымкент"),
+        ("Jetisu Region", "Жетісу облысы", "область Жетісу"),
+        ("Ulytau Region", "Ұлытау облысы", "область Ұлытау"),
+    ],
+)
 def test_regions_use_their_official_names(english, kazakh, russian):
     assert _catalog("kk").get(english).string == kazakh
     assert _catalog("ru").get(english).string == russian
@@ -181,10 +191,12 @@ def test_regions_use_their_official_names(english, kazakh, russian):
 # --- pages in each language -----------------------------------------------------------------------------------------
 
 HEADINGS = {
-    "/": {"kk": "Адам құқығының бұзылғаны туралы хабарлау", "ru": "Сообщить о нарушении прав человека",
-          "en": "Report a human-rights violation"},
-    "/report": {"kk": "Не болғанын айтып беріңіз", "ru": "Расскажите, что произошло",
-                "en": "Tell us what happened"},
+    "/": {
+        "kk": "Адам құқығының бұзылғаны туралы хабарлау",
+        "ru": "Сообщить о нарушении прав человека",
+        "en": "Report a human-rights violation",
+    },
+    "/report": {"kk": "Не болғанын айтып беріңіз", "ru": "Расскажите, что произошло", "en": "Tell us what happened"},
     "/track": {"kk": "Ісімді тексеру", "ru": "Проверить моё дело", "en": "Check my case"},
     "/safety": {"kk": "Қауіпсіздік", "ru": "Безопасность", "en": "Staying safe"},
 }
@@ -224,8 +236,11 @@ def english_left(html: str, lang: str) -> list[str]:
     """Untranslated text on a Kazakh or Russian page: whole msgids, or any run of three English words."""
     page = Visible(html)
     catalog = _catalog(lang)
-    leaks = [node for node in page.nodes
-             if (m := catalog.get(node)) is not None and m.string != node and re.search("[a-z]", node)]
+    leaks = [
+        node
+        for node in page.nodes
+        if (m := catalog.get(node)) is not None and m.string != node and re.search("[a-z]", node)
+    ]
     for node in page.nodes:
         leaks += ENGLISH_RUN.findall(PROPER_NAMES.sub(" ", node))
     return leaks
@@ -251,14 +266,17 @@ def test_public_pages_speak_the_chosen_language(client, lang, path):
         assert english_left(body, lang) == []
 
 
-@pytest.mark.parametrize(("accept", "expected"), [
-    ("ru", "ru"),
-    ("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7", "ru"),
-    ("kk-KZ,kk;q=0.9,ru;q=0.8", "kk"),
-    ("en-GB,en;q=0.9", "en"),
-    ("de-DE,fr;q=0.8", "kk"),  # a language we do not have: Kazakh
-    ("", "kk"),
-])
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("ru", "ru"),
+        ("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7", "ru"),
+        ("kk-KZ,kk;q=0.9,ru;q=0.8", "kk"),
+        ("en-GB,en;q=0.9", "en"),
+        ("de-DE,fr;q=0.8", "kk"),  # a language we do not have: Kazakh
+        ("", "kk"),
+    ],
+)
 def test_browser_language_is_used_when_nothing_was_chosen(make_app, accept, expected):
     app = make_app(BABEL_DEFAULT_LOCALE="kk")  # the shipped default (tests otherwise read English)
     with app.app_context():
@@ -270,8 +288,14 @@ def test_browser_language_is_used_when_nothing_was_chosen(make_app, accept, expe
 def test_the_shipped_default_language_is_kazakh(tmp_path):
     from wsgi import create_app
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "INSTANCE_PATH": str(tmp_path),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "INSTANCE_PATH": str(tmp_path),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+        }
+    )
     assert app.config["BABEL_DEFAULT_LOCALE"] == "kk"
     with app.app_context():
         body = app.test_client().get("/safety").get_data(as_text=True)
@@ -316,8 +340,9 @@ def test_switcher_marks_the_current_language_and_links_the_others(client):
     assert "/language/ru?" not in page
 
 
-@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "javascript:alert(1)",
-                                    "/\\evil.example", ""])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/x", "https://evil.example/", "javascript:alert(1)", "/\\evil.example", ""]
+)
 def test_switcher_never_redirects_off_the_site(client, target):
     response = client.get("/language/ru", query_string={"next": target})
     assert response.status_code == 302
@@ -342,10 +367,14 @@ def test_empty_report_shows_russian_errors_and_summary(client):
     page = text(response)
     assert "<title>Ошибка: Расскажите, что произошло — Shagym</title>" in page
     assert "Есть проблема" in page
-    for message in ("Выберите, о чём ваше обращение.", "Расскажите, что произошло.",
-                    "Выберите область или «За пределами Казахстана / не хочу говорить».",
-                    "Укажите, угрожает ли кому-то опасность прямо сейчас.", "Укажите, пострадал ли ребёнок.",
-                    "Поставьте отметку, чтобы согласиться, иначе мы не сможем принять обращение."):
+    for message in (
+        "Выберите, о чём ваше обращение.",
+        "Расскажите, что произошло.",
+        "Выберите область или «За пределами Казахстана / не хочу говорить».",
+        "Укажите, угрожает ли кому-то опасность прямо сейчас.",
+        "Укажите, пострадал ли ребёнок.",
+        "Поставьте отметку, чтобы согласиться, иначе мы не сможем принять обращение.",
+    ):
         assert page.count(message) == 2, message  # in the summary and next to the field
     assert english_left(response.get_data(as_text=True), "ru") == []
 
@@ -353,18 +382,38 @@ def test_empty_report_shows_russian_errors_and_summary(client):
 @pytest.mark.parametrize("lang", ("kk", "ru"))
 def test_bad_values_are_refused_in_the_readers_language(client, lang):
     client.set_cookie("lang", lang)
-    data = {"category": "nonsense", "narrative": "short", "region": "atlantis", "occurred_on": "2999-01-01",
-            "immediate_danger": "no", "child_affected": "no", "in_custody": "no", "reporter_role": "witness",
-            "contact": "contact", "email": "not an address", "phone": "12", "consent": "y", "submission_token": "x" * 20}
+    data = {
+        "category": "nonsense",
+        "narrative": "short",
+        "region": "atlantis",
+        "occurred_on": "2999-01-01",
+        "immediate_danger": "no",
+        "child_affected": "no",
+        "in_custody": "no",
+        "reporter_role": "witness",
+        "contact": "contact",
+        "email": "not an address",
+        "phone": "12",
+        "consent": "y",
+        "submission_token": "x" * 20,
+    }
     response = client.post("/report", data=data)
     assert response.status_code == 422
     expected = {
-        "kk": ["Өтінішіңізге тізімдегі тақырыптардың бірін таңдаңыз.", "20 мен 20000 таңба аралығында жазыңыз.",
-               "Күн болашақта болмауы керек.", "Электрондық пошта мекенжайын name@example.com сияқты жазыңыз.",
-               "Телефон нөмірін +7 701 234 5678 сияқты жазыңыз."],
-        "ru": ["Выберите для обращения одну из тем в списке.", "Напишите от 20 до 20000 символов.",
-               "Дата не может быть в будущем.", "Введите адрес электронной почты, например name@example.com.",
-               "Введите номер телефона, например +7 701 234 5678."],
+        "kk": [
+            "Өтінішіңізге тізімдегі тақырыптардың бірін таңдаңыз.",
+            "20 мен 20000 таңба аралығында жазыңыз.",
+            "Күн болашақта болмауы керек.",
+            "Электрондық пошта мекенжайын name@example.com сияқты жазыңыз.",
+            "Телефон нөмірін +7 701 234 5678 сияқты жазыңыз.",
+        ],
+        "ru": [
+            "Выберите для обращения одну из тем в списке.",
+            "Напишите от 20 до 20000 символов.",
+            "Дата не может быть в будущем.",
+            "Введите адрес электронной почты, например name@example.com.",
+            "Введите номер телефона, например +7 701 234 5678.",
+        ],
     }[lang]
     page = text(response)
     for message in expected:
@@ -412,16 +461,28 @@ def test_tracking_page_explains_every_status_in_the_readers_language(client, mak
         assert english_left(response.get_data(as_text=True), lang) == []
 
 
-@pytest.mark.parametrize(("lang", "received", "queue"), [
-    ("kk", "Өтінішіңіз қабылданды", "Әйелдер құқықтары бөлімі"),
-    ("ru", "Ваше обращение получено", "Отдел по правам женщин"),
-    ("en", "Your report was received", "Women's rights unit"),
-])
+@pytest.mark.parametrize(
+    ("lang", "received", "queue"),
+    [
+        ("kk", "Өтінішіңіз қабылданды", "Әйелдер құқықтары бөлімі"),
+        ("ru", "Ваше обращение получено", "Отдел по правам женщин"),
+        ("en", "Your report was received", "Women's rights unit"),
+    ],
+)
 def test_receipt_page_names_the_team_in_the_readers_language(client, lang, received, queue):
     client.set_cookie("lang", lang)
-    data = {"category": "women", "narrative": "Менің көршімді күйеуі ұрады, полиция ештеңе істемейді.",
-            "region": "abai", "immediate_danger": "no", "child_affected": "no", "in_custody": "no",
-            "reporter_role": "witness", "contact": "anonymous", "consent": "y", "submission_token": lang * 10}
+    data = {
+        "category": "women",
+        "narrative": "Менің көршімді күйеуі ұрады, полиция ештеңе істемейді.",
+        "region": "abai",
+        "immediate_danger": "no",
+        "child_affected": "no",
+        "in_custody": "no",
+        "reporter_role": "witness",
+        "contact": "anonymous",
+        "consent": "y",
+        "submission_token": lang * 10,
+    }
     response = client.post("/report", data=data)
     assert response.status_code == 200
     body = response.get_data(as_text=True)
@@ -430,11 +491,14 @@ def test_receipt_page_names_the_team_in_the_readers_language(client, lang, recei
         assert english_left(body, lang) == []
 
 
-@pytest.mark.parametrize(("lang", "lines"), [
-    ("kk", ["Shagym — түбіртегіңіз", "Іс нөмірі: ", "Түбіртек коды: ", "Бұл кодты қайта көрсете алмаймыз"]),
-    ("ru", ["Shagym — ваша квитанция", "Номер дела: ", "Код квитанции: ", "Мы не сможем показать этот код снова"]),
-    ("en", ["Shagym — your receipt", "Case reference: ", "Receipt code: ", "We cannot show this code again"]),
-])
+@pytest.mark.parametrize(
+    ("lang", "lines"),
+    [
+        ("kk", ["Shagym — түбіртегіңіз", "Іс нөмірі: ", "Түбіртек коды: ", "Бұл кодты қайта көрсете алмаймыз"]),
+        ("ru", ["Shagym — ваша квитанция", "Номер дела: ", "Код квитанции: ", "Мы не сможем показать этот код снова"]),
+        ("en", ["Shagym — your receipt", "Case reference: ", "Receipt code: ", "We cannot show this code again"]),
+    ],
+)
 def test_receipt_file_is_written_in_the_readers_language(client, make_case, lang, lines):
     filed = make_case()
     client.set_cookie("lang", lang)
@@ -476,8 +540,7 @@ def test_case_actions_and_refusals_are_translated(app, make_case, login_as):
     assert "Теперь это дело у вас." in text(client.post(f"{url}/claim", follow_redirects=True))
     assert "Это дело уже у вас." in text(client.post(f"{url}/claim", follow_redirects=True))
     page = text(client.post(f"{url}/status", data={"target": "resolved", "reason": "x"}, follow_redirects=True))
-    assert ("Дело не может перейти из статуса «Новое» в статус «Решено»: такого шага в порядке работы нет."
-            in page)
+    assert "Дело не может перейти из статуса «Новое» в статус «Решено»: такого шага в порядке работы нет." in page
     page = text(client.post(f"{url}/status", data={"target": "rejected"}, follow_redirects=True))
     assert "Чтобы перевести дело в статус «Отклонено», нужно заполнить: Причина." in page
     page = text(client.post(f"{url}/status", data={"target": "triage"}, follow_redirects=True))
@@ -487,10 +550,13 @@ def test_case_actions_and_refusals_are_translated(app, make_case, login_as):
     assert english_left(response.get_data(as_text=True), "ru") == []
 
 
-@pytest.mark.parametrize(("lang", "message"), [
-    ("kk", "Кемінде 12 таңба жазыңыз."),
-    ("ru", "Используйте не менее 12 символов."),
-])
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [
+        ("kk", "Кемінде 12 таңба жазыңыз."),
+        ("ru", "Используйте не менее 12 символов."),
+    ],
+)
 def test_password_refusals_are_translated(login_as, lang, message):
     client, _user = login_as("caseworker", ["general"])
     client.set_cookie("lang", lang)
@@ -500,8 +566,10 @@ def test_password_refusals_are_translated(login_as, lang, message):
     assert message in text(response)
     admin, _ = login_as("admin")
     admin.set_cookie("lang", lang)
-    response = admin.post("/staff/admin/users", data={"email": "new@example.org", "name": "Айгүл",
-                                                       "role": "caseworker", "password": "short"})
+    response = admin.post(
+        "/staff/admin/users",
+        data={"email": "new@example.org", "name": "Айгүл", "role": "caseworker", "password": "short"},
+    )
     assert message in text(response)
 
 

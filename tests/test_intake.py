@@ -179,7 +179,9 @@ def test_valid_report_in_every_category_is_filed_routed_and_found_by_its_receipt
 
     events = db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.seq)).all()
     assert [(e.seq, e.action, e.actor_type, e.actor_id) for e in events] == [
-        (1, "created", "public", None), (2, "routed", "system", None)]
+        (1, "created", "public", None),
+        (2, "routed", "system", None),
+    ]
     assert events[0].new_value == case.reference
     assert json.loads(events[0].details) == {"category": category}
     routed = json.loads(events[1].details)
@@ -201,9 +203,19 @@ def test_report_answers_are_stored_as_given(app, en):
     assert en.post("/report", data=typed).status_code == 200
     case = db.session.scalar(select(Case))
     assert (case.category, case.narrative, case.occurred_on, case.ongoing, case.region, case.place_description) == (
-        typed["category"], typed["narrative"], date(2025, 11, 3), True, "karaganda", typed["place_description"])
+        typed["category"],
+        typed["narrative"],
+        date(2025, 11, 3),
+        True,
+        "karaganda",
+        typed["place_description"],
+    )
     assert (case.immediate_danger, case.child_affected, case.in_custody, case.reporter_role) == (
-        False, "unknown", "no", "relative")
+        False,
+        "unknown",
+        "no",
+        "relative",
+    )
     assert (case.contact_email, case.contact_phone) == ("Reporter@example.org", "+77012345678")
 
 
@@ -283,9 +295,29 @@ def test_report_form_lists_every_category_with_its_explanation_and_every_region(
     radios = re.findall(r'<input type="radio" id="category-\d+" name="category" value="([a-z]+)"', html)
     assert radios == [c.slug for c in CATEGORIES]
     options = re.findall(r'<option(?: selected)? value="([^"]*)">([^<]*)</option>', html)
-    expected_regions = {"abai", "akmola", "aktobe", "almaty", "atyrau", "east-kazakhstan", "jambyl", "jetisu",
-                        "karaganda", "kostanay", "kyzylorda", "mangystau", "north-kazakhstan", "pavlodar",
-                        "turkistan", "ulytau", "west-kazakhstan", "astana", "almaty-city", "shymkent", "none"}
+    expected_regions = {
+        "abai",
+        "akmola",
+        "aktobe",
+        "almaty",
+        "atyrau",
+        "east-kazakhstan",
+        "jambyl",
+        "jetisu",
+        "karaganda",
+        "kostanay",
+        "kyzylorda",
+        "mangystau",
+        "north-kazakhstan",
+        "pavlodar",
+        "turkistan",
+        "ulytau",
+        "west-kazakhstan",
+        "astana",
+        "almaty-city",
+        "shymkent",
+        "none",
+    }
     assert [value for value, _label in options[1:]] == [slug for slug, _label in REGIONS]
     assert {value for value, _label in options} == expected_regions | {""}
     assert len(options) == 22
@@ -337,29 +369,56 @@ BAD = {
     "narrative 19 characters": ({"narrative": "x" * 19}, LENGTH, "narrative", ()),
     "narrative 20001 characters": ({"narrative": "y" * 20_001}, LENGTH, "narrative", ()),
     "narrative only spaces": ({"narrative": " " * 40}, "Tell us what happened.", "narrative", ("narrative",)),
-    "date in the future": ({"occurred_on": (date.today() + timedelta(days=3)).isoformat()},
-                           "The date cannot be in the future.", "occurred_on", ()),
+    "date in the future": (
+        {"occurred_on": (date.today() + timedelta(days=3)).isoformat()},
+        "The date cannot be in the future.",
+        "occurred_on",
+        (),
+    ),
     "date that does not exist": ({"occurred_on": "2025-02-30"}, REAL_DATE, "occurred_on", ()),
     "date that is not a date": ({"occurred_on": "last tuesday"}, REAL_DATE, "occurred_on", ()),
-    "unknown category": ({"category": "politics"}, "Choose one of the listed topics for your report.",
-                         "category-0", ("category",)),
+    "unknown category": (
+        {"category": "politics"},
+        "Choose one of the listed topics for your report.",
+        "category-0",
+        ("category",),
+    ),
     "unknown region": ({"region": "mars"}, "Choose a region or city from the list", "region", ("region",)),
-    "unknown answer to danger": ({"immediate_danger": "maybe"}, "Choose one of the answers in the list.",
-                                 "immediate_danger-0", ("immediate_danger",)),
+    "unknown answer to danger": (
+        {"immediate_danger": "maybe"},
+        "Choose one of the answers in the list.",
+        "immediate_danger-0",
+        ("immediate_danger",),
+    ),
     "bad email": ({"email": "reporter@"}, "Enter an email address like name@example.com.", "email", ()),
     "bad phone": ({"phone": "12345"}, "Enter a phone number like +7 701 234 5678.", "phone", ()),
-    "contact without email or phone": ({"email": "", "phone": ""},
-                                       "Give an email or a phone number, or choose to stay anonymous.",
-                                       "contact-0", ()),
+    "contact without email or phone": (
+        {"email": "", "phone": ""},
+        "Give an email or a phone number, or choose to stay anonymous.",
+        "contact-0",
+        (),
+    ),
     "place too long": ({"place_description": "p" * 501}, "Write at most 500 characters.", "place_description", ()),
     "category posted twice": ({"category": ["torture", "other"]}, TWICE, "category-0", ()),
-    "narrative posted twice": ({"narrative": [TYPED["narrative"], "A different story, told a second time."]},
-                               TWICE, "narrative", ()),
+    "narrative posted twice": (
+        {"narrative": [TYPED["narrative"], "A different story, told a second time."]},
+        TWICE,
+        "narrative",
+        (),
+    ),
     "consent posted twice": ({"consent": ["y", "y"]}, TWICE, "consent", ()),
-    "NUL byte in narrative": ({"narrative": "Before the NUL\x00after the NUL byte"}, UNREADABLE, "narrative",
-                              ("narrative",)),
-    "control character in place": ({"place_description": "bell\x07here"}, UNREADABLE, "place_description",
-                                    ("place_description",)),
+    "NUL byte in narrative": (
+        {"narrative": "Before the NUL\x00after the NUL byte"},
+        UNREADABLE,
+        "narrative",
+        ("narrative",),
+    ),
+    "control character in place": (
+        {"place_description": "bell\x07here"},
+        UNREADABLE,
+        "place_description",
+        ("place_description",),
+    ),
 }
 
 
@@ -367,7 +426,7 @@ def _check_refused(r, message: str, anchor: str, status: int = 422) -> Page:
     html = r.get_data(as_text=True)
     assert r.status_code == status, html[:1500]
     assert str(escape(message)) in html
-    summary = html[html.index('class="error-summary"'):html.index("</div>", html.index('class="error-summary"'))]
+    summary = html[html.index('class="error-summary"') : html.index("</div>", html.index('class="error-summary"'))]
     assert f'href="#{anchor}"' in summary and str(escape(message)) in summary
     page = Page(html)
     assert anchor in page.ids, f"the summary links to #{anchor}, which is not on the page"
@@ -429,8 +488,9 @@ def _urlencoded(narrative_raw: str, **fields) -> bytes:
 def test_non_utf8_bytes_in_a_urlencoded_body_are_refused(app, en):
     typed = form(narrative=None)
     body = _urlencoded("%FF%FEbroken+bytes+then+readable+words", submission_token=typed["submission_token"])
-    page = _check_refused(en.post("/report", data=body, content_type="application/x-www-form-urlencoded"),
-                          UNREADABLE, "narrative")
+    page = _check_refused(
+        en.post("/report", data=body, content_type="application/x-www-form-urlencoded"), UNREADABLE, "narrative"
+    )
     assert "broken bytes then readable words" in page.value("narrative")
     assert_typed_values_back(page, typed)
 
@@ -445,10 +505,13 @@ def test_percent_signs_typed_in_a_urlencoded_body_are_text(app, en):
 def test_non_utf8_bytes_in_a_multipart_body_are_refused(app, en):
     boundary = "----shagymtest"
     typed = form(narrative=None)
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in typed.items()]
-    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="narrative"\r\n\r\n'.encode()
-                 + b"\xff\xfe broken bytes then readable words\r\n")
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode() for k, v in typed.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="narrative"\r\n\r\n'.encode()
+        + b"\xff\xfe broken bytes then readable words\r\n"
+    )
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     r = en.post("/report", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     page = _check_refused(r, UNREADABLE, "narrative")
@@ -577,7 +640,9 @@ def test_two_submissions_racing_in_threads(app, same_token):
     for case in cases:
         assert audit.verify_chain(db.session, case.id) is None
         assert [e.action for e in db.session.scalars(select(Event).where(Event.case_id == case.id))] == [
-            "created", "routed"]
+            "created",
+            "routed",
+        ]
 
 
 def test_same_form_sent_twice_is_stored_once(app, en):
@@ -615,8 +680,12 @@ def test_receipt_text_file_refuses_a_wrong_code_or_reference(app, en):
     code1, ref1 = receipt_of(first), REFERENCE_RE.search(first).group(0)
     code2 = receipt_of(second)
     wrong = ("0" if code1[0] != "0" else "1") + code1[1:]
-    for data in ({"reference": ref1, "receipt": wrong}, {"reference": ref1, "receipt": code2},
-                 {"reference": ref1, "receipt": ""}, {"reference": "", "receipt": code1}):
+    for data in (
+        {"reference": ref1, "receipt": wrong},
+        {"reference": ref1, "receipt": code2},
+        {"reference": ref1, "receipt": ""},
+        {"reference": "", "receipt": code1},
+    ):
         r = en.post("/report/receipt.txt", data=data)
         assert r.status_code == 404 and "Page not found" in r.get_data(as_text=True)
     assert en.get("/report/receipt.txt").status_code == 405

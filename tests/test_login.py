@@ -110,17 +110,20 @@ def test_sign_in_is_rate_limited_per_account(make_app, make_user):
 # --- password rules and storage -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("Tr0ub4dor&3", "at least 12"),  # 11 characters
-    ("Tr0ub4dor&3x", None),  # 12
-    ("x7!" * 42 + "ab", None),  # 128
-    ("x7!" * 43, "at most 128"),  # 129
-    ("password1234", "too common"),
-    ("PASSWORD1234", "too common"),
-    ("qwertyuiop123", "too common"),
-    ("aaaaaaaaaaaaaaaa", "too common"),  # fewer than 4 different characters
-    ("correct horse battery staple", None),
-])
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("Tr0ub4dor&3", "at least 12"),  # 11 characters
+        ("Tr0ub4dor&3x", None),  # 12
+        ("x7!" * 42 + "ab", None),  # 128
+        ("x7!" * 43, "at most 128"),  # 129
+        ("password1234", "too common"),
+        ("PASSWORD1234", "too common"),
+        ("qwertyuiop123", "too common"),
+        ("aaaaaaaaaaaaaaaa", "too common"),  # fewer than 4 different characters
+        ("correct horse battery staple", None),
+    ],
+)
 def test_password_rules(password, problem):
     found = accounts.password_problem(password)
     if problem is None:
@@ -156,8 +159,9 @@ def test_cli_create_user_reads_the_password_from_the_environment(app, runner, mo
     result = runner.invoke(args=["create-user", "cli@example.org", "--name", "Cli", "--role", "caseworker"])
     assert result.exit_code != 0 and "at least 12" in result.output
     monkeypatch.setenv("SHAGYM_PASSWORD", PASSWORD)
-    result = runner.invoke(args=["create-user", "cli@example.org", "--name", "Cli", "--role", "caseworker",
-                                 "--queue", "general"])
+    result = runner.invoke(
+        args=["create-user", "cli@example.org", "--name", "Cli", "--role", "caseworker", "--queue", "general"]
+    )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "cli@example.org"))
     assert user.password_hash.startswith("$argon2id$") and [q.slug for q in user.queues] == ["general"]
@@ -356,8 +360,11 @@ def test_failed_sign_in_is_logged_without_the_email_or_address(client, make_user
     user = make_user("caseworker")
     logging.getLogger("shagym.security").disabled = False
     with caplog.at_level(logging.WARNING, logger="shagym.security"):
-        client.post("/staff/login", data={"email": user.email, "password": "wrong password, sorry"},
-                    environ_base={"REMOTE_ADDR": "203.0.113.77"})
+        client.post(
+            "/staff/login",
+            data={"email": user.email, "password": "wrong password, sorry"},
+            environ_base={"REMOTE_ADDR": "203.0.113.77"},
+        )
     lines = [r.getMessage() for r in caplog.records if r.name == "shagym.security"]
     assert len(lines) == 1 and lines[0].startswith("signin_failed account=")
     assert user.email not in lines[0] and "203.0.113.77" not in lines[0]

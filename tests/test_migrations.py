@@ -45,12 +45,15 @@ def test_downgrade_and_upgrade_round_trip(app):
     assert "events" in inspect(db.engine).get_table_names()
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE events SET action = 'nothing' WHERE id = :id",
-    "UPDATE events SET details = NULL WHERE id = :id",
-    "DELETE FROM events WHERE id = :id",
-    "DELETE FROM events",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET action = 'nothing' WHERE id = :id",
+        "UPDATE events SET details = NULL WHERE id = :id",
+        "DELETE FROM events WHERE id = :id",
+        "DELETE FROM events",
+    ],
+)
 def test_audit_events_are_append_only(app, make_case, statement):
     case = make_case().case
     event_id = db.session.scalar(db.select(Event.id).where(Event.case_id == case.id).order_by(Event.id))
@@ -74,12 +77,16 @@ def test_audit_events_cannot_be_truncated_on_postgresql(app, make_case):
 
 def test_append_only_triggers_exist(app):
     if db.engine.dialect.name == "sqlite":
-        names = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' "
-                                             "AND tbl_name = 'events'")))
+        names = set(
+            db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'"))
+        )
         assert {"events_no_update", "events_no_delete"} <= names
     else:
-        names = set(db.session.scalars(text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass "
-                                             "AND NOT tgisinternal")))
+        names = set(
+            db.session.scalars(
+                text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal")
+            )
+        )
         assert {"events_append_only", "events_no_truncate"} <= names
 
 

@@ -23,9 +23,17 @@ from cases.models import Case, StaffSession, User
 from extensions import db, limiter
 from tests.conftest import PASSWORD
 
-REPORT = {"category": "other", "narrative": "Police stopped the peaceful gathering and detained three people.",
-          "region": "astana", "immediate_danger": "no", "child_affected": "no", "in_custody": "no",
-          "reporter_role": "witness", "contact": "anonymous", "consent": "y"}
+REPORT = {
+    "category": "other",
+    "narrative": "Police stopped the peaceful gathering and detained three people.",
+    "region": "astana",
+    "immediate_danger": "no",
+    "child_affected": "no",
+    "in_custody": "no",
+    "reporter_role": "witness",
+    "contact": "anonymous",
+    "consent": "y",
+}
 LIMITED = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute", "REPORT_RATE_LIMIT": "2 per minute"}
 
 
@@ -44,6 +52,7 @@ def clock(monkeypatch):
 
     def advance(seconds: float) -> None:
         offset[0] += seconds
+
     return advance
 
 
@@ -147,8 +156,12 @@ def test_report_flood_from_one_source_is_throttled(limited, clock):
 
 
 def test_forged_forwarded_for_does_not_escape_the_throttle_without_a_trusted_proxy(limited):
-    statuses = [from_address(limited, "203.0.113.11").post(
-        "/report", data=REPORT, headers={"X-Forwarded-For": f"10.0.0.{n}"}).status_code for n in range(3)]
+    statuses = [
+        from_address(limited, "203.0.113.11")
+        .post("/report", data=REPORT, headers={"X-Forwarded-For": f"10.0.0.{n}"})
+        .status_code
+        for n in range(3)
+    ]
     assert statuses == [200, 200, 429]
 
 
@@ -156,8 +169,12 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(make_app):
     app = make_app(**LIMITED, SHAGYM_PROXY_HOPS=1)
     with app.app_context():
         proxy = "127.0.0.1"  # every request arrives from the reverse proxy
-        first = [from_address(app, proxy).post("/report", data=REPORT, headers={"X-Forwarded-For": "198.51.100.1"})
-                 .status_code for _ in range(3)]
+        first = [
+            from_address(app, proxy)
+            .post("/report", data=REPORT, headers={"X-Forwarded-For": "198.51.100.1"})
+            .status_code
+            for _ in range(3)
+        ]
         assert first == [200, 200, 429]
         other = from_address(app, proxy).post("/report", data=REPORT, headers={"X-Forwarded-For": "198.51.100.2"})
         assert other.status_code == 200

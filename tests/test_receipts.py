@@ -30,18 +30,36 @@ def test_code_has_at_least_80_bits_in_readable_groups():
 FIXED = "0123-4567-89AB-CDEF-GH1J"
 
 
-@pytest.mark.parametrize("typed", [
-    FIXED, FIXED.lower(), FIXED.replace("-", ""), FIXED.replace("-", " "), f"\t{FIXED}\n",
-    "O123-4567-89AB-CDEF-GH1J", "oI23-4567-89ab-cdef-ghLj", "0l23 4567 89AB CDEF GHIJ",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        FIXED,
+        FIXED.lower(),
+        FIXED.replace("-", ""),
+        FIXED.replace("-", " "),
+        f"\t{FIXED}\n",
+        "O123-4567-89AB-CDEF-GH1J",
+        "oI23-4567-89ab-cdef-ghLj",
+        "0l23 4567 89AB CDEF GHIJ",
+    ],
+)
 def test_normalize_forgives_case_spaces_dashes_and_lookalikes(typed):
     assert receipts.normalize(typed) == FIXED.replace("-", "")
 
 
-@pytest.mark.parametrize("typed", [
-    "", "0123-4567-89AB-CDEF-GH1", "0123-4567-89AB-CDEF-GH1JK", "U123-4567-89AB-CDEF-GH1J",
-    "0123-4567-89AB-CDEF-GH1!", "Ф123-4567-89AB-CDEF-GH1J", "0" * 101, "0123-4567-89AB-CDEF-GH1J" + " " * 90,
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "0123-4567-89AB-CDEF-GH1",
+        "0123-4567-89AB-CDEF-GH1JK",
+        "U123-4567-89AB-CDEF-GH1J",
+        "0123-4567-89AB-CDEF-GH1!",
+        "Ф123-4567-89AB-CDEF-GH1J",
+        "0" * 101,
+        "0123-4567-89AB-CDEF-GH1J" + " " * 90,
+    ],
+)
 def test_normalize_refuses_what_cannot_be_a_code(typed):
     assert receipts.normalize(typed) is None
 
@@ -91,6 +109,10 @@ def test_receipt_lookup_uses_a_unique_index_not_a_scan(app, make_case):
     if db.engine.dialect.name == "sqlite":
         for _ in range(3):
             make_case()
-        plan = " ".join(str(row[-1]) for row in db.session.execute(
-            text("EXPLAIN QUERY PLAN SELECT id FROM cases WHERE receipt_hash = :h"), {"h": b"x" * 32}))
+        plan = " ".join(
+            str(row[-1])
+            for row in db.session.execute(
+                text("EXPLAIN QUERY PLAN SELECT id FROM cases WHERE receipt_hash = :h"), {"h": b"x" * 32}
+            )
+        )
         assert "USING" in plan and "INDEX" in plan and "SCAN" not in plan, plan

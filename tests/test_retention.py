@@ -42,9 +42,17 @@ def finished(app, supervisor):
     def factory(days_ago: float, category: str = "other", status: str = "rejected"):
         checked = evidence.check("witness.pdf", ACCEPTED["letter.pdf"](), evidence.Limits(10**7, 10**8, 20))
         filed = services.file_report(
-            report(category=category, narrative=f"Narrative of a {category} case", place_description="A village",
-                   contact_email="person@example.org", contact_phone="+77012345678"),
-            app.extensions["shagym_receipt_key"], None, [checked])
+            report(
+                category=category,
+                narrative=f"Narrative of a {category} case",
+                place_description="A village",
+                contact_email="person@example.org",
+                contact_phone="+77012345678",
+            ),
+            app.extensions["shagym_receipt_key"],
+            None,
+            [checked],
+        )
         case_id = filed.case.id
         services.add_note(case_id, supervisor, "A note naming a witness")
         services.send_message(case_id, supervisor, "A message to the reporter")
@@ -74,28 +82,36 @@ def content(case_id: int) -> dict:
     db.session.expire_all()
     case = db.session.get(Case, case_id)
     return {
-        "narrative": case.narrative, "place": case.place_description, "email": case.contact_email,
+        "narrative": case.narrative,
+        "place": case.place_description,
+        "email": case.contact_email,
         "phone": case.contact_phone,
         "messages": db.session.scalars(select(Message.body).where(Message.case_id == case_id)).all(),
         "filenames": db.session.scalars(select(Evidence.filename).where(Evidence.case_id == case_id)).all(),
-        "files": db.session.scalars(select(type_coerce(Evidence.content, LargeBinary))
-                                    .where(Evidence.case_id == case_id)).all(),
+        "files": db.session.scalars(
+            select(type_coerce(Evidence.content, LargeBinary)).where(Evidence.case_id == case_id)
+        ).all(),
     }
 
 
 def is_destroyed(case_id: int) -> bool:
     c = content(case_id)
-    gone = (c["narrative"] is None and c["place"] is None and c["email"] is None and c["phone"] is None
-            and all(m is None for m in c["messages"]) and all(f is None for f in c["filenames"])
-            and all(f is None for f in c["files"]))
+    gone = (
+        c["narrative"] is None
+        and c["place"] is None
+        and c["email"] is None
+        and c["phone"] is None
+        and all(m is None for m in c["messages"])
+        and all(f is None for f in c["filenames"])
+        and all(f is None for f in c["files"])
+    )
     kept = c["narrative"] is not None and c["email"] is not None and all(c["messages"]) and all(c["files"])
     assert gone or kept, c  # never half destroyed
     return gone
 
 
 def destroyed_events(case_id: int) -> list[Event]:
-    return list(db.session.scalars(select(Event).where(Event.case_id == case_id,
-                                                       Event.action == "content_destroyed")))
+    return list(db.session.scalars(select(Event).where(Event.case_id == case_id, Event.action == "content_destroyed")))
 
 
 def verify_intact(runner) -> None:
@@ -117,8 +133,9 @@ def test_dry_run_lists_what_is_due_and_changes_nothing(app, runner, finished):
 @pytest.mark.parametrize("status", ["rejected", "closed"])
 def test_apply_destroys_content_but_keeps_the_skeleton_and_the_trail(app, runner, finished, status):
     case = finished(400, status=status)
-    events_before = [(e.seq, e.hash) for e in db.session.scalars(
-        select(Event).where(Event.case_id == case.id).order_by(Event.seq))]
+    events_before = [
+        (e.seq, e.hash) for e in db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.seq))
+    ]
     output = run(runner, "--apply")
     assert case.reference in output and "Destroyed the personal content of 1 case(s)" in output
     assert is_destroyed(case.id)
@@ -127,8 +144,9 @@ def test_apply_destroys_content_but_keeps_the_skeleton_and_the_trail(app, runner
     assert (kept.reference, kept.status, kept.category) == (case.reference, status, "other")
     assert kept.content_destroyed_at is not None
     assert db.session.scalar(select(func.count(Evidence.id)).where(Evidence.case_id == case.id)) == 1  # hash, size
-    after = [(e.seq, e.hash) for e in db.session.scalars(
-        select(Event).where(Event.case_id == case.id).order_by(Event.seq))]
+    after = [
+        (e.seq, e.hash) for e in db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.seq))
+    ]
     assert after[: len(events_before)] == events_before  # every earlier event is still there, unchanged
     [event] = destroyed_events(case.id)
     assert event.actor_type == "system" and '"messages":2' in event.details and '"files":1' in event.details
@@ -152,8 +170,9 @@ def test_destroyed_case_still_opens_for_staff_and_reporter(app, runner, finished
 def test_legal_hold_exempts_a_case(app, runner, finished, supervisor, login_as):
     held = finished(400)
     client, boss = login_as("supervisor")
-    response = client.post(f"/staff/cases/{held.id}/hold", data={"hold": "y", "reason": "Court order 12/2025",
-                                                                  "version": held.version})
+    response = client.post(
+        f"/staff/cases/{held.id}/hold", data={"hold": "y", "reason": "Court order 12/2025", "version": held.version}
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert db.session.get(Case, held.id).legal_hold is True
@@ -174,8 +193,9 @@ def test_legal_hold_exempts_a_case(app, runner, finished, supervisor, login_as):
 def test_only_supervisors_set_a_legal_hold(app, finished, login_as):
     case = finished(400)
     worker, worker_user = login_as("caseworker", ["general"])
-    response = worker.post(f"/staff/cases/{case.id}/hold", data={"hold": "y", "reason": "I think so",
-                                                                  "version": case.version})
+    response = worker.post(
+        f"/staff/cases/{case.id}/hold", data={"hold": "y", "reason": "I think so", "version": case.version}
+    )
     assert response.status_code == 403
     with pytest.raises(services.ServiceError):
         services.set_legal_hold(case.id, worker_user, True, "I think so")
@@ -218,8 +238,11 @@ def test_default_period_comes_from_the_setting(make_app):
 @pytest.mark.parametrize("status", ["new", "triage"])
 def test_open_cases_are_never_touched_however_old(app, runner, finished, status):
     case = finished(0, status=status)
-    db.session.execute(update(Case).where(Case.id == case.id).values(
-        created_at=datetime.now(UTC) - 4000 * DAY, finished_at=datetime.now(UTC) - 4000 * DAY))
+    db.session.execute(
+        update(Case)
+        .where(Case.id == case.id)
+        .values(created_at=datetime.now(UTC) - 4000 * DAY, finished_at=datetime.now(UTC) - 4000 * DAY)
+    )
     db.session.commit()
     output = run(runner, "--apply")
     assert case.reference not in output

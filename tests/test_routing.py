@@ -37,10 +37,20 @@ QUEUE_SLUGS = {i: slug for slug, i in QUEUE_IDS.items()}
 
 
 def seeded_rules() -> list[Rule]:
-    return [Rule(id=i, position=i * 10, name=r.name, queue_id=QUEUE_IDS[r.queue], priority=r.priority,
-                 category=r.category, immediate_danger=r.immediate_danger, child_affected=r.child_affected,
-                 in_custody=r.in_custody)
-            for i, r in enumerate(seed.RULES, start=1)]
+    return [
+        Rule(
+            id=i,
+            position=i * 10,
+            name=r.name,
+            queue_id=QUEUE_IDS[r.queue],
+            priority=r.priority,
+            category=r.category,
+            immediate_danger=r.immediate_danger,
+            child_affected=r.child_affected,
+            in_custody=r.in_custody,
+        )
+        for i, r in enumerate(seed.RULES, start=1)
+    ]
 
 
 def facts(category="other", danger=False, child="no", custody="no", region="astana") -> ReportFacts:
@@ -49,19 +59,31 @@ def facts(category="other", danger=False, child="no", custody="no", region="asta
 
 # facts → (queue slug, priority, name of the rule that decides)
 CASES = {
-    "danger beats everything": (facts("torture", danger=True, custody="yes", child="yes"),
-                                ("urgent", "urgent", "Immediate danger → urgent response")),
+    "danger beats everything": (
+        facts("torture", danger=True, custody="yes", child="yes"),
+        ("urgent", "urgent", "Immediate danger → urgent response"),
+    ),
     "danger in any category": (facts("other", danger=True), ("urgent", "urgent", "Immediate danger → urgent response")),
-    "torture in custody": (facts("torture", custody="yes"),
-                           ("torture-prevention", "high", "Torture of someone in custody → torture prevention")),
-    "torture, custody unknown": (facts("torture", custody="unknown"),
-                                 ("torture-prevention", "high", "torture → torture-prevention")),
-    "cyberbullying of a child": (facts("cyberbullying", child="yes"),
-                                 ("children", "high", "Cyberbullying of a child → children's rights")),
-    "cyberbullying, child unknown": (facts("cyberbullying", child="unknown"),
-                                     ("online", "normal", "cyberbullying → online")),
-    "trafficking of a child": (facts("trafficking", child="yes"),
-                               ("trafficking", "high", "Trafficking of a child → anti-trafficking (high)")),
+    "torture in custody": (
+        facts("torture", custody="yes"),
+        ("torture-prevention", "high", "Torture of someone in custody → torture prevention"),
+    ),
+    "torture, custody unknown": (
+        facts("torture", custody="unknown"),
+        ("torture-prevention", "high", "torture → torture-prevention"),
+    ),
+    "cyberbullying of a child": (
+        facts("cyberbullying", child="yes"),
+        ("children", "high", "Cyberbullying of a child → children's rights"),
+    ),
+    "cyberbullying, child unknown": (
+        facts("cyberbullying", child="unknown"),
+        ("online", "normal", "cyberbullying → online"),
+    ),
+    "trafficking of a child": (
+        facts("trafficking", child="yes"),
+        ("trafficking", "high", "Trafficking of a child → anti-trafficking (high)"),
+    ),
     "trafficking of an adult": (facts("trafficking"), ("trafficking", "high", "trafficking → trafficking")),
     "women": (facts("women", child="yes"), ("women", "normal", "women → women")),
     "disability": (facts("disability", custody="yes"), ("disability", "normal", "disability → disability")),
@@ -70,8 +92,10 @@ CASES = {
     "life": (facts("life"), ("policing", "high", "life → policing")),
     "justice, in custody": (facts("justice", custody="yes"), ("justice", "normal", "justice → justice")),
     "other": (facts("other", region="none"), ("general", "normal", "other → general")),
-    "catch-all for a category without a rule": (facts("a-new-category"),
-                                                ("general", "normal", "Catch-all → general intake")),
+    "catch-all for a category without a rule": (
+        facts("a-new-category"),
+        ("general", "normal", "Catch-all → general intake"),
+    ),
 }
 
 
@@ -85,7 +109,10 @@ def test_seeded_rules_as_plain_data(name):
     report, (queue, priority, rule) = CASES[name]
     decision = routing.route(report, seeded_rules())
     assert (QUEUE_SLUGS[decision.queue_id], Priority.NAMES[decision.priority], decision.rule.name) == (
-        queue, priority, rule)
+        queue,
+        priority,
+        rule,
+    )
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -93,7 +120,10 @@ def test_seeded_rules_in_the_database(app, name):
     report, (queue, priority, rule) = CASES[name]
     decision = routing.route(report, db.session.scalars(select(RoutingRule)).all())
     assert (db.session.get(Queue, decision.queue_id).slug, Priority.NAMES[decision.priority], decision.rule.name) == (
-        queue, priority, rule)
+        queue,
+        priority,
+        rule,
+    )
     assert decision.rule.queue_id == decision.queue_id
 
 
@@ -128,19 +158,27 @@ def test_inactive_rule_in_the_database_is_skipped(app):
     assert decision.rule.name == "Catch-all → general intake"
 
 
-@pytest.mark.parametrize("condition, matching, other", [
-    ("category", "torture", "life"),
-    ("immediate_danger", True, False),
-    ("immediate_danger", False, True),
-    ("child_affected", "unknown", "yes"),
-    ("in_custody", "no", "unknown"),
-    ("region", "almaty-city", "almaty"),
-])
+@pytest.mark.parametrize(
+    "condition, matching, other",
+    [
+        ("category", "torture", "life"),
+        ("immediate_danger", True, False),
+        ("immediate_danger", False, True),
+        ("child_affected", "unknown", "yes"),
+        ("in_custody", "no", "unknown"),
+        ("region", "almaty-city", "almaty"),
+    ],
+)
 def test_each_condition_matches_only_its_value(condition, matching, other):
     rule = Rule(1, 1, "specific", queue_id=1, priority=1, **{condition: matching})
     catch = Rule(2, 2, "catch", queue_id=2, priority=2)
-    field = {"category": "category", "immediate_danger": "danger", "child_affected": "child",
-             "in_custody": "custody", "region": "region"}[condition]
+    field = {
+        "category": "category",
+        "immediate_danger": "danger",
+        "child_affected": "child",
+        "in_custody": "custody",
+        "region": "region",
+    }[condition]
     assert routing.route(facts(**{field: matching}), [rule, catch]).rule is rule
     assert routing.route(facts(**{field: other}), [rule, catch]).rule is catch
 
@@ -161,13 +199,22 @@ def test_no_matching_rule_raises():
         routing.route(facts("life"), [])
 
 
-@pytest.mark.parametrize("rules", [
-    [],
-    [Rule(1, 1, "torture", queue_id=1, priority=1, category="torture")],
-    [Rule(1, 1, "catch", queue_id=1, priority=2), Rule(2, 2, "torture", queue_id=1, priority=1, category="torture")],
-    [Rule(1, 1, "torture", queue_id=1, priority=1, category="torture"),
-     Rule(2, 2, "catch", queue_id=1, priority=2, active=False)],
-], ids=["empty", "no catch-all", "catch-all not last", "catch-all inactive"])
+@pytest.mark.parametrize(
+    "rules",
+    [
+        [],
+        [Rule(1, 1, "torture", queue_id=1, priority=1, category="torture")],
+        [
+            Rule(1, 1, "catch", queue_id=1, priority=2),
+            Rule(2, 2, "torture", queue_id=1, priority=1, category="torture"),
+        ],
+        [
+            Rule(1, 1, "torture", queue_id=1, priority=1, category="torture"),
+            Rule(2, 2, "catch", queue_id=1, priority=2, active=False),
+        ],
+    ],
+    ids=["empty", "no catch-all", "catch-all not last", "catch-all inactive"],
+)
 def test_rule_set_without_a_final_catch_all_is_refused(rules):
     with pytest.raises(NoRouteError):
         routing.check_rule_set(rules)
@@ -183,4 +230,5 @@ def test_describe_names_the_conditions():
     rules = {r.name: r for r in seeded_rules()}
     assert routing.describe(rules["Catch-all → general intake"]) == "any report"
     assert routing.describe(rules["Torture of someone in custody → torture prevention"]) == (
-        "category=torture and in_custody=yes")
+        "category=torture and in_custody=yes"
+    )

@@ -33,12 +33,22 @@ NOTE = "Internal note: the brother Daniyar confirmed the bruises by phone."
 TO_REPORTER = "Message to reporter: we spoke to the prosecutor in Karaganda."
 REPLY = "Reporter reply: the guard's name is Serik Abenov."
 FILENAME = "medical-certificate-Kairat-Abenov.pdf"
-FILE_CONTENT = (b"%PDF-1.4\n% forensic report for Kairat EVIDENCE-MARKER-5b1d9e\n"
-                b"1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+FILE_CONTENT = b"%PDF-1.4\n% forensic report for Kairat EVIDENCE-MARKER-5b1d9e\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
-FORM = {"category": "torture", "narrative": NARRATIVE, "region": "ulytau", "place_description": PLACE,
-        "immediate_danger": "no", "child_affected": "no", "in_custody": "yes", "reporter_role": "relative",
-        "contact": "contact", "email": EMAIL, "phone": PHONE, "consent": "y"}
+FORM = {
+    "category": "torture",
+    "narrative": NARRATIVE,
+    "region": "ulytau",
+    "place_description": PLACE,
+    "immediate_danger": "no",
+    "child_affected": "no",
+    "in_custody": "yes",
+    "reporter_role": "relative",
+    "contact": "contact",
+    "email": EMAIL,
+    "phone": PHONE,
+    "consent": "y",
+}
 RECEIPT_RE = re.compile(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>")
 
 
@@ -67,8 +77,9 @@ def found_in_database(app, needles: dict[str, bytes]) -> set[str]:
         assert len(raw) > 10_000  # the scan really read a database
         return {name for name, needle in needles.items() if needle in raw}
     found: set[str] = set()
-    columns = db.session.execute(text(
-        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")).all()
+    columns = db.session.execute(
+        text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")
+    ).all()
     assert len(columns) > 50
     for table, column in columns:
         for (value,) in db.session.execute(text(f'SELECT "{column}"::text FROM "{table}"')):  # noqa: S608 - names from the catalogue
@@ -84,11 +95,19 @@ def found_in_database(app, needles: dict[str, bytes]) -> set[str]:
 
 def _needles(receipt: str) -> dict[str, bytes]:
     return {
-        "narrative": NARRATIVE.encode(), "narrative fragment": b"Zhezkazgan detention",
-        "place": PLACE.encode(), "email": EMAIL.encode(), "phone as typed": PHONE.encode(),
-        "phone normalised": PHONE_E164.encode(), "note": NOTE.encode(), "message": TO_REPORTER.encode(),
-        "reply": REPLY.encode(), "filename": FILENAME.encode(), "file content": FILE_CONTENT,
-        "file marker": b"EVIDENCE-MARKER-5b1d9e", "receipt": receipt.encode(),
+        "narrative": NARRATIVE.encode(),
+        "narrative fragment": b"Zhezkazgan detention",
+        "place": PLACE.encode(),
+        "email": EMAIL.encode(),
+        "phone as typed": PHONE.encode(),
+        "phone normalised": PHONE_E164.encode(),
+        "note": NOTE.encode(),
+        "message": TO_REPORTER.encode(),
+        "reply": REPLY.encode(),
+        "filename": FILENAME.encode(),
+        "file content": FILE_CONTENT,
+        "file marker": b"EVIDENCE-MARKER-5b1d9e",
+        "receipt": receipt.encode(),
         "receipt without dashes": receipt.replace("-", "").encode(),
     }
 
@@ -103,15 +122,21 @@ def _file_everything(app, client, login_as) -> tuple[Case, str]:
     queue = case.queue.slug
     staff, _user = login_as("caseworker", [queue])
     assert staff.post(f"/staff/cases/{case.id}/messages", data={"kind": "note", "body": NOTE}).status_code == 302
-    assert staff.post(f"/staff/cases/{case.id}/messages",
-                      data={"kind": "to_reporter", "body": TO_REPORTER}).status_code == 302
+    assert (
+        staff.post(f"/staff/cases/{case.id}/messages", data={"kind": "to_reporter", "body": TO_REPORTER}).status_code
+        == 302
+    )
     assert client.post("/track", data={"receipt": receipt}).status_code == 303
     assert client.post("/track/reply", data={"body": REPLY}).status_code == 303
     # The app itself still reads everything back (so the scan below is not vacuous).
     db.session.expire_all()
     case = db.session.get(Case, case.id)
     assert (case.narrative, case.place_description, case.contact_email, case.contact_phone) == (
-        NARRATIVE, PLACE, EMAIL, PHONE_E164)
+        NARRATIVE,
+        PLACE,
+        EMAIL,
+        PHONE_E164,
+    )
     bodies = set(db.session.scalars(select(Message.body).where(Message.case_id == case.id)))
     assert {NOTE, TO_REPORTER, REPLY} <= bodies
     item = db.session.scalar(select(Evidence))
@@ -145,7 +170,8 @@ def _stored_values(ring: crypto.Keyring) -> dict[str, list[bytes]]:
     for model, name in ENCRYPTED:
         column = getattr(model, name)
         out[f"{model.__tablename__}.{name}"] = [
-            bytes(v) for v in db.session.scalars(select(type_coerce(column, LargeBinary)).where(column.is_not(None)))]
+            bytes(v) for v in db.session.scalars(select(type_coerce(column, LargeBinary)).where(column.is_not(None)))
+        ]
     return out
 
 
@@ -165,12 +191,21 @@ def test_every_personal_column_is_an_encrypted_type():
     """The list that rotation walks is exactly the set of encrypted columns in the models."""
     from cases.base import EncryptedText
 
-    typed = {(m.class_, c.key) for m in db.Model.registry.mappers for c in m.columns
-             if isinstance(c.type, EncryptedText)}
+    typed = {
+        (m.class_, c.key) for m in db.Model.registry.mappers for c in m.columns if isinstance(c.type, EncryptedText)
+    }
     assert typed == set(ENCRYPTED)
     names = {f"{m.__tablename__}.{n}" for m, n in ENCRYPTED}
-    assert {"cases.narrative", "cases.place_description", "cases.contact_email", "cases.contact_phone",
-            "messages.body", "evidence.filename", "evidence.content", "users.totp_secret"} <= names
+    assert {
+        "cases.narrative",
+        "cases.place_description",
+        "cases.contact_email",
+        "cases.contact_phone",
+        "messages.body",
+        "evidence.filename",
+        "evidence.content",
+        "users.totp_secret",
+    } <= names
 
 
 def test_a_value_moved_to_another_column_does_not_decrypt(app, make_case):
@@ -304,8 +339,9 @@ def test_rotation_with_environment_keys_moves_every_value_to_the_last_key(make_a
     both, _ = _env_keys("oldkey01", "newkey02")
     first = make_app(SHAGYM_DATA_KEYS=one)
     with first.app_context():
-        case_id = services.file_report(report(narrative=NARRATIVE, contact_email=EMAIL),
-                                       first.extensions["shagym_receipt_key"]).case.id
+        case_id = services.file_report(
+            report(narrative=NARRATIVE, contact_email=EMAIL), first.extensions["shagym_receipt_key"]
+        ).case.id
     second = make_app(SHAGYM_DATA_KEYS=both)
     with second.app_context():
         result = second.test_cli_runner().invoke(args=["keys", "rotate"])

@@ -23,12 +23,24 @@ from tests.conftest import ROOT, Auth, report
 from tests.samples import ACCEPTED
 
 SITE_CSP = {
-    "default-src": {"'self'"}, "script-src": {"'self'"}, "style-src": {"'self'"}, "img-src": {"'self'", "data:"},
-    "font-src": {"'self'"}, "connect-src": {"'self'"}, "object-src": {"'none'"}, "base-uri": {"'none'"},
-    "frame-ancestors": {"'none'"}, "form-action": {"'self'"},
+    "default-src": {"'self'"},
+    "script-src": {"'self'"},
+    "style-src": {"'self'"},
+    "img-src": {"'self'", "data:"},
+    "font-src": {"'self'"},
+    "connect-src": {"'self'"},
+    "object-src": {"'none'"},
+    "base-uri": {"'none'"},
+    "frame-ancestors": {"'none'"},
+    "form-action": {"'self'"},
 }
-DOWNLOAD_CSP = {"default-src": {"'none'"}, "sandbox": set(), "frame-ancestors": {"'none'"},
-                "form-action": {"'none'"}, "base-uri": {"'none'"}}
+DOWNLOAD_CSP = {
+    "default-src": {"'none'"},
+    "sandbox": set(),
+    "frame-ancestors": {"'none'"},
+    "form-action": {"'none'"},
+    "base-uri": {"'none'"},
+}
 
 
 def _all_rules() -> list[tuple[str, str, tuple[str, ...]]]:
@@ -36,11 +48,16 @@ def _all_rules() -> list[tuple[str, str, tuple[str, ...]]]:
     from wsgi import create_app
 
     with tempfile.TemporaryDirectory() as instance:
-        app = create_app({"TESTING": True, "SECRET_KEY": "collect", "INSTANCE_PATH": instance,
-                          "RATELIMIT_ENABLED": False,
-                          "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/collect.sqlite3"})
-        rules = [(r.endpoint, r.rule, tuple(sorted(r.methods - {"HEAD", "OPTIONS"})))
-                 for r in app.url_map.iter_rules()]
+        app = create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "collect",
+                "INSTANCE_PATH": instance,
+                "RATELIMIT_ENABLED": False,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance}/collect.sqlite3",
+            }
+        )
+        rules = [(r.endpoint, r.rule, tuple(sorted(r.methods - {"HEAD", "OPTIONS"}))) for r in app.url_map.iter_rules()]
         with app.app_context():
             db.engine.dispose()
     return sorted(rules)
@@ -77,9 +94,13 @@ def world(app, make_user):
     filed = services.file_report(report(), app.extensions["shagym_receipt_key"], None, [checked])
     target = make_user("caseworker", ["general"])
     params = {
-        "case_id": filed.case.id, "evidence_id": db.session.scalar(db.select(Evidence.id)),
-        "user_id": target.id, "rule_id": 1, "slug": db.session.get(Queue, filed.case.queue_id).slug,
-        "code": "en", "filename": "css/site.css",
+        "case_id": filed.case.id,
+        "evidence_id": db.session.scalar(db.select(Evidence.id)),
+        "user_id": target.id,
+        "rule_id": 1,
+        "slug": db.session.get(Queue, filed.case.queue_id).slug,
+        "code": "en",
+        "filename": "css/site.css",
     }
 
     def client_for(role: str):
@@ -158,9 +179,12 @@ def test_the_route_list_is_not_empty_and_covers_both_sides():
 def test_case_pages_are_never_cached(world):
     client_for, params = world
     staff = client_for("supervisor")
-    for path in (f"/staff/cases/{params['case_id']}",
-                 f"/staff/cases/{params['case_id']}/evidence/{params['evidence_id']}",
-                 f"/staff/queues/{params['slug']}", "/staff/"):
+    for path in (
+        f"/staff/cases/{params['case_id']}",
+        f"/staff/cases/{params['case_id']}/evidence/{params['evidence_id']}",
+        f"/staff/queues/{params['slug']}",
+        "/staff/",
+    ):
         response = staff.get(path)
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "no-store" and response.headers["Pragma"] == "no-cache"
@@ -182,10 +206,18 @@ def _boom():
     raise RuntimeError("boom")
 
 
-@pytest.mark.parametrize(("kind", "status"), [
-    ("unknown page", 404), ("wrong method", 405), ("server error", 500), ("forbidden", 403),
-    ("missing csrf", 400), ("throttled", 429), ("too large", 413),
-])
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [
+        ("unknown page", 404),
+        ("wrong method", 405),
+        ("server error", 500),
+        ("forbidden", 403),
+        ("missing csrf", 400),
+        ("throttled", 429),
+        ("too large", 413),
+    ],
+)
 def test_error_pages_are_generic_and_carry_the_headers(make_app, make_user, kind, status):
     config = {}
     if kind == "missing csrf":
@@ -251,8 +283,13 @@ def test_no_template_has_inline_script_or_style(path: Path):
 
 
 def test_template_scan_would_catch_inline_code():
-    for bad in ("<script>alert(1)</script>", '<p style="color:red">', "<style>p{}</style>",
-                '<a onclick="x()">', '<a href="javascript:x()">'):
+    for bad in (
+        "<script>alert(1)</script>",
+        '<p style="color:red">',
+        "<style>p{}</style>",
+        '<a onclick="x()">',
+        '<a href="javascript:x()">',
+    ):
         with pytest.raises(AssertionError):
             assert_no_inline_code(bad)
     assert_no_inline_code('<script src="/static/js/public.js" defer></script>')
@@ -260,11 +297,22 @@ def test_template_scan_would_catch_inline_code():
 
 def test_uploads_are_attachments_for_the_reporter_receipt_too(client, make_case):
     """The receipt file is served as an attachment with the download policy as well."""
-    response = client.post("/report", data={
-        "category": "other", "narrative": "Something happened that violates rights, described in detail.",
-        "region": "astana", "immediate_danger": "no", "child_affected": "no", "in_custody": "no",
-        "reporter_role": "witness", "contact": "anonymous", "consent": "y",
-        "evidence": [(io.BytesIO(ACCEPTED["photo.png"]()), "p.png")]}, content_type="multipart/form-data")
+    response = client.post(
+        "/report",
+        data={
+            "category": "other",
+            "narrative": "Something happened that violates rights, described in detail.",
+            "region": "astana",
+            "immediate_danger": "no",
+            "child_affected": "no",
+            "in_custody": "no",
+            "reporter_role": "witness",
+            "contact": "anonymous",
+            "consent": "y",
+            "evidence": [(io.BytesIO(ACCEPTED["photo.png"]()), "p.png")],
+        },
+        content_type="multipart/form-data",
+    )
     html = response.get_data(as_text=True)
     receipt = re.search(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>", html).group(1)
     reference = re.search(r"SHG-\d{4}-\d{6}", html).group(0)

@@ -31,9 +31,18 @@ from tests.test_security_crypto import found_in_database
 ADDRESS = "203.0.113.199"
 AGENT = "ProbeBrowser/7.3 (tracking-canary-agent; rv:99)"
 REFERER = "https://referrer-canary.example/came-from-here?utm=probe"
-REPORT = {"category": "other", "narrative": "The akimat evicted our family without any court decision.",
-          "region": "almaty", "immediate_danger": "no", "child_affected": "yes", "in_custody": "no",
-          "reporter_role": "affected", "contact": "contact", "email": "family@example.org", "consent": "y"}
+REPORT = {
+    "category": "other",
+    "narrative": "The akimat evicted our family without any court decision.",
+    "region": "almaty",
+    "immediate_danger": "no",
+    "child_affected": "yes",
+    "in_custody": "no",
+    "reporter_role": "affected",
+    "contact": "contact",
+    "email": "family@example.org",
+    "consent": "y",
+}
 RECEIPT_RE = re.compile(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>")
 
 
@@ -65,9 +74,14 @@ def log_text(caplog) -> str:
 
 
 def _probe_needles() -> dict[str, bytes]:
-    return {"address": ADDRESS.encode(), "packed address": socket.inet_aton(ADDRESS),
-            "user agent": AGENT.encode(), "agent fragment": b"tracking-canary-agent",
-            "referrer": REFERER.encode(), "referrer host": b"referrer-canary.example"}
+    return {
+        "address": ADDRESS.encode(),
+        "packed address": socket.inet_aton(ADDRESS),
+        "user agent": AGENT.encode(),
+        "agent fragment": b"tracking-canary-agent",
+        "referrer": REFERER.encode(),
+        "referrer host": b"referrer-canary.example",
+    }
 
 
 def test_a_reporters_address_agent_and_referrer_are_stored_and_logged_nowhere(make_app, every_log):
@@ -145,12 +159,19 @@ def test_gunicorn_logs_hold_no_address_agent_or_referrer():
     access, error = _Capture(), _Capture()
     logger.access_log.addHandler(access)
     logger.error_log.addHandler(error)
-    request = types.SimpleNamespace(headers=[("USER-AGENT", AGENT), ("REFERER", REFERER),
-                                             ("X-FORWARDED-FOR", ADDRESS)])
+    request = types.SimpleNamespace(headers=[("USER-AGENT", AGENT), ("REFERER", REFERER), ("X-FORWARDED-FOR", ADDRESS)])
     response = types.SimpleNamespace(status="200 OK", sent=512, headers=[("Content-Type", "text/html")])
-    environ = {"REMOTE_ADDR": ADDRESS, "REMOTE_PORT": "55555", "HTTP_USER_AGENT": AGENT, "HTTP_REFERER": REFERER,
-               "REQUEST_METHOD": "POST", "RAW_URI": "/report?from=" + ADDRESS, "PATH_INFO": "/report",
-               "QUERY_STRING": "from=" + ADDRESS, "SERVER_PROTOCOL": "HTTP/1.1"}
+    environ = {
+        "REMOTE_ADDR": ADDRESS,
+        "REMOTE_PORT": "55555",
+        "HTTP_USER_AGENT": AGENT,
+        "HTTP_REFERER": REFERER,
+        "REQUEST_METHOD": "POST",
+        "RAW_URI": "/report?from=" + ADDRESS,
+        "PATH_INFO": "/report",
+        "QUERY_STRING": "from=" + ADDRESS,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
     logger.access(response, request, environ, timedelta(milliseconds=12))
     # What gunicorn's worker logs for a malformed request (workers/base.py handle_error).
     logger.warning(f"Invalid request from ip={ADDRESS}: Invalid HTTP Version 'HTTP/9'")
@@ -173,8 +194,9 @@ def _case_with_file(app) -> tuple[Case, Evidence]:
 
 def _events(case_id: int, action: str) -> list[Event]:
     db.session.expire_all()
-    return list(db.session.scalars(select(Event).where(Event.case_id == case_id, Event.action == action)
-                                   .order_by(Event.seq)))
+    return list(
+        db.session.scalars(select(Event).where(Event.case_id == case_id, Event.action == action).order_by(Event.seq))
+    )
 
 
 @pytest.mark.parametrize("role", ["caseworker", "supervisor"])
@@ -261,8 +283,10 @@ def test_server_error_page_is_generic_and_its_log_line_holds_no_form_value(app, 
 
 def test_error_ids_differ_between_errors(app, client):
     app.view_functions["intake.safety"] = _boom
-    ids = {re.search(r"<code>([0-9a-f]{12})</code>", client.get("/safety").get_data(as_text=True)).group(1)
-           for _ in range(3)}
+    ids = {
+        re.search(r"<code>([0-9a-f]{12})</code>", client.get("/safety").get_data(as_text=True)).group(1)
+        for _ in range(3)
+    }
     assert len(ids) == 3
 
 

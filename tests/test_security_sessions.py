@@ -97,17 +97,24 @@ def test_copied_cookie_stops_working_after_password_change(app, victim):
 
 def _age_session(user: User, **ago: timedelta) -> None:
     now = datetime.now(UTC)
-    db.session.execute(update(StaffSession).where(StaffSession.user_id == user.id)
-                       .values({name: now - delta for name, delta in ago.items()}))
+    db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id)
+        .values({name: now - delta for name, delta in ago.items()})
+    )
     db.session.commit()
 
 
-@pytest.mark.parametrize(("ago", "still_valid"), [
-    ({"last_seen_at": timedelta(minutes=29)}, True),
-    ({"last_seen_at": timedelta(minutes=31)}, False),
-    ({"created_at": timedelta(hours=11, minutes=59)}, True),
-    ({"created_at": timedelta(hours=12, minutes=1)}, False),
-], ids=["idle 29 min", "idle 31 min", "11h59 old", "12h01 old"])
+@pytest.mark.parametrize(
+    ("ago", "still_valid"),
+    [
+        ({"last_seen_at": timedelta(minutes=29)}, True),
+        ({"last_seen_at": timedelta(minutes=31)}, False),
+        ({"created_at": timedelta(hours=11, minutes=59)}, True),
+        ({"created_at": timedelta(hours=12, minutes=1)}, False),
+    ],
+    ids=["idle 29 min", "idle 31 min", "11h59 old", "12h01 old"],
+)
 def test_idle_and_absolute_timeouts(victim, ago, still_valid):
     client, thief, user = victim
     _age_session(user, **ago)
@@ -177,8 +184,9 @@ def test_cookie_is_secure_with_host_prefix_under_https(make_app, monkeypatch):
     with app.app_context():
         user = accounts.create_user("https@example.org", "Over Https", "caseworker", PASSWORD, ["general"])
         client = app.test_client()
-        response = client.post("/staff/login", data={"email": user.email, "password": PASSWORD},
-                               base_url="https://localhost")
+        response = client.post(
+            "/staff/login", data={"email": user.email, "password": PASSWORD}, base_url="https://localhost"
+        )
         header = _session_cookie_header(response, "__Host-shagym")
         attrs = _attributes(header)
         assert {"secure", "httponly"} <= attrs.keys() and attrs["samesite"] == "Strict"
@@ -208,8 +216,11 @@ def admin(login_as, make_user):
 
 
 def _admin_pages(target: User) -> list[tuple[str, str]]:
-    return [("GET", "/staff/admin/users"), ("GET", f"/staff/admin/users/{target.id}"),
-            ("POST", f"/staff/admin/users/{target.id}/deactivate")]
+    return [
+        ("GET", "/staff/admin/users"),
+        ("GET", f"/staff/admin/users/{target.id}"),
+        ("POST", f"/staff/admin/users/{target.id}/deactivate"),
+    ]
 
 
 def test_account_pages_open_right_after_sign_in(admin):
@@ -233,7 +244,9 @@ def test_account_pages_ask_for_the_password_after_10_minutes(admin, index):
 
     back = client.post(response.headers["Location"], data={"password": PASSWORD})
     # Back to the page (a POST-only address comes back to the account list, to make the change again).
-    assert back.status_code == 302 and back.headers["Location"].endswith(path if method == "GET" else "/staff/admin/users")
+    assert back.status_code == 302 and back.headers["Location"].endswith(
+        path if method == "GET" else "/staff/admin/users"
+    )
     response = client.open(path, method=method)
     assert response.status_code in (200, 302) and "reauth" not in response.headers.get("Location", "")
     if method == "POST":

@@ -157,8 +157,13 @@ def test_status_walk_to_closed_and_reopen(w, monkeypatch):
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
     monkeypatch.setattr(services, "utcnow", clock)
     cid = w["case"].id
-    for target, reason in [("triage", ""), ("investigating", ""), ("referred", "Ombudsman of Almaty"),
-                           ("resolved", "Detainee released"), ("closed", "")]:
+    for target, reason in [
+        ("triage", ""),
+        ("investigating", ""),
+        ("referred", "Ombudsman of Almaty"),
+        ("resolved", "Detainee released"),
+        ("closed", ""),
+    ]:
         services.change_status(cid, w["worker"], target, reason)
     case = fresh(cid)
     assert (case.status, case.is_open, case.finished_at) == ("closed", False, clock.now)
@@ -238,8 +243,9 @@ def test_priority_change_after_reopening_counts_from_the_reopening(w, make_case,
     assert fresh(cid).due_at == datetime(2030, 3, 5, 9, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("priority", "message"), [("critical", "Unknown priority"),
-                                                    ("normal", "already has that priority")])
+@pytest.mark.parametrize(
+    ("priority", "message"), [("critical", "Unknown priority"), ("normal", "already has that priority")]
+)
 def test_priority_refusals(w, priority, message):
     with pytest.raises(services.ServiceError, match=message):
         services.change_priority(w["case"].id, w["worker"], priority)
@@ -266,12 +272,15 @@ def test_move_queue_hands_the_case_to_the_other_queue(w):
     services.add_note(cid, w["outsider"], "Picked up from the move.")
 
 
-@pytest.mark.parametrize(("who", "queue", "reason", "error"), [
-    ("worker", "women", "Because", services.Forbidden),
-    ("supervisor", "women", "   ", services.ServiceError),
-    ("supervisor", "no-such-queue", "Because", services.ServiceError),
-    ("supervisor", "general", "Because", services.ServiceError),
-])
+@pytest.mark.parametrize(
+    ("who", "queue", "reason", "error"),
+    [
+        ("worker", "women", "Because", services.Forbidden),
+        ("supervisor", "women", "   ", services.ServiceError),
+        ("supervisor", "no-such-queue", "Because", services.ServiceError),
+        ("supervisor", "general", "Because", services.ServiceError),
+    ],
+)
 def test_move_queue_refusals(w, who, queue, reason, error):
     with pytest.raises(error):
         services.move_queue(w["case"].id, w[who], queue, reason)
@@ -285,8 +294,10 @@ def test_note_and_message_are_kept_apart(w):
     note = services.add_note(w["case"].id, w["worker"], "  Internal: the reporter sounded scared.  ")
     msg = services.send_message(w["case"].id, w["worker"], "Please tell us the date.")
     rows = {m.id: (m.kind, m.body, m.author_id) for m in db.session.scalars(select(Message))}
-    assert rows == {note.id: ("note", "Internal: the reporter sounded scared.", w["worker"].id),
-                    msg.id: ("to_reporter", "Please tell us the date.", w["worker"].id)}
+    assert rows == {
+        note.id: ("note", "Internal: the reporter sounded scared.", w["worker"].id),
+        msg.id: ("to_reporter", "Please tell us the date.", w["worker"].id),
+    }
 
 
 @pytest.mark.parametrize("call", ["add_note", "send_message"])

@@ -50,10 +50,12 @@ def refs(response) -> list[str]:
 @pytest.fixture
 def staff(login_as):
     """Signed-in clients that read English: ``staff("caseworker", ["general"])``."""
+
     def factory(role="caseworker", queues=None):
         client, user = login_as(role, queues)
         client.set_cookie("lang", "en")
         return client, user
+
     return factory
 
 
@@ -110,8 +112,14 @@ def test_queue_orders_urgent_first_then_due_date_then_age(app, make_case, staff)
     now = datetime.now(UTC)
     cases = [make_case().case for _ in range(6)]
     # (priority, due in hours) per case, in creation order (= age).
-    plan = [(Priority.LOW, 1), (Priority.NORMAL, 5), (Priority.URGENT, 30), (Priority.NORMAL, 2),
-            (Priority.URGENT, 3), (Priority.NORMAL, 2)]
+    plan = [
+        (Priority.LOW, 1),
+        (Priority.NORMAL, 5),
+        (Priority.URGENT, 30),
+        (Priority.NORMAL, 2),
+        (Priority.URGENT, 3),
+        (Priority.NORMAL, 2),
+    ]
     for case, (prio, hours) in zip(cases, plan, strict=True):
         set_case(case.id, priority=prio, due_at=now + timedelta(hours=hours))
     expected = [cases[i].reference for i in (4, 2, 3, 5, 1, 0)]  # same due date: the older case first
@@ -211,6 +219,7 @@ def test_pagination_cursor_survives_microsecond_due_dates(app, make_case):
         set_case(case.id, False, priority=2, due_at=base + timedelta(microseconds=123457 + (i // 2)))
     db.session.commit()
     from cases.models import User
+
     me = User(id=0, email="x", name="x", role="supervisor")
     first, cursor = queries.queue_page(general_id(), queries.QueueFilter(), me, None, datetime.now(UTC))
     second, _ = queries.queue_page(general_id(), queries.QueueFilter(), me, cursor, datetime.now(UTC))
@@ -305,8 +314,11 @@ def test_case_page_says_the_clock_is_paused(app, make_case, staff):
 
 def test_case_page_shows_the_report_and_its_routing(app, make_case, staff):
     client, _ = staff("caseworker", ["general"])
-    case = make_case(narrative="The neighbour's child was taken from school without any paperwork.",
-                     place_description="School No. 5", contact_email="reporter@example.net").case
+    case = make_case(
+        narrative="The neighbour's child was taken from school without any paperwork.",
+        place_description="School No. 5",
+        contact_email="reporter@example.net",
+    ).case
     body = page(client.get(f"/staff/cases/{case.id}"))
     assert "The neighbour's child was taken from school without any paperwork." in body
     assert "School No. 5" in body and "reporter@example.net" in body
@@ -390,8 +402,10 @@ ACTIVITY_FILTERS = [
     ("action=note", [("Bob Worker", "note")]),
     ("action=assigned&actor={alice}", [("Alice Worker", "assigned")]),
     ("queue={women_queue}&action=status", [("Alice Worker", "status")]),
-    ("queue={women_queue}", [("Alice Worker", "status"), ("Bob Worker", "note"), ("system", "routed"),
-                             ("public", "created")]),
+    (
+        "queue={women_queue}",
+        [("Alice Worker", "status"), ("Bob Worker", "note"), ("system", "routed"), ("public", "created")],
+    ),
     ("until=2000-01-01", []),
     ("since=2999-01-01", []),
     ("since={today}&actor={bob}", [("Bob Worker", "note")]),
@@ -402,8 +416,12 @@ ACTIVITY_FILTERS = [
 def test_activity_filters(activity):
     client, w = activity
     for query, expected in ACTIVITY_FILTERS:
-        query = query.format(alice=w["alice"].id, bob=w["bob"].id, women_queue=w["women"].queue_id,
-                             today=(datetime.now(UTC) - timedelta(days=1)).date().isoformat())
+        query = query.format(
+            alice=w["alice"].id,
+            bob=w["bob"].id,
+            women_queue=w["women"].queue_id,
+            today=(datetime.now(UTC) - timedelta(days=1)).date().isoformat(),
+        )
         response = client.get("/staff/supervise/activity?" + query)
         assert response.status_code == 200
         assert _activity_rows(response) == expected, query
@@ -412,25 +430,35 @@ def test_activity_filters(activity):
 def test_activity_time_filter_uses_event_time(activity):
     client, w = activity
     day = w["note"].created_at.astimezone(ALMATY).date()  # the page's dates are the office's
-    inside = _activity_rows(client.get(f"/staff/supervise/activity?action=note&since={day.isoformat()}"
-                                       f"&until={(day + timedelta(days=1)).isoformat()}"))
+    inside = _activity_rows(
+        client.get(
+            f"/staff/supervise/activity?action=note&since={day.isoformat()}"
+            f"&until={(day + timedelta(days=1)).isoformat()}"
+        )
+    )
     before = _activity_rows(client.get(f"/staff/supervise/activity?action=note&until={day.isoformat()}"))
-    after = _activity_rows(client.get(f"/staff/supervise/activity?action=note"
-                                      f"&since={(day + timedelta(days=1)).isoformat()}"))
+    after = _activity_rows(
+        client.get(f"/staff/supervise/activity?action=note&since={(day + timedelta(days=1)).isoformat()}")
+    )
     assert inside == [("Bob Worker", "note")] and before == [] and after == []
 
 
-@pytest.mark.parametrize(("typed", "utc"), [
-    ("2030-03-05", datetime(2030, 3, 4, 19, 0, tzinfo=UTC)),  # midnight in Almaty (UTC+5)
-    ("2030-03-05T10:30", datetime(2030, 3, 5, 5, 30, tzinfo=UTC)),
-    ("2030-03-05T10:30+00:00", datetime(2030, 3, 5, 10, 30, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("typed", "utc"),
+    [
+        ("2030-03-05", datetime(2030, 3, 4, 19, 0, tzinfo=UTC)),  # midnight in Almaty (UTC+5)
+        ("2030-03-05T10:30", datetime(2030, 3, 5, 5, 30, tzinfo=UTC)),
+        ("2030-03-05T10:30+00:00", datetime(2030, 3, 5, 10, 30, tzinfo=UTC)),
+    ],
+)
 def test_activity_dates_are_office_dates(app, make_case, make_user, staff, typed, utc):
     """An event just before and just after the typed moment: only the later one is "since" it."""
     client, _ = staff("supervisor")
     case = make_case().case
-    for actor, at in ((make_user("caseworker", ["general"], name="Early Bird"), utc - timedelta(minutes=1)),
-                      (make_user("caseworker", ["general"], name="Late Owl"), utc + timedelta(minutes=1))):
+    for actor, at in (
+        (make_user("caseworker", ["general"], name="Early Bird"), utc - timedelta(minutes=1)),
+        (make_user("caseworker", ["general"], name="Late Owl"), utc + timedelta(minutes=1)),
+    ):
         audit.append(db.session, case=case, actor_type="staff", actor_id=actor.id, action="note", at=at)
         db.session.commit()
     rows = _activity_rows(client.get("/staff/supervise/activity", query_string={"action": "note", "since": typed}))
@@ -470,10 +498,15 @@ def test_history_shows_values_as_typed_even_with_percent_signs(app, make_case, m
     worker = make_user("caseworker", ["general"])
     case = make_case().case
     services.change_status(case.id, worker, "rejected", reason="Only 100% sure cases; see %s and %(x)s")
-    audit.append(db.session, case=None, actor_type="staff", actor_id=sup.id, action="rule_toggled",
-                 new="50% of torture reports → urgent")
-    audit.append(db.session, case=case, actor_type="staff", actor_id=sup.id, action="queue", old="a%sb",
-                 new="100%")
+    audit.append(
+        db.session,
+        case=None,
+        actor_type="staff",
+        actor_id=sup.id,
+        action="rule_toggled",
+        new="50% of torture reports → urgent",
+    )
+    audit.append(db.session, case=case, actor_type="staff", actor_id=sup.id, action="queue", old="a%sb", new="100%")
     db.session.commit()
     for path in (f"/staff/cases/{case.id}", "/staff/supervise/activity"):
         response = client.get(path)

@@ -180,8 +180,11 @@ def test_throttle_is_shared_between_workers_through_redis(make_app):
             raise
         pytest.skip("no local Redis")
     redis.Redis(host="127.0.0.1", port=6379).flushdb()
-    config = {"RATELIMIT_ENABLED": True, "TRACK_RATE_LIMIT": "3 per minute",
-              "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0"}
+    config = {
+        "RATELIMIT_ENABLED": True,
+        "TRACK_RATE_LIMIT": "3 per minute",
+        "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
+    }
     worker_a, worker_b = make_app(**config), make_app(**config)  # two apps = two gunicorn workers
     bad = {"receipt": "AAAA-BBBB-CCCC-DDDD-EEEE"}
     with worker_a.app_context():

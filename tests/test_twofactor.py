@@ -25,8 +25,14 @@ from cases.models import Event, RecoveryCode, StaffSession, User
 from extensions import db
 from tests.conftest import PASSWORD
 
-STAFF_PAGES = ("/staff/", "/staff/queues/general", "/staff/supervise/activity", "/staff/admin/users",
-               "/staff/password", "/staff/cases/1")
+STAFF_PAGES = (
+    "/staff/",
+    "/staff/queues/general",
+    "/staff/supervise/activity",
+    "/staff/admin/users",
+    "/staff/password",
+    "/staff/cases/1",
+)
 SECRET_RE = re.compile(r'<code class="secret">([A-Z2-7]+)</code>')
 RECOVERY_RE = re.compile(r"<code>([0-9A-F]{5}-[0-9A-F]{5})</code>")
 

@@ -140,7 +140,7 @@ def test_every_status_is_reachable_from_new():
     seen, todo = {"new"}, ["new"]
     while todo:
         current = todo.pop()
-        for (a, b) in EXPECTED:
+        for a, b in EXPECTED:
             if a == current and b not in seen:
                 seen.add(b)
                 todo.append(b)

@@ -92,8 +92,13 @@ def users():
 def _create_user(form: UserForm):
     if form.validate():
         try:
-            user = accounts.create_user(form.email.data, form.name.data, form.role.data, form.password.data,
-                                        form.queues.data if form.role.data == "caseworker" else [])
+            user = accounts.create_user(
+                form.email.data,
+                form.name.data,
+                form.role.data,
+                form.password.data,
+                form.queues.data if form.role.data == "caseworker" else [],
+            )
         except accounts.AccountError as exc:
             db.session.rollback()
             flash(_(exc.template, **exc.params), "error")
@@ -179,11 +184,17 @@ def rules():
         else:
             queue = db.session.scalar(select(Queue).where(Queue.slug == form.queue.data))
             rule = RoutingRule(
-                name=form.name.data.strip(), position=form.position.data, category=_tri(form.category.data),
+                name=form.name.data.strip(),
+                position=form.position.data,
+                category=_tri(form.category.data),
                 immediate_danger=None if form.immediate_danger.data == "" else form.immediate_danger.data == "yes",
-                child_affected=_tri(form.child_affected.data), in_custody=_tri(form.in_custody.data),
-                region=_tri(form.region.data), queue_id=queue.id, priority=Priority.BY_NAME[form.priority.data],
-                active=True)
+                child_affected=_tri(form.child_affected.data),
+                in_custody=_tri(form.in_custody.data),
+                region=_tri(form.region.data),
+                queue_id=queue.id,
+                priority=Priority.BY_NAME[form.priority.data],
+                active=True,
+            )
             db.session.add(rule)
             db.session.flush()
             if _rules_ok():
@@ -193,16 +204,19 @@ def rules():
                 return redirect(url_for("staff_admin.rules"))
             db.session.rollback()
     rows = db.session.scalars(select(RoutingRule).order_by(RoutingRule.position)).all()
-    return render_template("staff/admin_rules.html", rules=rows, form=form, describe=routing.describe,
-                           Priority=Priority)
+    return render_template(
+        "staff/admin_rules.html", rules=rows, form=form, describe=routing.describe, Priority=Priority
+    )
 
 
 def _rules_ok() -> bool:
     try:
         routing.check_rule_set(db.session.scalars(select(RoutingRule)).all())
     except routing.NoRouteError:
-        flash(_("The last active rule must match every report (a catch-all), so that no report is ever unrouted."),
-              "error")
+        flash(
+            _("The last active rule must match every report (a catch-all), so that no report is ever unrouted."),
+            "error",
+        )
         return False
     return True
 
@@ -219,5 +233,3 @@ def toggle_rule(rule_id: int):
     else:
         db.session.rollback()
     return redirect(url_for("staff_admin.rules"))
-
-

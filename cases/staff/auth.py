@@ -142,8 +142,9 @@ def change_password():
                 db.session.rollback()
                 form.new.errors = [_(exc.template, **exc.params)]
             else:
-                audit.append(db.session, case=None, actor_type="staff", actor_id=current_user.id,
-                             action="password_changed")
+                audit.append(
+                    db.session, case=None, actor_type="staff", actor_id=current_user.id, action="password_changed"
+                )
                 db.session.commit()
                 logout_user()
                 session.clear()

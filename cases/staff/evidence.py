@@ -20,7 +20,7 @@ from storage import writes_on_get
 
 def content_disposition(filename: str, fallback: str) -> str:
     """RFC 6266 / RFC 5987: an ASCII fallback plus the UTF-8 name, both safely quoted."""
-    return f'attachment; filename="{fallback}"; filename*=UTF-8\'\'{quote(filename, safe="")}'
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 @bp.get("/cases/<int:case_id>/evidence/<int:evidence_id>")
@@ -30,13 +30,24 @@ def evidence_download(case_id: int, evidence_id: int):
     case = db.session.scalars(select(Case).where(Case.id == case_id).with_for_update(of=Case)).first()
     if case is None or not access.can_see(db.session, current_user, case):
         abort(404)
-    item = db.session.scalar(select(Evidence).options(undefer(Evidence.content))
-                             .where(Evidence.id == evidence_id, Evidence.case_id == case.id))
+    item = db.session.scalar(
+        select(Evidence)
+        .options(undefer(Evidence.content))
+        .where(Evidence.id == evidence_id, Evidence.case_id == case.id)
+    )
     if item is None or item.content is None:
         abort(404)
     content, name = item.content, item.filename or "file"
-    audit.append(db.session, case=case, actor_type="staff", actor_id=current_user.id, action="evidence_downloaded",
-                 new=item.id, at=utcnow(), details={"sha256": item.sha256})
+    audit.append(
+        db.session,
+        case=case,
+        actor_type="staff",
+        actor_id=current_user.id,
+        action="evidence_downloaded",
+        new=item.id,
+        at=utcnow(),
+        details={"sha256": item.sha256},
+    )
     _commit()
     ext = item.kind if item.kind in ALLOWED else "bin"
     response = Response(content, mimetype="application/octet-stream")

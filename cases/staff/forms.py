@@ -23,32 +23,45 @@ TOO_LONG = _l("Write at most %(max)d characters.")
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email."))],
-                       render_kw={"autocomplete": "username"})
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))],
-                             render_kw={"autocomplete": "current-password"})
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(_l("Enter your email."))], render_kw={"autocomplete": "username"}
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class CodeForm(FlaskForm):
-    code = StringField(_l("6-digit code from your authenticator app"), validators=[DataRequired(_l("Enter the code."))],
-                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    code = StringField(
+        _l("6-digit code from your authenticator app"),
+        validators=[DataRequired(_l("Enter the code."))],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
 
 
 class RecoveryForm(FlaskForm):
-    recovery = StringField(_l("Recovery code"), validators=[DataRequired(_l("Enter a recovery code."))],
-                           render_kw={"autocomplete": "off"})
+    recovery = StringField(
+        _l("Recovery code"), validators=[DataRequired(_l("Enter a recovery code."))], render_kw={"autocomplete": "off"}
+    )
 
 
 class PasswordChangeForm(FlaskForm):
-    current = PasswordField(_l("Current password"), validators=[DataRequired(REQUIRED)],
-                            render_kw={"autocomplete": "current-password"})
-    new = PasswordField(_l("New password"), validators=[DataRequired(REQUIRED), Length(max=128, message=TOO_LONG)],
-                        render_kw={"autocomplete": "new-password"})
+    current = PasswordField(
+        _l("Current password"), validators=[DataRequired(REQUIRED)], render_kw={"autocomplete": "current-password"}
+    )
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED), Length(max=128, message=TOO_LONG)],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class ReauthForm(FlaskForm):
-    password = PasswordField(_l("Your password"), validators=[DataRequired(REQUIRED)],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(REQUIRED)], render_kw={"autocomplete": "current-password"}
+    )
 
 
 class VersionedForm(FlaskForm):
@@ -58,12 +71,16 @@ class VersionedForm(FlaskForm):
 class StatusForm(VersionedForm):
     target = SelectField(_l("New status"), validators=[InputRequired(REQUIRED)])
     reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000, message=TOO_LONG)])
-    message = TextAreaField(_l("Message to the reporter (optional)"), validators=[Optional(), Length(max=10000, message=TOO_LONG)])
+    message = TextAreaField(
+        _l("Message to the reporter (optional)"), validators=[Optional(), Length(max=10000, message=TOO_LONG)]
+    )
 
 
 class PriorityForm(VersionedForm):
-    priority = SelectField(_l("Priority"), choices=[("urgent", _l("Urgent")), ("high", _l("High")),
-                                                   ("normal", _l("Normal")), ("low", _l("Low"))])
+    priority = SelectField(
+        _l("Priority"),
+        choices=[("urgent", _l("Urgent")), ("high", _l("High")), ("normal", _l("Normal")), ("low", _l("Low"))],
+    )
     reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
 
 
@@ -74,28 +91,40 @@ class AssignForm(VersionedForm):
 
 class MoveForm(VersionedForm):
     queue = SelectField(_l("Move to queue"))
-    reason = StringField(_l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500, message=TOO_LONG)])
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500, message=TOO_LONG)]
+    )
 
 
 class NoteForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[("note", _l("Internal note (staff only)")),
-                                           ("to_reporter", _l("Message to the reporter"))])
-    body = TextAreaField(_l("Text"), validators=[DataRequired(_l("Write something first.")), Length(max=10000, message=TOO_LONG)])
+    kind = SelectField(
+        _l("Kind"), choices=[("note", _l("Internal note (staff only)")), ("to_reporter", _l("Message to the reporter"))]
+    )
+    body = TextAreaField(
+        _l("Text"), validators=[DataRequired(_l("Write something first.")), Length(max=10000, message=TOO_LONG)]
+    )
 
 
 class HoldForm(VersionedForm):
     hold = BooleanField(_l("Legal hold"))
-    reason = StringField(_l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500, message=TOO_LONG)])
+    reason = StringField(
+        _l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500, message=TOO_LONG)]
+    )
 
 
 class UserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254, message=TOO_LONG)])
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
-    role = SelectField(_l("Role"), choices=[("caseworker", _l("Case worker")), ("supervisor", _l("Supervisor")),
-                                           ("admin", _l("Administrator"))])
+    role = SelectField(
+        _l("Role"),
+        choices=[("caseworker", _l("Case worker")), ("supervisor", _l("Supervisor")), ("admin", _l("Administrator"))],
+    )
     queues = SelectMultipleField(_l("Queues (case workers)"))
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(REQUIRED), Length(max=128, message=TOO_LONG)],
-                             render_kw={"autocomplete": "new-password"})
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[DataRequired(REQUIRED), Length(max=128, message=TOO_LONG)],
+        render_kw={"autocomplete": "new-password"},
+    )
 
 
 class MembershipForm(FlaskForm):
@@ -103,9 +132,14 @@ class MembershipForm(FlaskForm):
 
 
 class QueueForm(FlaskForm):
-    slug = StringField(_l("Short name (letters, digits, dashes)"), validators=[DataRequired(REQUIRED), Length(max=64, message=TOO_LONG)])
+    slug = StringField(
+        _l("Short name (letters, digits, dashes)"),
+        validators=[DataRequired(REQUIRED), Length(max=64, message=TOO_LONG)],
+    )
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
-    description = TextAreaField(_l("Description shown to reporters"), validators=[Optional(), Length(max=1000, message=TOO_LONG)])
+    description = TextAreaField(
+        _l("Description shown to reporters"), validators=[Optional(), Length(max=1000, message=TOO_LONG)]
+    )
 
 
 ANY = ("", _l("any"))
@@ -113,15 +147,21 @@ ANY = ("", _l("any"))
 
 class RuleForm(FlaskForm):
     name = StringField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
-    position = IntegerField(_l("Position (lower runs first)"), validators=[
-        InputRequired(REQUIRED), NumberRange(1, 99999, _l("Use a whole number from %(min)s to %(max)s."))])
+    position = IntegerField(
+        _l("Position (lower runs first)"),
+        validators=[InputRequired(REQUIRED), NumberRange(1, 99999, _l("Use a whole number from %(min)s to %(max)s."))],
+    )
     category = SelectField(_l("Category"))
     immediate_danger = SelectField(_l("Immediate danger"), choices=[ANY, ("yes", _l("yes")), ("no", _l("no"))])
-    child_affected = SelectField(_l("Child affected"),
-                                 choices=[ANY, ("yes", _l("yes")), ("no", _l("no")), ("unknown", _l("don't know"))])
-    in_custody = SelectField(_l("In custody"),
-                             choices=[ANY, ("yes", _l("yes")), ("no", _l("no")), ("unknown", _l("don't know"))])
+    child_affected = SelectField(
+        _l("Child affected"), choices=[ANY, ("yes", _l("yes")), ("no", _l("no")), ("unknown", _l("don't know"))]
+    )
+    in_custody = SelectField(
+        _l("In custody"), choices=[ANY, ("yes", _l("yes")), ("no", _l("no")), ("unknown", _l("don't know"))]
+    )
     region = SelectField(_l("Region"))
     queue = SelectField(_l("Target queue"))
-    priority = SelectField(_l("Priority"), choices=[("urgent", _l("Urgent")), ("high", _l("High")),
-                                                   ("normal", _l("Normal")), ("low", _l("Low"))])
+    priority = SelectField(
+        _l("Priority"),
+        choices=[("urgent", _l("Urgent")), ("high", _l("High")), ("normal", _l("Normal")), ("low", _l("Low"))],
+    )

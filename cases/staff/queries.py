@@ -55,8 +55,14 @@ class QueueFilter:
     overdue: bool = False
 
 
-def queue_page(queue_id: Optional[int], f: QueueFilter, me: User, after: Optional[str], now: datetime,
-               assignee_id: Optional[int] = None) -> tuple[list[Case], Optional[str]]:
+def queue_page(
+    queue_id: Optional[int],
+    f: QueueFilter,
+    me: User,
+    after: Optional[str],
+    now: datetime,
+    assignee_id: Optional[int] = None,
+) -> tuple[list[Case], Optional[str]]:
     stmt = select(Case)
     if queue_id is not None:
         stmt = stmt.where(Case.queue_id == queue_id)
@@ -75,8 +81,10 @@ def queue_page(queue_id: Optional[int], f: QueueFilter, me: User, after: Optiona
     cursor = decode_cursor(after)
     if cursor:
         p, due, case_id = cursor
-        stmt = stmt.where(tuple_(Case.priority, Case.due_at, Case.id)
-                          > tuple_(literal(p, Integer), literal(due, UTCDateTime()), literal(case_id, Integer)))
+        stmt = stmt.where(
+            tuple_(Case.priority, Case.due_at, Case.id)
+            > tuple_(literal(p, Integer), literal(due, UTCDateTime()), literal(case_id, Integer))
+        )
     stmt = stmt.order_by(Case.priority, Case.due_at, Case.id).limit(PAGE_SIZE + 1)
     rows = list(db.session.scalars(stmt))
     next_cursor = None

@@ -16,9 +16,24 @@ from extensions import db
 
 bp = Blueprint("supervise", __name__, url_prefix="/staff/supervise")
 
-ACTIONS = ("created", "routed", "viewed", "assigned", "unassigned", "status", "priority", "queue", "note",
-           "message_sent", "reporter_message", "evidence_added", "evidence_downloaded", "legal_hold",
-           "content_destroyed", "reporter_viewed")
+ACTIONS = (
+    "created",
+    "routed",
+    "viewed",
+    "assigned",
+    "unassigned",
+    "status",
+    "priority",
+    "queue",
+    "note",
+    "message_sent",
+    "reporter_message",
+    "evidence_added",
+    "evidence_downloaded",
+    "legal_hold",
+    "content_destroyed",
+    "reporter_viewed",
+)
 
 
 @bp.before_request
@@ -56,8 +71,9 @@ def activity():
     events, before = queries.activity_page(f, id_or_none(request.args.get("before")))
     users = db.session.scalars(select(User).order_by(User.name)).all()
     queues = db.session.scalars(select(Queue).order_by(Queue.name)).all()
-    return render_template("staff/activity.html", events=events, before=before, f=f, users=users, queues=queues,
-                           actions=ACTIONS)
+    return render_template(
+        "staff/activity.html", events=events, before=before, f=f, users=users, queues=queues, actions=ACTIONS
+    )
 
 
 @bp.get("/audit")

@@ -47,9 +47,14 @@ def _now() -> datetime:
 def _my_queues() -> list[Queue]:
     if current_user.role == "supervisor":
         return list(db.session.scalars(select(Queue).where(Queue.active.is_(True)).order_by(Queue.name)))
-    return list(db.session.scalars(
-        select(Queue).join(QueueMembership, QueueMembership.queue_id == Queue.id)
-        .where(QueueMembership.user_id == current_user.id, Queue.active.is_(True)).order_by(Queue.name)))
+    return list(
+        db.session.scalars(
+            select(Queue)
+            .join(QueueMembership, QueueMembership.queue_id == Queue.id)
+            .where(QueueMembership.user_id == current_user.id, Queue.active.is_(True))
+            .order_by(Queue.name)
+        )
+    )
 
 
 @bp.get("/")
@@ -58,8 +63,7 @@ def home():
         return redirect(url_for("staff_admin.users"))
     now = _now()
     summaries = [queries.queue_summary(q, now) for q in _my_queues()]
-    mine, _next = queries.queue_page(None, queries.QueueFilter(), current_user, None, now,
-                                     assignee_id=current_user.id)
+    mine, _next = queries.queue_page(None, queries.QueueFilter(), current_user, None, now, assignee_id=current_user.id)
     return render_template("staff/home.html", summaries=summaries, mine=mine, now=now, cap=queries.COUNT_CAP)
 
 
@@ -82,8 +86,9 @@ def queue(slug: str):
     )
     now = _now()
     cases, next_cursor = queries.queue_page(q.id, f, current_user, request.args.get("after"), now)
-    return render_template("staff/queue.html", queue=q, cases=cases, f=f, next_cursor=next_cursor, now=now,
-                           statuses=list(Status))
+    return render_template(
+        "staff/queue.html", queue=q, cases=cases, f=f, next_cursor=next_cursor, now=now, statuses=list(Status)
+    )
 
 
 def _visible_or_404(case_id: int) -> Case:
@@ -105,30 +110,53 @@ def case(case_id: int):
     evidence = list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)))
     broken = audit.verify_events(events, case.id) if current_user.role == "supervisor" else None
     status_form = StatusForm(version=case.version)
-    status_form.target.choices = [(t.target.value, _(t.label)) for t in workflow.available(case.status, current_user.role)]
+    status_form.target.choices = [
+        (t.target.value, _(t.label)) for t in workflow.available(case.status, current_user.role)
+    ]
     priority_form = PriorityForm(version=case.version, priority=case.priority_name)
     assign_form = move_form = hold_form = None
     if current_user.role == "supervisor":
         assign_form = AssignForm(version=case.version, assignee=str(case.assignee_id or ""))
         workers = db.session.scalars(
-            select(User).join(QueueMembership, QueueMembership.user_id == User.id)
-            .where(QueueMembership.queue_id == case.queue_id, User.active.is_(True)).order_by(User.name)).all()
+            select(User)
+            .join(QueueMembership, QueueMembership.user_id == User.id)
+            .where(QueueMembership.queue_id == case.queue_id, User.active.is_(True))
+            .order_by(User.name)
+        ).all()
         supervisors = db.session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True))).all()
         assign_form.assignee.choices = [("", _("Nobody (unassigned)"))] + [
-            (str(u.id), f"{u.name} ({_(u.role)})") for u in {u.id: u for u in [*workers, *supervisors]}.values()]
+            (str(u.id), f"{u.name} ({_(u.role)})") for u in {u.id: u for u in [*workers, *supervisors]}.values()
+        ]
         move_form = MoveForm(version=case.version)
-        move_form.queue.choices = [(q.slug, _(q.name)) for q in
-                                   db.session.scalars(select(Queue).where(Queue.active.is_(True), Queue.id != case.queue_id)
-                                                      .order_by(Queue.name))]
+        move_form.queue.choices = [
+            (q.slug, _(q.name))
+            for q in db.session.scalars(
+                select(Queue).where(Queue.active.is_(True), Queue.id != case.queue_id).order_by(Queue.name)
+            )
+        ]
         hold_form = HoldForm(version=case.version, hold=not case.legal_hold)
     transitions = {t.target.value: t for t in workflow.available(case.status, current_user.role)}
     return render_template(
-        "staff/case.html", case=case, events=events, messages=messages, evidence=evidence, broken=broken,
-        status_form=status_form, priority_form=priority_form, assign_form=assign_form, move_form=move_form,
-        hold_form=hold_form, note_form=NoteForm(), transitions=transitions, now=_now(),
-        category=CATEGORY_BY_SLUG[case.category], region=REGION_LABELS.get(case.region, case.region),
-        answers=ANSWER_LABELS, reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
-        Status=Status, Priority=Priority,
+        "staff/case.html",
+        case=case,
+        events=events,
+        messages=messages,
+        evidence=evidence,
+        broken=broken,
+        status_form=status_form,
+        priority_form=priority_form,
+        assign_form=assign_form,
+        move_form=move_form,
+        hold_form=hold_form,
+        note_form=NoteForm(),
+        transitions=transitions,
+        now=_now(),
+        category=CATEGORY_BY_SLUG[case.category],
+        region=REGION_LABELS.get(case.region, case.region),
+        answers=ANSWER_LABELS,
+        reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
+        Status=Status,
+        Priority=Priority,
     )
 
 
@@ -173,8 +201,11 @@ def assign(case_id: int):
         # Garbage is not "nobody": it must never unassign the case.
         flash(_("That person cannot work cases in this queue."), "error")
         return redirect(url_for("staff.case", case_id=case_id))
-    return _act(case_id, lambda: services.assign(case_id, current_user, assignee, _version(),
-                                                 request.form.get("reason", "")), _("Assignment changed."))
+    return _act(
+        case_id,
+        lambda: services.assign(case_id, current_user, assignee, _version(), request.form.get("reason", "")),
+        _("Assignment changed."),
+    )
 
 
 @bp.post("/cases/<int:case_id>/status")
@@ -185,25 +216,37 @@ def status(case_id: int):
     if target not in {s.value for s in Status}:
         flash(_("Choose a status."), "error")
         return redirect(url_for("staff.case", case_id=case_id))
-    return _act(case_id, lambda: services.change_status(
-        case_id, current_user, target, request.form.get("reason", ""), _version(),
-        request.form.get("message", "")), _("Status changed to “%(status)s”.", status=_(Status(target).title)))
+    return _act(
+        case_id,
+        lambda: services.change_status(
+            case_id, current_user, target, request.form.get("reason", ""), _version(), request.form.get("message", "")
+        ),
+        _("Status changed to “%(status)s”.", status=_(Status(target).title)),
+    )
 
 
 @bp.post("/cases/<int:case_id>/priority")
 @roles(*CASE_ROLES)
 def priority(case_id: int):
-    return _act(case_id, lambda: services.change_priority(
-        case_id, current_user, request.form.get("priority", ""), request.form.get("reason", ""), _version()),
-        _("Priority changed."))
+    return _act(
+        case_id,
+        lambda: services.change_priority(
+            case_id, current_user, request.form.get("priority", ""), request.form.get("reason", ""), _version()
+        ),
+        _("Priority changed."),
+    )
 
 
 @bp.post("/cases/<int:case_id>/move")
 @roles("supervisor")
 def move(case_id: int):
-    return _act(case_id, lambda: services.move_queue(
-        case_id, current_user, request.form.get("queue", ""), request.form.get("reason", ""), _version()),
-        _("Case moved to another queue."))
+    return _act(
+        case_id,
+        lambda: services.move_queue(
+            case_id, current_user, request.form.get("queue", ""), request.form.get("reason", ""), _version()
+        ),
+        _("Case moved to another queue."),
+    )
 
 
 @bp.post("/cases/<int:case_id>/messages")
@@ -211,8 +254,9 @@ def move(case_id: int):
 def add_message(case_id: int):
     kind, body = request.form.get("kind", "note"), request.form.get("body", "")
     if kind == "to_reporter":
-        return _act(case_id, lambda: services.send_message(case_id, current_user, body),
-                    _("Message sent to the reporter."))
+        return _act(
+            case_id, lambda: services.send_message(case_id, current_user, body), _("Message sent to the reporter.")
+        )
     return _act(case_id, lambda: services.add_note(case_id, current_user, body), _("Internal note added."))
 
 
@@ -220,6 +264,8 @@ def add_message(case_id: int):
 @roles("supervisor")
 def hold(case_id: int):
     on = request.form.get("hold") == "y"
-    return _act(case_id, lambda: services.set_legal_hold(case_id, current_user, on, request.form.get("reason", ""),
-                                                         _version()),
-                _("Legal hold set.") if on else _("Legal hold lifted."))
+    return _act(
+        case_id,
+        lambda: services.set_legal_hold(case_id, current_user, on, request.form.get("reason", ""), _version()),
+        _("Legal hold set.") if on else _("Legal hold lifted."),
+    )

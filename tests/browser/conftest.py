@@ -56,8 +56,15 @@ def live(_template, tmp_path_factory):
         shutil.copy(_template["path"], target)
         url = f"sqlite:///{target}"
     # As in production: CSRF protection on, Kazakh by default. Rate limits stay off (one address, many reports).
-    app = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": url,
-                      "WTF_CSRF_ENABLED": True, "BABEL_DEFAULT_LOCALE": "kk"})
+    app = create_app(
+        {
+            **BASE_CONFIG,
+            "INSTANCE_PATH": str(instance),
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": True,
+            "BABEL_DEFAULT_LOCALE": "kk",
+        }
+    )
     with app.app_context():
         seed.seed_reference_data()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request drowns failure reports
@@ -85,16 +92,24 @@ def busy_case(live) -> FiledCase:
         limits = evidence.Limits(10 * 1024 * 1024, 50 * 1024 * 1024, 10)
         photo = evidence.check("photo.jpg", image("JPEG", gps=True), limits)
         filed = services.file_report(
-            report(category="women", region="almaty-city", place_description="A flat in Almaty", ongoing=True,
-                   narrative="My neighbour is beaten by her husband every week and she is afraid to go out."),
-            live.app.extensions["shagym_receipt_key"], files=[photo])
+            report(
+                category="women",
+                region="almaty-city",
+                place_description="A flat in Almaty",
+                ongoing=True,
+                narrative="My neighbour is beaten by her husband every week and she is afraid to go out.",
+            ),
+            live.app.extensions["shagym_receipt_key"],
+            files=[photo],
+        )
         case_id, reference, receipt, queue_slug = filed.case.id, filed.case.reference, filed.receipt, filed.queue.slug
         user = db.session.get(User, worker.id)
         services.claim(case_id, user)
         services.change_status(case_id, user, "triage")
         services.change_status(case_id, user, "investigating")
-        services.change_status(case_id, user, "awaiting_info",
-                               message_to_reporter="Could you tell us which district the flat is in?")
+        services.change_status(
+            case_id, user, "awaiting_info", message_to_reporter="Could you tell us which district the flat is in?"
+        )
         reporter.reply(case_id, "It is in the Bostandyk district, near the market.")
         services.add_note(case_id, user, "Call the local crisis centre tomorrow.")
         db.session.remove()

@@ -26,8 +26,12 @@ def fill_valid_report(page, narrative: str = VALID_NARRATIVE) -> None:
     page.check("input[name=category][value=other]")
     page.fill("#narrative", narrative)
     page.select_option("#region", "astana")
-    for name, value in (("immediate_danger", "no"), ("child_affected", "no"), ("in_custody", "no"),
-                        ("reporter_role", "witness")):
+    for name, value in (
+        ("immediate_danger", "no"),
+        ("child_affected", "no"),
+        ("in_custody", "no"),
+        ("reporter_role", "witness"),
+    ):
         page.check(f"input[name={name}][value={value}]")
     page.check("#consent")
 
@@ -42,6 +46,7 @@ def _get(path: str, status: int = 200, heading: str = "h1") -> Callable:
         assert response is not None and response.status == status, (path, response and response.status)
         assert page.url == live.url + path, f"{path} ended at {page.url}"
         page.locator(heading).first.wait_for()
+
     return go
 
 

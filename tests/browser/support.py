@@ -79,8 +79,13 @@ class Live:
         """One account per role and server: caseworkers work every queue; supervisors and admins have TOTP."""
         if role not in self._accounts:
             with self.app.app_context():
-                user = accounts.create_user(f"{role}@shagym.test", f"Test {role.title()}", role, PASSWORD,
-                                            ALL_QUEUES if role == "caseworker" else [])
+                user = accounts.create_user(
+                    f"{role}@shagym.test",
+                    f"Test {role.title()}",
+                    role,
+                    PASSWORD,
+                    ALL_QUEUES if role == "caseworker" else [],
+                )
                 secret = None
                 if role in ("supervisor", "admin"):
                     secret = pyotp.random_base32()
@@ -112,14 +117,29 @@ class Tab:
     page); ``problems``: uncaught script errors and CSP violations; ``requests``: every URL asked for.
     """
 
-    def __init__(self, browser, live, *, js: bool = True, width: int = 1280, height: int = 900, scale: float = 1,
-                 axe: bool = False, locale: str = "en-GB") -> None:
+    def __init__(
+        self,
+        browser,
+        live,
+        *,
+        js: bool = True,
+        width: int = 1280,
+        height: int = 900,
+        scale: float = 1,
+        axe: bool = False,
+        locale: str = "en-GB",
+    ) -> None:
         self.live = live
         self.foreign: list[str] = []
         self.problems: list[str] = []
         self.requests: list[str] = []
-        self.context = browser.new_context(base_url=live.url, java_script_enabled=js, locale=locale,
-                                           viewport={"width": width, "height": height}, device_scale_factor=scale)
+        self.context = browser.new_context(
+            base_url=live.url,
+            java_script_enabled=js,
+            locale=locale,
+            viewport={"width": width, "height": height},
+            device_scale_factor=scale,
+        )
         self.context.set_default_timeout(10_000)
         if axe:
             # Injected by the browser itself before the page's own scripts, so the app's CSP
@@ -138,8 +158,14 @@ class Tab:
         self.page = self.context.new_page()
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("pageerror", lambda exc: self.problems.append(f"script error: {exc}"))
-        self.page.on("console", lambda msg: self.problems.append(f"console: {msg.text}")
-                     if msg.type == "error" and "Content Security Policy" in msg.text else None)
+        self.page.on(
+            "console",
+            lambda msg: (
+                self.problems.append(f"console: {msg.text}")
+                if msg.type == "error" and "Content Security Policy" in msg.text
+                else None
+            ),
+        )
 
     def start(self, lang: str | None, cookies: list[dict] = ()) -> Tab:
         """Forget everything (cookies, records) but the page: ready for the next person."""

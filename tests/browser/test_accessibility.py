@@ -65,7 +65,9 @@ def test_page_has_no_axe_violations_and_no_broken_references(visit, name, lang):
     tab = visit(name, lang, axe=True)
     assert tab.page.locator("html").get_attribute("lang") == lang
     violations = run_axe(tab.page)
-    assert not violations, f"{len(violations)} axe violation(s) on {name} ({lang}) at {tab.page.url}:" + readable(violations)
+    assert not violations, f"{len(violations)} axe violation(s) on {name} ({lang}) at {tab.page.url}:" + readable(
+        violations
+    )
     assert tab.page.evaluate(REFERENCED_IDS) == []
     assert not tab.problems
 

@@ -75,8 +75,10 @@ VIEWS = {
 SPACING_PAGES = {s.name for s in PUBLIC} | {"staff-login", "staff-case-supervisor", "staff-accounts"}
 
 
-@pytest.mark.parametrize(("name", "view"), [(s.name, view) for s in ALL for view in VIEWS
-                                            if view != "text-spacing" or s.name in SPACING_PAGES])
+@pytest.mark.parametrize(
+    ("name", "view"),
+    [(s.name, view) for s in ALL for view in VIEWS if view != "text-spacing" or s.name in SPACING_PAGES],
+)
 def test_nothing_is_cut_off_or_needs_sideways_scrolling(visit, name, view):
     page = visit(name, "kk", **VIEWS[view]).page
     if view == "text-spacing":
@@ -84,8 +86,16 @@ def test_nothing_is_cut_off_or_needs_sideways_scrolling(visit, name, view):
     assert page.evaluate(OVERFLOW) == []
 
 
-FOCUS_PAGES = ["report", "report-errors", "track-case", "not-found", "staff-login", "staff-queue-supervisor",
-               "staff-case-supervisor", "staff-accounts"]
+FOCUS_PAGES = [
+    "report",
+    "report-errors",
+    "track-case",
+    "not-found",
+    "staff-login",
+    "staff-queue-supervisor",
+    "staff-case-supervisor",
+    "staff-accounts",
+]
 
 
 @pytest.mark.parametrize("name", FOCUS_PAGES)
@@ -120,16 +130,33 @@ def test_skip_link_is_the_first_stop_and_moves_to_the_content(visit):
     assert page.evaluate("() => document.activeElement.closest('main') !== null")
 
 
-SHOT_PAGES = ["home", "report", "report-errors", "receipt", "track", "track-case", "safety", "not-found",
-              "staff-login", "staff-home-caseworker", "staff-queue-caseworker", "staff-case-supervisor",
-              "staff-activity", "staff-accounts"]
+SHOT_PAGES = [
+    "home",
+    "report",
+    "report-errors",
+    "receipt",
+    "track",
+    "track-case",
+    "safety",
+    "not-found",
+    "staff-login",
+    "staff-home-caseworker",
+    "staff-queue-caseworker",
+    "staff-case-supervisor",
+    "staff-activity",
+    "staff-accounts",
+]
 PUBLIC_SHOTS = [name for name in SHOT_PAGES if not name.startswith("staff-")]
 
 
-@pytest.mark.parametrize(("lang", "width", "names"), [
-    ("en", 375, SHOT_PAGES), ("en", 1280, SHOT_PAGES),
-    ("kk", 375, PUBLIC_SHOTS),  # the longest words, on a phone
-])
+@pytest.mark.parametrize(
+    ("lang", "width", "names"),
+    [
+        ("en", 375, SHOT_PAGES),
+        ("en", 1280, SHOT_PAGES),
+        ("kk", 375, PUBLIC_SHOTS),  # the longest words, on a phone
+    ],
+)
 def test_screenshots_of_the_main_pages(visit, lang, width, names):
     """Written for people to look at (test-artifacts/screenshots/<page>-<lang>-<width>.png);
     the test checks that they were made and that nothing overflows."""

@@ -42,7 +42,9 @@ def test_every_public_page_has_the_quick_exit_at_the_top_and_safety_advice_below
         assert button.get_attribute("href") == "/leave"
         assert button.get_attribute("data-neutral") == live.neutral_url
         advice = page.locator("footer a[href='/safety']")
-        assert advice.inner_text().strip() == translated(live, lang, "How to stay safe and delete your browsing history")
+        assert advice.inner_text().strip() == translated(
+            live, lang, "How to stay safe and delete your browsing history"
+        )
         # On the screen at once, without scrolling, even on a small phone.
         page.set_viewport_size({"width": 320, "height": 568})
         page.evaluate("() => window.scrollTo(0, 0)")
@@ -134,8 +136,15 @@ def test_safety_page_explains_how_to_delete_browsing_history(visit, live, lang):
     assert translated(live, lang, "Delete your browsing history") in text
     for browser in BROWSERS:
         assert browser in text
-    assert translated(live, lang, "Deleting all history can itself look suspicious. You can instead delete only the "
-                                  "entries for this site, or use a private (incognito) window next time.") in text
+    assert (
+        translated(
+            live,
+            lang,
+            "Deleting all history can itself look suspicious. You can instead delete only the "
+            "entries for this site, or use a private (incognito) window next time.",
+        )
+        in text
+    )
 
 
 SAME_ORIGIN_REFERENCES = """() => Array.from(document.querySelectorAll(

@@ -176,8 +176,12 @@ def test_report_in_kazakh_by_keyboard_is_worked_to_resolution_with_history_intac
     case, events, messages = case_row(live, reference)
     assert case.status == "resolved" and case.assignee_id == live.account("caseworker").id
     assert [(e.action, e.new_value) for e in events if e.action == "status"] == [
-        ("status", "triage"), ("status", "investigating"), ("status", "awaiting_info"),
-        ("status", "investigating"), ("status", "resolved")]
+        ("status", "triage"),
+        ("status", "investigating"),
+        ("status", "awaiting_info"),
+        ("status", "investigating"),
+        ("status", "resolved"),
+    ]
     assert [e.reason for e in events if e.new_value == "resolved"] == [OUTCOME]
     assert [(m.kind, m.body) for m in messages] == [("to_reporter", QUESTION), ("from_reporter", ANSWER)]
     assert audit.verify_events(events, case.id) is None
