@@ -1,7 +1,8 @@
 """Settings read from the environment, each documented once.
 
 ``SETTINGS`` is the single source of truth: ``create_app`` reads it and the
-README's settings table is generated from it (``make settings-table``).
+README's settings table is generated from it (``make readme``). No knob and no
+fallback default lives anywhere else: code reads ``app.config[NAME]``.
 """
 
 from __future__ import annotations
@@ -12,10 +13,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _timezone(value: str) -> str:
+    ZoneInfo(value)  # refuses an unknown zone at start-up, not at the first due date
+    return value
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,31 @@ SETTINGS: tuple[Setting, ...] = (
         "LOGIN_RATE_LIMIT", "5 per minute", "Failed staff sign-ins allowed per account and, separately, per client."
     ),
     Setting(
+        "TWO_FACTOR_RATE_LIMIT",
+        "5 per minute",
+        "Wrong two-factor codes allowed per account (and twice as many tries per client).",
+    ),
+    Setting("STAFF_IDLE_MINUTES", 30, "A staff session ends after this many minutes without a request.", int),
+    Setting("STAFF_SESSION_HOURS", 12, "A staff session ends this many hours after sign-in, however active.", int),
+    Setting(
+        "REAUTH_MINUTES",
+        10,
+        "Account, role and second-factor changes need the password again if it was last given longer ago.",
+        int,
+    ),
+    Setting(
+        "TRACK_IDLE_MINUTES",
+        30,
+        "A reporter's check of their case (by receipt) ends after this many minutes without activity.",
+        int,
+    ),
+    Setting(
+        "OFFICE_TIMEZONE",
+        "Asia/Almaty",
+        "The office's time zone: working-day due dates, dates typed in filters, times shown on pages.",
+        _timezone,
+    ),
+    Setting(
         "SHAGYM_PROXY_HOPS",
         0,
         "Reverse proxies in front of the app whose `X-Forwarded-For` is trusted (for rate limits; the address is never stored).",
@@ -112,6 +144,11 @@ OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("TEST_DATABASE_URL", "—", "Run the test suite on this PostgreSQL database instead of SQLite (it is wiped)."),
     ("CI", "—", "Set by CI: a missing Chromium fails the browser tests instead of skipping them."),
 )
+
+
+def default(name: str) -> Any:
+    """The registered default of one setting (for pure domain code that needs one, e.g. in tests)."""
+    return next(s.default for s in SETTINGS if s.name == name)
 
 
 def load_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -1,26 +1,30 @@
-"""Flask extensions, created unbound and attached in ``create_app``."""
+"""Flask extensions of the web layer, created unbound and attached in ``create_app``.
 
+The database handle lives in ``storage`` (the bottom layer), not here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
-from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 
-from cases.base import Base
-
-db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
 
 
-def _limiter_key() -> str:
-    # Defined in security so the key never holds a client address in clear.
-    from cases.security import limiter_key
+def limiter_key() -> str:
+    """A keyed hash of the client address: limits work, the address is never stored."""
+    addr = (request.remote_addr or "unknown").encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), addr, hashlib.sha256).hexdigest()[:32]
 
-    return limiter_key()
 
-
-limiter = Limiter(key_func=_limiter_key, default_limits=[], headers_enabled=False)
+limiter = Limiter(key_func=limiter_key, default_limits=[], headers_enabled=False)

@@ -1,6 +1,8 @@
-"""Application factory. Nothing runs on import.
+"""Application factory: the one place that wires the layers together. Nothing runs on import.
 
 ``flask --app wsgi ...`` and ``gunicorn "wsgi:create_app()"`` both find it.
+Layers (docs/architecture.md): web (``intake``, ``staff``, ``web``, ``cli``) →
+domain (``cases``, its command layer ``cases.commands``) → ``storage``.
 """
 
 from __future__ import annotations
@@ -11,14 +13,28 @@ import os
 from pathlib import Path
 from typing import Any
 
+import flask_babel
 from flask import Flask, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+import cli
 import config
 import storage
-from extensions import babel, csrf, db, limiter, login_manager, migrate
+from cases import audit, notify
+from cases.vocabulary import CASE_ROLES, MessageKind, Priority, Role
+from cases.workflow import Status
+from extensions import babel, csrf, limiter, login_manager, migrate
+from i18n import DEFAULT_LOCALE, choose_locale
+from intake import track
+from intake import views as intake_views
+from intake.uploads import raise_upload_limit
+from staff import admin, auth, gate, supervise
+from staff import views as staff_views
+from storage import crypto, db
+from web import errors, headers
 
 ROOT = Path(__file__).resolve().parent
-LANGUAGES = ("kk", "ru", "en")
+BLUEPRINTS = (intake_views.bp, track.bp, auth.bp, staff_views.bp, supervise.bp, admin.bp)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,8 +54,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         MAX_FORM_MEMORY_SIZE=1024 * 1024,
         WTF_CSRF_TIME_LIMIT=4 * 3600,
-        BABEL_DEFAULT_LOCALE="kk",
-        BABEL_DEFAULT_TIMEZONE="Asia/Almaty",
+        BABEL_DEFAULT_LOCALE=DEFAULT_LOCALE,
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
         RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
         RATELIMIT_ENABLED=True,
@@ -48,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["OFFICE_TIMEZONE"]
     https = app.config["SHAGYM_HTTPS"]
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
@@ -57,15 +73,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret(app.instance_path, "secret_key")
     if app.config["SHAGYM_PROXY_HOPS"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["SHAGYM_PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     if app.config["SHAGYM_PRODUCTION"] and (app.debug or app.testing):
         raise RuntimeError("SHAGYM_PRODUCTION=1 refuses to run in debug or testing mode")
 
     _init_secrets(app)
-    from intake.views import raise_upload_limit
 
     @app.before_request
     def _fresh_user() -> None:
@@ -85,24 +98,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         storage.configure_engine(db.engine)
 
-    from cases import security
-
-    security.init_app(app)
-    from cases import notify
-
+    headers.init_app(app)
     notify.init_app(app)
-
-    import intake.track  # noqa: F401 - registers the tracking routes on the intake blueprint
-    from intake.views import bp as intake_bp
-
-    app.register_blueprint(intake_bp)
-
-    from cases.staff import init_app as init_staff
-
-    init_staff(app)
-
-    from cases import cli, errors
-
+    gate.init_app(app)
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp)
     errors.init_app(app)
     cli.init_app(app)
 
@@ -120,14 +120,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.context_processor
     def _inject() -> dict[str, Any]:
-        from flask_babel import get_locale
+        return {"current_locale": str(flask_babel.get_locale() or DEFAULT_LOCALE)}
 
-        return {"current_locale": str(get_locale() or "kk"), "languages": LANGUAGES}
-
-    import flask_babel
-    from flask_babel import format_date, format_datetime
-
-    app.jinja_env.globals.update(format_datetime=format_datetime, format_date=format_date)
+    app.jinja_env.globals.update(
+        format_datetime=flask_babel.format_datetime,
+        format_date=flask_babel.format_date,
+        # The vocabulary, so templates compare with names, not retyped codes.
+        Status=Status,
+        Role=Role,
+        CASE_ROLES=CASE_ROLES,
+        MessageKind=MessageKind,
+        Priority=Priority,
+    )
     # Data that may have a catalog entry (seeded queue names): translated as plain,
     # auto-escaped text — never through ``_()``, which formats and marks its result safe.
     app.jinja_env.filters["translated"] = lambda text: flask_babel.gettext(text) if text else ""
@@ -136,8 +140,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _init_secrets(app: Flask) -> None:
-    from cases import audit, crypto
-
     app.extensions["shagym_keyring"] = crypto.load_keyring(app.instance_path, app.config["SHAGYM_DATA_KEYS"])
     receipt = app.config["SHAGYM_RECEIPT_KEY"] or config.instance_secret(app.instance_path, "receipt_key")
     app.extensions["shagym_receipt_key"] = base64.urlsafe_b64decode(receipt + "=" * (-len(receipt) % 4))
@@ -145,7 +147,6 @@ def _init_secrets(app: Flask) -> None:
 
 
 def select_locale() -> str:
-    chosen = request.cookies.get("lang")
-    if chosen in LANGUAGES:
-        return chosen
-    return request.accept_languages.best_match(LANGUAGES) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return choose_locale(
+        request.cookies.get("lang"), request.accept_languages.best_match, current_app.config["BABEL_DEFAULT_LOCALE"]
+    )

@@ -12,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cases.models import Case, QueueMembership, User
-
-CASEWORKER, SUPERVISOR, ADMIN = "caseworker", "supervisor", "admin"
+from cases.vocabulary import CASE_ROLES, Role
 
 
 def queue_ids(session: Session, user: User) -> set[int]:
@@ -22,13 +21,13 @@ def queue_ids(session: Session, user: User) -> set[int]:
 
 
 def can_read_cases(user: User) -> bool:
-    return user.role in (CASEWORKER, SUPERVISOR)
+    return user.role in CASE_ROLES
 
 
 def can_see(session: Session, user: User, case: Case) -> bool:
-    if user.role == SUPERVISOR:
+    if user.role == Role.SUPERVISOR:
         return True
-    if user.role == CASEWORKER:
+    if user.role == Role.CASEWORKER:
         return session.get(QueueMembership, (user.id, case.queue_id)) is not None
     return False
 
@@ -44,4 +43,4 @@ def visible_case(session: Session, user: User, case_id: int) -> Optional[Case]:
 
 
 def is_supervisor(user: User) -> bool:
-    return user.role == SUPERVISOR
+    return user.role == Role.SUPERVISOR

@@ -1,4 +1,6 @@
-"""Staff accounts, passwords and server-side sessions.
+"""Staff accounts: the password policy, password checks and session look-ups (read-only).
+
+Every change to accounts and sessions is a command (``cases.commands.accounts``).
 
 Passwords: 12 to 128 characters, not in the shipped list of 20,000 common
 passwords (Django's list, BSD licence), hashed with argon2id. A sign-in
@@ -11,6 +13,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -18,27 +21,25 @@ from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 
-from cases.categories import N_
-from cases.models import ROLES, Queue, QueueMembership, StaffSession, User
-from extensions import db
+from cases.models import StaffSession, User
+from cases.refusals import Refused
+from i18n import N_
+from storage import db
 
 MIN_LENGTH, MAX_LENGTH = 12, 128
-IDLE_TIMEOUT = timedelta(minutes=30)
-ABSOLUTE_TIMEOUT = timedelta(hours=12)
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory defaults
 # Compared against when the email is unknown, so both paths cost one argon2 verification.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AccountError(Exception):
-    """A refused account change. ``template`` and ``params`` let a view translate it; ``str()`` is English."""
+class AccountError(Refused):
+    """A refused account change (translatable; ``str()`` is English)."""
 
-    def __init__(self, template: str, **params: object) -> None:
-        self.template, self.params = template, params
-        super().__init__(template % params if params else template)
+
+class WrongPassword(AccountError):
+    """The password given to confirm a change is not the account's."""
 
 
 @lru_cache(maxsize=1)
@@ -64,43 +65,12 @@ def password_refusal(password: str, email: str = "", name: str = "") -> Optional
     return None
 
 
-def password_problem(password: str, email: str = "", name: str = "") -> Optional[str]:
-    """Why a password is refused (English), or None if it is acceptable."""
-    refusal = password_refusal(password, email, name)
-    return str(refusal) if refusal else None
-
-
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
-
-
-def create_user(email: str, name: str, role: str, password: str, queue_slugs: list[str] | None = None) -> User:
-    email = normalize_email(email)
-    if role not in ROLES:
-        raise AccountError(N_("Role must be one of %(roles)s."), roles=", ".join(ROLES))
-    if "@" not in email or len(email) > 254:
-        raise AccountError(N_("Give a valid email address."))
-    if not name.strip():
-        raise AccountError(N_("Give the person's name."))
-    refusal = password_refusal(password, email, name)
-    if refusal:
-        raise refusal
-    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise AccountError(N_("An account with this email already exists."))
-    user = User(email=email, name=name.strip(), role=role, password_hash=hash_password(password))
-    db.session.add(user)
-    db.session.flush()
-    for slug in queue_slugs or []:
-        queue = db.session.scalar(select(Queue).where(Queue.slug == slug))
-        if queue is None:
-            raise AccountError(N_("Unknown queue: %(slug)s"), slug=slug)
-        db.session.add(QueueMembership(user_id=user.id, queue_id=queue.id))
-    db.session.commit()
-    return user
 
 
 def authenticate(email: str, password: str) -> Optional[User]:
@@ -112,36 +82,20 @@ def authenticate(email: str, password: str) -> Optional[User]:
         return None
     if user is None or not user.active:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
     return user
 
 
-def set_password(user: User, password: str) -> None:
-    """Change the password and end every session of this user."""
-    refusal = password_refusal(password, user.email, user.name)
-    if refusal:
-        raise refusal
-    user.password_hash = hash_password(password)
-    user.password_changed_at = datetime.now(UTC)
-    end_all_sessions(user.id)
+def needs_rehash(user: User) -> bool:
+    """The stored hash uses older argon2 parameters: the sign-in command stores a fresh one."""
+    return _hasher.check_needs_rehash(user.password_hash)
 
 
-def deactivate(user: User) -> None:
-    user.active = False
-    end_all_sessions(user.id)
-
-
-def end_other_sessions(user_id: int, keep_token: str | None) -> None:
-    """End every session of this user except the current one (after changing the second factor)."""
-    stmt = delete(StaffSession).where(StaffSession.user_id == user_id)
-    if keep_token:
-        stmt = stmt.where(StaffSession.id != _session_id(keep_token))
-    db.session.execute(stmt)
-
-
-def end_all_sessions(user_id: int) -> None:
-    db.session.execute(delete(StaffSession).where(StaffSession.user_id == user_id))
+def verify_hash(stored: str, typed: str) -> bool:
+    """Whether ``typed`` matches an argon2id hash made by ``hash_password`` (recovery codes too)."""
+    try:
+        return _hasher.verify(stored, typed)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 # --- sessions -----------------------------------------------------------------
@@ -152,53 +106,41 @@ def session_key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-_session_id = session_key
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
 
 
-def start_session(user: User, second_factor_done: bool) -> str:
-    token = secrets.token_urlsafe(32)
-    now = datetime.now(UTC)
-    db.session.add(
-        StaffSession(
-            id=_session_id(token),
-            user_id=user.id,
-            created_at=now,
-            last_seen_at=now,
-            second_factor_done=second_factor_done,
-        )
-    )
-    return token
+@dataclass(frozen=True)
+class SessionLimits:
+    idle: timedelta
+    absolute: timedelta
 
 
-def end_session(token: str) -> None:
-    db.session.execute(delete(StaffSession).where(StaffSession.id == _session_id(token)))
+@dataclass(frozen=True)
+class Found:
+    """What a cookie token names: the row (None if unknown), its user, and what is due."""
+
+    row: Optional[StaffSession]
+    user: Optional[User]
+    expired: bool = False
+    refresh: bool = False
 
 
-def load_session(token: str) -> Optional[tuple[User, StaffSession]]:
-    """The user and session for a cookie token; None if ended, idle, too old or deactivated."""
+def find_session(token: str, limits: SessionLimits, now: datetime | None = None) -> Found:
+    """Look up a session by its cookie token, without changing anything.
+
+    ``expired``: idle or too old (the caller ends it). ``refresh``: the idle clock was last
+    moved over a minute ago (moved at most once a minute, to keep reads cheap).
+    """
     if not token or len(token) > 100:
-        return None
-    row = db.session.get(StaffSession, _session_id(token))
+        return Found(None, None)
+    row = db.session.get(StaffSession, session_key(token))
     if row is None:
-        return None
-    now = datetime.now(UTC)
-    if now - row.last_seen_at > IDLE_TIMEOUT or now - row.created_at > ABSOLUTE_TIMEOUT:
-        db.session.delete(row)
-        _commit_quietly()
-        return None
+        return Found(None, None)
+    now = now or datetime.now(UTC)
+    if now - row.last_seen_at > limits.idle or now - row.created_at > limits.absolute:
+        return Found(row, None, expired=True)
     user = db.session.get(User, row.user_id)
     if user is None or not user.active:
-        return None
-    # Refresh the idle clock at most once a minute to keep reads cheap.
-    if now - row.last_seen_at > timedelta(minutes=1):
-        row.last_seen_at = now
-        _commit_quietly()
-    return user, row
-
-
-def _commit_quietly() -> None:
-    """Housekeeping writes during a read: if SQLite is busy, the next request retries."""
-    try:
-        db.session.commit()
-    except OperationalError:
-        db.session.rollback()
+        return Found(row, None)
+    return Found(row, user, refresh=now - row.last_seen_at > timedelta(minutes=1))

@@ -25,6 +25,7 @@ from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, lazyload
 
 from cases.models import Case, Checkpoint, Event
+from cases.vocabulary import Action, ActorType
 
 GENESIS = "0" * 64
 # Set in ``session.info`` by ``append``; the committer pops it to decide on a checkpoint.
@@ -66,8 +67,8 @@ def append(
     session: Session,
     *,
     case: Case | None,
-    actor_type: str,
-    action: str,
+    actor_type: ActorType | str,
+    action: Action | str,
     actor_id: int | None = None,
     old: Any = None,
     new: Any = None,
@@ -97,9 +98,9 @@ def append(
         case_id=case.id if case is not None else None,
         seq=seq,
         created_at=at or datetime.now(UTC),
-        actor_type=actor_type,
+        actor_type=ActorType(actor_type).value,  # an unknown code fails here, not in a report later
         actor_id=actor_id,
-        action=action,
+        action=Action(action).value,
         old_value=None if old is None else str(old),
         new_value=None if new is None else str(new),
         reason=reason or None,
@@ -223,13 +224,6 @@ class MerkleAccumulator:
         for _, left in reversed(self._stack[:-1]):
             node = node_hash(left, node)
         return node
-
-
-def merkle_root(leaves: Iterable[bytes]) -> bytes:
-    acc = MerkleAccumulator()
-    for leaf in leaves:
-        acc.add(leaf)
-    return acc.root()
 
 
 # --- signing key ------------------------------------------------------------

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
-def N_(text: str) -> str:
-    return text
+from cases.vocabulary import Answer
+from i18n import N_
 
 
 @dataclass(frozen=True)
@@ -99,8 +98,8 @@ REGIONS: tuple[tuple[str, str], ...] = (
 )
 REGION_LABELS = dict(REGIONS)
 
-YES_NO = (("yes", N_("Yes")), ("no", N_("No")))
-YES_NO_UNKNOWN = (("yes", N_("Yes")), ("no", N_("No")), ("unknown", N_("I don't know")))
+YES_NO = ((Answer.YES.value, N_("Yes")), (Answer.NO.value, N_("No")))
+YES_NO_UNKNOWN = (*YES_NO, (Answer.UNKNOWN.value, N_("I don't know")))
 REPORTER_ROLES = (
     ("affected", N_("I am the affected person")),
     ("relative", N_("A relative or friend")),

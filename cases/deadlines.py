@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+import config
+
 URGENT_HOURS = 24
 # Working days are the office's: a report sent at 03:00 on a Monday in Almaty is a
-# Monday report, although it is still Sunday in UTC.
-OFFICE_TZ = ZoneInfo("Asia/Almaty")
+# Monday report, although it is still Sunday in UTC. Commands pass the configured zone
+# (OFFICE_TIMEZONE); this is its registered default.
+OFFICE_TZ = ZoneInfo(config.default("OFFICE_TIMEZONE"))
 
 
 def add_working_days(start: datetime, days: int, tz: tzinfo = OFFICE_TZ) -> datetime:
@@ -29,14 +32,16 @@ def add_working_days(start: datetime, days: int, tz: tzinfo = OFFICE_TZ) -> date
     return current.replace(tzinfo=tz).astimezone(UTC) if start.tzinfo else current
 
 
-def due_at(created: datetime, priority: int, first_response_hours: int | None, working_days: int) -> datetime:
+def due_at(
+    created: datetime, priority: int, first_response_hours: int | None, working_days: int, tz: tzinfo = OFFICE_TZ
+) -> datetime:
     """Urgent cases and categories with an hour target get hours; others working days."""
     if priority == 0:
         hours = min(URGENT_HOURS, first_response_hours or URGENT_HOURS)
         return created + timedelta(hours=hours)
     if first_response_hours:
         return created + timedelta(hours=first_response_hours)
-    return add_working_days(created, working_days)
+    return add_working_days(created, working_days, tz)
 
 
 def resume(due: datetime, paused_at: datetime, now: datetime) -> datetime:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import filetype
 from PIL import Image, UnidentifiedImageError
 
-from cases.categories import N_
+from i18n import N_
 
 # filetype's extension → our kind label
 ALLOWED = {

@@ -16,21 +16,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.base import EncryptedBytes, EncryptedText, UTCDateTime, utcnow
-from cases.workflow import Status
-from extensions import db
+from cases.vocabulary import Answer, Channel, MessageKind, Priority, Role, check_in
+from cases.workflow import CLOCK_RUNNING, Status
+from storage import db
+from storage.types import EncryptedBytes, EncryptedText, UTCDateTime, utcnow
 
-STATUS_VALUES = ", ".join(f"'{s.value}'" for s in Status)
-ROLES = ("caseworker", "supervisor", "admin")
-
-
-class Priority:
-    URGENT, HIGH, NORMAL, LOW = 0, 1, 2, 3
-    NAMES = {0: "urgent", 1: "high", 2: "normal", 3: "low"}
-    BY_NAME = {v: k for k, v in NAMES.items()}
+CLOCK_RUNNING_VALUES = frozenset(s.value for s in CLOCK_RUNNING)
+PRIORITY_RANGE = f"priority BETWEEN {min(Priority)} AND {max(Priority)}"
 
 
 class CategorySetting(db.Model):
@@ -58,9 +55,9 @@ class RoutingRule(db.Model):
 
     __tablename__ = "routing_rules"
     __table_args__ = (
-        CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
-        CheckConstraint("child_affected IN ('yes', 'no', 'unknown')", name="child_values"),
-        CheckConstraint("in_custody IN ('yes', 'no', 'unknown')", name="custody_values"),
+        CheckConstraint(PRIORITY_RANGE, name="priority_range"),
+        CheckConstraint(check_in("child_affected", Answer), name="child_values"),
+        CheckConstraint(check_in("in_custody", Answer), name="custody_values"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     position: Mapped[int] = mapped_column(Integer, unique=True)
@@ -76,10 +73,14 @@ class RoutingRule(db.Model):
 
     queue: Mapped[Queue] = relationship(lazy="joined")
 
+    @property
+    def priority_name(self) -> str:
+        return Priority(self.priority).label
+
 
 class User(db.Model):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('caseworker', 'supervisor', 'admin')", name="role_values"),)
+    __table_args__ = (CheckConstraint(check_in("role", Role), name="role_values"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -143,10 +144,11 @@ class RecoveryCode(db.Model):
 class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
-        CheckConstraint(f"status IN ({STATUS_VALUES})", name="status_values"),
-        CheckConstraint("priority BETWEEN 0 AND 3", name="priority_range"),
-        CheckConstraint("child_affected IN ('yes', 'no', 'unknown')", name="child_values"),
-        CheckConstraint("in_custody IN ('yes', 'no', 'unknown')", name="custody_values"),
+        CheckConstraint(check_in("status", Status), name="status_values"),
+        CheckConstraint(check_in("channel", Channel), name="channel_values"),
+        CheckConstraint(PRIORITY_RANGE, name="priority_range"),
+        CheckConstraint(check_in("child_affected", Answer), name="child_values"),
+        CheckConstraint(check_in("in_custody", Answer), name="custody_values"),
         CheckConstraint("version >= 1", name="version_positive"),
         # Queue pages: open cases of a queue, urgent first, then due date, then age.
         Index("ix_cases_queue_order", "queue_id", "is_open", "priority", "due_at", "id"),
@@ -167,6 +169,7 @@ class Case(db.Model):
     child_affected: Mapped[str] = mapped_column(String(8))
     in_custody: Mapped[str] = mapped_column(String(8))
     reporter_role: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16), default=Channel.WEB.value, server_default=Channel.WEB.value)
     contact_email: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.contact_email"))
     contact_phone: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.contact_phone"))
     receipt_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
@@ -199,7 +202,17 @@ class Case(db.Model):
 
     @property
     def priority_name(self) -> str:
-        return Priority.NAMES[self.priority]
+        return Priority(self.priority).label
+
+    @hybrid_method
+    def is_overdue(self, now: datetime) -> bool:
+        """The first-response clock runs and its due date has passed: the one overdue rule,
+        for templates (``case.is_overdue(now)``) and queries (``where(Case.is_overdue(now))``)."""
+        return self.status in CLOCK_RUNNING_VALUES and self.due_at < now
+
+    @is_overdue.expression
+    def _is_overdue_sql(cls, now: datetime):  # noqa: N805 - SQLAlchemy passes the class
+        return and_(cls.status.in_(CLOCK_RUNNING_VALUES), cls.due_at < now)
 
 
 class Event(db.Model):
@@ -247,7 +260,7 @@ class Message(db.Model):
 
     __tablename__ = "messages"
     __table_args__ = (
-        CheckConstraint("kind IN ('note', 'to_reporter', 'from_reporter')", name="kind_values"),
+        CheckConstraint(check_in("kind", MessageKind), name="kind_values"),
         Index("ix_messages_case", "case_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -272,3 +285,12 @@ class Evidence(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     has_gps: Mapped[bool] = mapped_column(Boolean, default=False)
     content: Mapped[Optional[bytes]] = mapped_column(EncryptedBytes("evidence.content"), deferred=True)
+
+
+# Every column encrypted at rest (key rotation re-encrypts these; a test scans them raw).
+ENCRYPTED_COLUMNS = (
+    (Case, ("narrative", "place_description", "contact_email", "contact_phone")),
+    (Message, ("body",)),
+    (Evidence, ("filename", "content")),
+    (User, ("totp_secret",)),
+)

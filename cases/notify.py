@@ -21,6 +21,8 @@ from cases.models import Case, Message
 
 log = logging.getLogger(__name__)
 KEY = "shagym_notify"
+# Set by the reporter's reply command: the reporter gets no email about their own reply.
+REPORTER_ACTION = "shagym_reporter_action"
 
 SUBJECT = "Shagym: жаңалық бар / есть новости / there is news"
 BODY = """Сәлеметсіз бе! Shagym-дағы өтінішіңіз бойынша жаңалық бар. Оны түбіртек кодыңызбен мына жерден қараңыз:
@@ -43,7 +45,7 @@ def enabled(app: Flask) -> bool:
 
 
 def _collect(session: Session, _ctx, _instances) -> None:
-    if not has_app_context() or not enabled(current_app) or session.info.get("shagym_reporter_action"):
+    if not has_app_context() or not enabled(current_app) or session.info.get(REPORTER_ACTION):
         return
     pending: set[str] = session.info.setdefault(KEY, set())
     for obj in session.new:
@@ -57,7 +59,7 @@ def _collect(session: Session, _ctx, _instances) -> None:
 
 
 def _send_after_commit(session: Session) -> None:
-    session.info.pop("shagym_reporter_action", None)
+    session.info.pop(REPORTER_ACTION, None)
     pending = session.info.pop(KEY, None)
     if not pending or not has_app_context():
         return
@@ -67,7 +69,7 @@ def _send_after_commit(session: Session) -> None:
 
 def _discard(session: Session) -> None:
     session.info.pop(KEY, None)
-    session.info.pop("shagym_reporter_action", None)
+    session.info.pop(REPORTER_ACTION, None)
 
 
 def send(address: str) -> bool:
@@ -77,7 +79,7 @@ def send(address: str) -> bool:
     msg["Subject"] = SUBJECT
     msg["From"] = cfg["MAIL_FROM"]
     msg["To"] = address
-    msg.set_content(BODY.format(url=url_for("intake.track", _external=True) if has_request_context() else "/track"))
+    msg.set_content(BODY.format(url=url_for("track.track", _external=True) if has_request_context() else "/track"))
     try:
         with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:
             if cfg.get("MAIL_USE_TLS"):

@@ -6,12 +6,15 @@ import random
 import secrets
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import func, select
 
-from cases import accounts, services
-from cases.categories import CATEGORIES, N_
-from cases.models import Case, CategorySetting, Priority, Queue, RoutingRule, User
-from extensions import db
+from cases import commands
+from cases.categories import CATEGORIES
+from cases.models import Case, CategorySetting, Queue, RoutingRule, User
+from cases.vocabulary import Priority, Role
+from i18n import N_
+from storage import db
 
 # (slug, name, description shown to the reporter)
 QUEUES = (
@@ -164,21 +167,19 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
 
     def make(email: str, name: str, role: str, queues: list[str]) -> None:
         password = "demo-" + secrets.token_urlsafe(12)
-        accounts.create_user(email, name, role, password, queues)
+        commands.create_user(email, name, role, password, queues)
         logins[email] = password
 
-    make("supervisor@demo.shagym.test", "Demo Supervisor", "supervisor", [])
-    make("admin@demo.shagym.test", "Demo Admin", "admin", [])
+    make("supervisor@demo.shagym.test", "Demo Supervisor", Role.SUPERVISOR, [])
+    make("admin@demo.shagym.test", "Demo Admin", Role.ADMIN, [])
     for slug, _name, _desc in QUEUES:
-        make(f"{slug}@demo.shagym.test", f"Demo caseworker ({slug})", "caseworker", [slug])
-    from flask import current_app
-
+        make(f"{slug}@demo.shagym.test", f"Demo caseworker ({slug})", Role.CASEWORKER, [slug])
     key = current_app.extensions["shagym_receipt_key"]
     regions = ["astana", "almaty-city", "karaganda", "shymkent", "pavlodar", "turkistan"]
     for slug, story in DEMO_STORIES.items():
         for n in range(2):
-            services.file_report(
-                services.NewReport(
+            commands.file_report(
+                commands.NewReport(
                     category=slug,
                     narrative=DEMO_MARK + story,
                     occurred_on=None,

@@ -1,4 +1,8 @@
-"""TOTP second factor (RFC 6238) with single-use codes, and recovery codes."""
+"""TOTP second factor (RFC 6238) with single-use codes, and recovery codes.
+
+The checks here change only the user object they are given (the last used step,
+a spent recovery code); the sign-in and enrolment commands commit them.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,12 @@ from datetime import UTC, datetime
 import pyotp
 import segno
 from cryptography.exceptions import InvalidTag
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
-from cases import crypto
+from cases import accounts
 from cases.models import RecoveryCode, User
-from extensions import db
+from cases.vocabulary import Role
+from storage import crypto, db
 
 ISSUER = "Shagym"
 STEP = 30
@@ -26,7 +31,7 @@ RECOVERY_CODES = 10
 
 
 def required_for(user: User, require_for_all: bool) -> bool:
-    return require_for_all or user.role in ("supervisor", "admin") or user.totp_enabled
+    return require_for_all or user.role in (Role.SUPERVISOR, Role.ADMIN) or user.totp_enabled
 
 
 def new_secret() -> str:
@@ -84,16 +89,16 @@ def verify_code(user: User, code: str, now: float | None = None) -> bool:
     return True
 
 
-def enable(user: User, secret: str, code: str, now: float | None = None) -> list[str] | None:
-    """Finish enrolment if ``code`` fits ``secret``; returns fresh recovery codes (shown once)."""
+def enable(user: User, secret: str, code: str, now: float | None = None) -> bool:
+    """Switch the factor on if ``code`` fits ``secret`` (the enrolment command then issues recovery codes)."""
     code = "".join(ch for ch in code if ch.isdigit())
     step = _matching_step(secret, code, time.time() if now is None else now) if len(code) == 6 else None
     if step is None:
-        return None
+        return False
     user.totp_secret = secret
     user.totp_enabled = True
     user.totp_last_step = step
-    return new_recovery_codes(user)
+    return True
 
 
 def _normalized(code: str) -> str:
@@ -103,31 +108,21 @@ def _normalized(code: str) -> str:
 def _code_hash(code: str) -> str:
     # Codes carry 40 random bits: each is stored as a salted argon2id hash (like a password),
     # so a stolen database does not give them back by brute force.
-    from cases import accounts
-
     return accounts.hash_password(_normalized(code))
 
 
 def _matches(stored: str, typed: str) -> bool:
-    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
-    from cases import accounts
-
     if not stored.startswith("$argon2"):  # codes issued before hashes were salted
         return hmac.compare_digest(stored, hashlib.sha256(typed.encode()).hexdigest())
-    try:
-        return accounts._hasher.verify(stored, typed)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
+    return accounts.verify_hash(stored, typed)
 
 
-def new_recovery_codes(user: User) -> list[str]:
-    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+def new_recovery_codes() -> list[tuple[str, str]]:
+    """Fresh recovery codes as (shown once, stored hash) pairs."""
     codes = []
     for _ in range(RECOVERY_CODES):
         raw = secrets.token_hex(5).upper()
-        codes.append(f"{raw[:5]}-{raw[5:]}")
-        db.session.add(RecoveryCode(user_id=user.id, code_hash=_code_hash(raw)))
+        codes.append((f"{raw[:5]}-{raw[5:]}", _code_hash(raw)))
     return codes
 
 

@@ -10,18 +10,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cases.categories import N_
+from cases.refusals import Refused
+from cases.vocabulary import ActorType, Role
+from i18n import N_
 
 
 class Status(StrEnum):
-    NEW = "new"
-    TRIAGE = "triage"
-    INVESTIGATING = "investigating"
-    AWAITING_INFO = "awaiting_info"
-    REFERRED = "referred"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-    REJECTED = "rejected"
+    """A case's status. The value is stored, and shown to staff through ``_()`` in the history."""
+
+    NEW = N_("new")
+    TRIAGE = N_("triage")
+    INVESTIGATING = N_("investigating")
+    AWAITING_INFO = N_("awaiting_info")
+    REFERRED = N_("referred")
+    RESOLVED = N_("resolved")
+    CLOSED = N_("closed")
+    REJECTED = N_("rejected")
 
     @property
     def title(self) -> str:
@@ -60,63 +64,10 @@ OPEN_STATUSES = frozenset({Status.NEW, Status.TRIAGE, Status.INVESTIGATING, Stat
 CLOCK_RUNNING = frozenset({Status.NEW, Status.TRIAGE, Status.INVESTIGATING})
 FINISHED_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
 
-CASEWORKER = "caseworker"
-SUPERVISOR = "supervisor"
-SYSTEM = "system"
-STAFF = frozenset({CASEWORKER, SUPERVISOR})
-
-# Codes that staff pages show as ``_(code)``: account roles, audit actor types,
-# audit actions and the status, priority and hold values in the history. The code
-# itself is the message id; marking it here lets Babel extract it, so the Kazakh
-# and Russian pages never show a raw code.
-DISPLAYED_CODES = (
-    N_("new"),
-    N_("triage"),
-    N_("investigating"),
-    N_("awaiting_info"),
-    N_("referred"),
-    N_("resolved"),
-    N_("closed"),
-    N_("rejected"),
-    N_("urgent"),
-    N_("high"),
-    N_("normal"),
-    N_("low"),
-    N_("true"),
-    N_("false"),
-    N_("caseworker"),
-    N_("supervisor"),
-    N_("admin"),
-    N_("public"),
-    N_("reporter"),
-    N_("staff"),
-    N_("system"),
-    N_("created"),
-    N_("routed"),
-    N_("viewed"),
-    N_("assigned"),
-    N_("unassigned"),
-    N_("status"),
-    N_("priority"),
-    N_("queue"),
-    N_("note"),
-    N_("message_sent"),
-    N_("reporter_message"),
-    N_("evidence_added"),
-    N_("evidence_downloaded"),
-    N_("legal_hold"),
-    N_("content_destroyed"),
-    N_("reporter_viewed"),
-    N_("user_created"),
-    N_("user_deactivated"),
-    N_("membership_changed"),
-    N_("queue_created"),
-    N_("rule_created"),
-    N_("rule_toggled"),
-    N_("2fa_enrolled"),
-    N_("password_changed"),
-    N_("keys_rotated"),
-)
+STAFF = frozenset({Role.CASEWORKER, Role.SUPERVISOR})
+SUPERVISOR = Role.SUPERVISOR
+# The application itself may take a transition too (a reporter's reply resumes investigating).
+SYSTEM = ActorType.SYSTEM
 
 
 @dataclass(frozen=True)
@@ -168,16 +119,11 @@ TRANSITIONS: tuple[Transition, ...] = (
 _BY_PAIR = {(t.source, t.target): t for t in TRANSITIONS}
 
 
-class TransitionRefused(Exception):
+class TransitionRefused(Refused):
     """The move is not in the table, not for this role, or lacks a reason.
 
-    ``template`` and ``params`` let a view translate the message; ``str()`` is the English text.
+    Its parameters are status titles, translated where the message is shown.
     """
-
-    def __init__(self, template: str, **params: str) -> None:
-        self.template = template
-        self.params = params
-        super().__init__(template % params)
 
 
 def find(source: Status | str, target: Status | str) -> Transition | None:
@@ -188,7 +134,7 @@ def check(source: Status | str, target: Status | str, role: str, reason: str | N
     """Return the transition if ``role`` may take it with this reason; else raise TransitionRefused."""
     source, target = Status(source), Status(target)
     names = {"source": STATUS_TITLES[source], "target": STATUS_TITLES[target]}
-    t = _BY_PAIR.get((source, target))
+    t = find(source, target)
     if t is None:
         raise TransitionRefused(
             N_("A case cannot go from “%(source)s” to “%(target)s”: the workflow has no such step."), **names

@@ -16,7 +16,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from cases.categories import CATEGORIES, N_, REGIONS, REPORTER_ROLES, YES_NO, YES_NO_UNKNOWN
+from cases.categories import CATEGORIES, REGIONS, REPORTER_ROLES, YES_NO, YES_NO_UNKNOWN
+from i18n import N_
 
 NARRATIVE_MIN, NARRATIVE_MAX = 20, 20_000
 

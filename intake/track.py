@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from cases import evidence, reporter, services
+from cases import commands, evidence, queries
 from cases.models import Case
-from extensions import db, limiter
-from intake.views import bp, evidence_limits, uploaded_files
+from cases.refusals import Refused
+from extensions import limiter
+from intake.uploads import evidence_limits, track_limit, uploaded_files
+from storage import db
 
-IDLE_SECONDS = 30 * 60
+bp = Blueprint("track", __name__)
 SESSION_KEY = "track"
-
-
-def _track_limit() -> str:
-    return current_app.config.get("TRACK_RATE_LIMIT", "10 per minute;50 per hour")
 
 
 def _not_found(response) -> bool:
@@ -30,7 +28,8 @@ def _not_found(response) -> bool:
 
 def _tracked_case() -> Case | None:
     data = session.get(SESSION_KEY)
-    if not isinstance(data, dict) or time.time() - data.get("seen", 0) > IDLE_SECONDS:
+    idle_seconds = current_app.config["TRACK_IDLE_MINUTES"] * 60
+    if not isinstance(data, dict) or time.time() - data.get("seen", 0) > idle_seconds:
         session.pop(SESSION_KEY, None)
         return None
     case = db.session.get(Case, data.get("case"))
@@ -47,22 +46,22 @@ def _expired():
         _("For your safety, your check ended after 30 minutes without activity. Please enter your receipt code again."),
         "info",
     )
-    return redirect(url_for("intake.track"))
+    return redirect(url_for("track.track"))
 
 
 @bp.route("/track", methods=["GET", "POST"])
-@limiter.limit(_track_limit, methods=["POST"], deduct_when=_not_found)
+@limiter.limit(track_limit, methods=["POST"], deduct_when=_not_found)
 def track():
     if request.method == "POST":
-        case = services.find_by_receipt(current_app.extensions["shagym_receipt_key"], request.form.get("receipt", ""))
+        case = queries.find_by_receipt(current_app.extensions["shagym_receipt_key"], request.form.get("receipt", ""))
         if case is None:
             return render_template("intake/track.html", not_found=True), 404
         session.clear()
         session[SESSION_KEY] = {"case": case.id, "seen": time.time()}
         session.permanent = False
-        return redirect(url_for("intake.track_case"), 303)
+        return redirect(url_for("track.track_case"), 303)
     if _tracked_case() is not None:
-        return redirect(url_for("intake.track_case"))
+        return redirect(url_for("track.track_case"))
     return render_template("intake/track.html")
 
 
@@ -71,7 +70,7 @@ def track_case():
     case = _tracked_case()
     if case is None:
         return _expired()
-    return render_template("intake/track_case.html", view=reporter.view(case), limits=evidence_limits())
+    return render_template("intake/track_case.html", view=queries.reporter_view(case), limits=evidence_limits())
 
 
 @bp.post("/track/reply")
@@ -80,25 +79,24 @@ def track_reply():
     if case is None:
         return _expired()
     body = request.form.get("body", "")
-    view = reporter.view(case)
+    view = queries.reporter_view(case)
     accepted, refused = evidence.check_batch(uploaded_files(), evidence_limits(), view.file_count, view.file_bytes)
     problems = [_(r.template, **r.params) for r in refused]
-    if len(body) > reporter.REPLY_MAX:
-        problems.append(_("Your message is too long: write at most %(n)s characters.", n=reporter.REPLY_MAX))
+    if len(body) > commands.REPLY_MAX:
+        problems.append(_("Your message is too long: write at most %(n)s characters.", n=commands.REPLY_MAX))
     if "\x00" in body or "\ufffd" in body:
         problems.append(_("Your message contains characters we cannot read. Please retype it."))
     if not problems:
         try:
-            reporter.reply(case.id, body, accepted)
-        except services.ServiceError as exc:
-            db.session.rollback()
-            problems.append(_(str(exc)))
+            commands.reporter_reply(case.id, body, accepted)
+        except Refused as exc:
+            problems.append(_(exc.template, **exc.params))
     if problems:
         return render_template(
             "intake/track_case.html", view=view, limits=evidence_limits(), problems=problems, body=body
         ), 422
     flash(_("Thank you. Your message was sent to the case worker."), "success")
-    return redirect(url_for("intake.track_case"), 303)
+    return redirect(url_for("track.track_case"), 303)
 
 
 @bp.post("/track/leave")
@@ -106,4 +104,4 @@ def track_leave():
     session.pop(SESSION_KEY, None)
     session.clear()
     flash(_("You have left your case. Nothing about it is kept in this browser."), "success")
-    return redirect(url_for("intake.track"), 303)
+    return redirect(url_for("track.track"), 303)

@@ -17,17 +17,17 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 
-from cases import evidence, receipts, services
+from cases import commands, evidence, queries, receipts
 from cases.categories import CATEGORIES
 from extensions import limiter
-from intake.forms import ReportForm
+from i18n import LANGUAGES
+from intake.forms import ReportForm, local_today
+from intake.uploads import evidence_limits, report_limit, track_limit, uploaded_files
+from web import errors
 
 bp = Blueprint("intake", __name__)
-
-
-def _report_limit() -> str:
-    return current_app.config.get("REPORT_RATE_LIMIT", "20 per hour;5 per minute")
 
 
 @bp.get("/")
@@ -36,7 +36,7 @@ def index():
 
 
 @bp.route("/report", methods=["GET", "POST"])
-@limiter.limit(_report_limit, methods=["POST"])
+@limiter.limit(report_limit, methods=["POST"])
 def report():
     form = ReportForm()
     if request.method == "GET":
@@ -47,13 +47,13 @@ def report():
         file_problems = [_(r.template, **r.params) for r in refused]
     if form.validate_on_submit() and not file_problems:
         try:
-            filed = services.file_report(
+            filed = commands.file_report(
                 _new_report(form),
                 current_app.extensions["shagym_receipt_key"],
                 form.submission_token.data or None,
                 accepted,
             )
-        except services.DuplicateSubmission:
+        except commands.DuplicateSubmission:
             return render_template("intake/duplicate.html"), 409
         # Shown exactly once, in the answer to the POST: the receipt is in no URL and no cache.
         return render_template(
@@ -65,8 +65,17 @@ def report():
     ), status
 
 
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError):
+    """The CSRF token was missing or expired: the report form comes back with everything typed;
+    other intake forms get the site-wide page."""
+    if request.endpoint != "intake.report":
+        return errors.csrf_expired(error)
+    return csrf_failed_report()
+
+
 def csrf_failed_report():
-    """The CSRF token was missing or expired: show the form again with everything typed."""
+    """Show the report form again with everything typed (nothing is stored)."""
     form = ReportForm(meta={"csrf": False})
     form.validate()
     form.submission_token.data = form.submission_token.data or secrets.token_urlsafe(24)
@@ -75,30 +84,9 @@ def csrf_failed_report():
     ), 400
 
 
-def evidence_limits() -> evidence.Limits:
-    cfg = current_app.config
-    mb = 1024 * 1024
-    return evidence.Limits(cfg["MAX_FILE_MB"] * mb, cfg["MAX_CASE_FILES_MB"] * mb, cfg["MAX_CASE_FILES"])
-
-
-def uploaded_files() -> list[tuple[str, bytes]]:
-    """The chosen files, each read up to one byte past the limit (enough to refuse it)."""
-    limit = current_app.config["MAX_FILE_MB"] * 1024 * 1024
-    return [(f.filename or "", f.read(limit + 1)) for f in request.files.getlist("evidence") if f and f.filename]
-
-
-UPLOAD_ENDPOINTS = frozenset({"intake.report", "intake.track_reply"})
-
-
-def raise_upload_limit() -> None:
-    """Multipart posts to upload views may carry files; other bodies keep the 2 MB limit."""
-    if request.endpoint in UPLOAD_ENDPOINTS and request.mimetype == "multipart/form-data":
-        request.max_content_length = (current_app.config["MAX_CASE_FILES_MB"] + 2) * 1024 * 1024
-
-
-def _new_report(form: ReportForm) -> services.NewReport:
+def _new_report(form: ReportForm) -> commands.NewReport:
     contact = form.contact.data == "contact"
-    return services.NewReport(
+    return commands.NewReport(
         category=form.category.data,
         narrative=form.narrative.data,
         occurred_on=form.occurred_on.data,
@@ -114,21 +102,17 @@ def _new_report(form: ReportForm) -> services.NewReport:
     )
 
 
-def _track_limit() -> str:
-    return current_app.config.get("TRACK_RATE_LIMIT", "10 per minute;50 per hour")
-
-
 @bp.post("/report/receipt.txt")
-@limiter.limit(_track_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 404)
+@limiter.limit(track_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 404)
 def receipt_file():
     """The receipt as a text file. The code comes back in the POST body, never in a URL."""
     reference = request.form.get("reference", "")
     code = request.form.get("receipt", "")
-    case = services.find_by_receipt(current_app.extensions["shagym_receipt_key"], code)
+    case = queries.find_by_receipt(current_app.extensions["shagym_receipt_key"], code)
     if case is None or case.reference != reference:
         abort(404)
     text = render_template(
-        "intake/receipt.txt", reference=reference, receipt=code, track_url=url_for("intake.track", _external=True)
+        "intake/receipt.txt", reference=reference, receipt=code, track_url=url_for("track.track", _external=True)
     )
     response = make_response(text.replace("\n", "\r\n"))
     response.headers["Content-Type"] = "text/plain; charset=utf-8"
@@ -139,8 +123,6 @@ def receipt_file():
 @bp.get("/language/<code>")
 def language(code: str) -> Response:
     """Remember the chosen language in a strictly necessary cookie, then go back."""
-    from wsgi import LANGUAGES
-
     if code not in LANGUAGES:
         abort(404)
     target = request.args.get("next", "/")
@@ -154,7 +136,7 @@ def language(code: str) -> Response:
         max_age=365 * 24 * 3600,
         samesite="Strict",
         httponly=True,
-        secure=current_app.config.get("SHAGYM_HTTPS", False),
+        secure=current_app.config["SHAGYM_HTTPS"],
     )
     return response
 
@@ -166,7 +148,7 @@ def leave():
     With JavaScript the page also calls this in the background while it replaces itself.
     """
     session.clear()
-    response = redirect(current_app.config.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather"), 303)
+    response = redirect(current_app.config["QUICK_EXIT_URL"], 303)
     response.headers["Clear-Site-Data"] = '"cache"'
     return response
 
@@ -178,6 +160,4 @@ def safety():
 
 @bp.context_processor
 def _today() -> dict:
-    from intake.forms import local_today
-
     return {"today": local_today().isoformat()}

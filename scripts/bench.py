@@ -24,6 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
+from cases import commands
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -151,9 +153,9 @@ def seed_cases(n: int) -> None:
     """Insert n cases quickly (one encrypted narrative reused); realistic spread of queues, statuses, dates."""
     from sqlalchemy import insert, select
 
-    from cases import crypto, receipts
+    from cases import receipts
     from cases.models import Case, Queue
-    from extensions import db
+    from storage import crypto, db
 
     ring = crypto.current_keyring()
     narrative = ring.encrypt(b"Benchmark case narrative, fictional.", "cases.narrative")
@@ -208,9 +210,8 @@ def _raw(rows):
 def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
     from sqlalchemy import select, text
 
-    from cases import accounts
     from cases.models import Queue
-    from extensions import db
+    from storage import db
     from wsgi import create_app
 
     for n in sizes:
@@ -236,12 +237,12 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             t0 = time.perf_counter()
             seed_cases(n)
             load = time.perf_counter() - t0
-            from cases.base import EncryptedText
+            from storage.types import EncryptedText
 
             m.Case.__table__.c.narrative.type = EncryptedText("cases.narrative")
             db.session.execute(text("ANALYZE"))
             db.session.commit()
-            user = accounts.create_user(
+            user = commands.create_user(
                 "bench@example.org",
                 "Bench",
                 "caseworker",

@@ -34,7 +34,7 @@ def sections() -> dict[str, str]:
         ]
         rules.append(
             f"| {i * 10} | {' and '.join(cond) or 'any report (catch-all)'} | {queue_names[r.queue]} "
-            f"(`{r.queue}`) | {Priority.NAMES[r.priority]} |"
+            f"(`{r.queue}`) | {Priority(r.priority).label} |"
         )
     return {
         "settings": config.settings_table(),

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 import storage
 from cases import accounts, audit
 from cases.models import Event, Queue, QueueMembership, RoutingRule, StaffSession, User
-from extensions import db
+from storage import db
 from tests.conftest import PASSWORD, report
 
 
@@ -273,7 +273,7 @@ RULE = {
 
 
 def test_admin_adds_a_rule_and_routing_uses_it(app, admin):
-    from cases import services
+    from cases import commands
 
     client, me = admin
     response = client.post("/staff/admin/routing", data=RULE)
@@ -287,7 +287,7 @@ def test_admin_adds_a_rule_and_routing_uses_it(app, admin):
         None,
     )
     assert system_events("rule_created")[0].new_value == RULE["name"]
-    filed = services.file_report(
+    filed = commands.file_report(
         report(in_custody="yes", region="shymkent", category="women"), app.extensions["shagym_receipt_key"]
     )
     assert (filed.queue.slug, filed.case.routing_rule_name) == ("justice", RULE["name"])

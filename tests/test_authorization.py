@@ -18,9 +18,10 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 import storage
-from cases import accounts, services
+from cases import accounts, commands
 from cases.models import Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
-from extensions import db
+from staff import gate
+from storage import db
 from tests.conftest import PASSWORD, Auth
 
 ACTORS = ("anonymous", "caseworker_of_queue", "caseworker_of_other_queue", "supervisor", "admin")
@@ -129,10 +130,8 @@ def test_every_staff_route_has_an_expectation(app):
 
 
 def test_staff_blueprints_are_the_deny_by_default_ones(app):
-    from cases import staff
-
-    assert set(STAFF_BLUEPRINTS) == set(staff.STAFF_BLUEPRINTS)
-    assert staff.PUBLIC == {"staff_auth.login"}
+    assert set(STAFF_BLUEPRINTS) == set(gate.STAFF_BLUEPRINTS)
+    assert gate.PUBLIC == {"staff_auth.login"}
     # Every /staff URL belongs to one of them, so none escapes the deny-by-default check.
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/staff"):
@@ -309,7 +308,7 @@ PUBLIC_PAGES = ("/", "/report", "/track", "/safety")
 def test_public_side_shows_no_staff_data(app, world):
     """Signed-in staff browsing the public pages (or anyone else) see nothing of the staff side."""
     case = world["case"]
-    services.add_note(case.id, world["users"]["supervisor"], "Internal: informant is the brother")
+    commands.add_note(case.id, world["users"]["supervisor"], "Internal: informant is the brother")
     for actor in ("anonymous", "supervisor", "caseworker_of_queue"):
         client = world["clients"][actor]
         for path in PUBLIC_PAGES:
@@ -338,9 +337,9 @@ def test_public_tracking_does_not_show_internal_notes(app, world):
     """The reporter, with the receipt, sees messages sent to them but never internal notes."""
     from tests.conftest import report
 
-    filed = services.file_report(report(), app.extensions["shagym_receipt_key"])
-    services.add_note(filed.case.id, world["users"]["caseworker_of_queue"], "Internal: we doubt this account")
-    services.send_message(filed.case.id, world["users"]["caseworker_of_queue"], "Please send the date.")
+    filed = commands.file_report(report(), app.extensions["shagym_receipt_key"])
+    commands.add_note(filed.case.id, world["users"]["caseworker_of_queue"], "Internal: we doubt this account")
+    commands.send_message(filed.case.id, world["users"]["caseworker_of_queue"], "Please send the date.")
     client = app.test_client()
     response = client.post("/track", data={"receipt": filed.receipt}, follow_redirects=True)
     body = html.unescape(response.get_data(as_text=True))
@@ -374,7 +373,7 @@ def test_out_of_range_ids_are_not_found(app, world):
 def test_garbage_assignee_does_not_unassign(app, world):
     cid = world["case"].id
     worker = world["users"]["caseworker_of_queue"]
-    services.claim(cid, worker)
+    commands.claim(cid, worker)
     for garbage in ("abc", HUGE, "-1", "1.5", "٣"):
         response = world["clients"]["supervisor"].post(f"/staff/cases/{cid}/assign", data={"assignee": garbage})
         assert response.status_code == 302

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from cases import seed
 from cases.models import Case, CategorySetting, Event, Queue, RoutingRule, User
-from extensions import db
+from storage import db
 from tests.conftest import BASE_CONFIG, PG_URL
 from wsgi import create_app
 
@@ -120,7 +120,7 @@ def test_seed_demo_fills_a_fresh_database_once(app, runner, cheap_hashing):
     assert result.exit_code == 0, result.output
     users, cases, events = rows(User), rows(Case), rows(Event)
     assert users >= 3 and cases >= 10
-    assert events == 2 * cases
+    assert events == 2 * cases + users  # created and routed per case; user_created per account
     narratives = [c.narrative for c in db.session.scalars(select(Case))]
     assert all(n.startswith("[DEMO") for n in narratives)
     assert {c.category for c in db.session.scalars(select(Case))} == {c.slug for c in seed.CATEGORIES}

@@ -18,9 +18,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 import storage
-from cases import accounts, audit, services
+from cases import accounts, audit, commands
 from cases.models import Case, Event
-from extensions import db
+from storage import db
 from tests.conftest import PASSWORD, report
 
 WORKERS = 8
@@ -57,9 +57,9 @@ def race(request, make_app):
     app = make_app(**config)
     with app.app_context():
         key = app.extensions["shagym_receipt_key"]
-        case_ids = [services.file_report(report(), key).case.id for _ in range(count)]
+        case_ids = [commands.file_report(report(), key).case.id for _ in range(count)]
         workers = [
-            accounts.create_user(f"worker{i}@example.org", f"Worker {i}", "caseworker", PASSWORD, ["general"])
+            commands.create_user(f"worker{i}@example.org", f"Worker {i}", "caseworker", PASSWORD, ["general"])
             for i in range(WORKERS)
         ]
         worker_ids = [w.id for w in workers]
@@ -135,7 +135,8 @@ def test_eight_workers_claiming_fifty_cases_claim_each_exactly_once(race):
         assert assigned == Counter(dict.fromkeys(case_ids, 1))
         report_ = audit.verify_all(db.session, app.extensions["shagym_signing_key"].public_key())
         assert report_.intact, (report_.first_break, report_.checkpoint_problem)
-        assert report_.chains == CASES and report_.events == CASES * 3
+        # Case chains plus the system chain with one user_created per worker.
+        assert report_.chains == CASES + 1 and report_.events == CASES * 3 + WORKERS
 
 
 @pytest.mark.parametrize("race", [(12, {"AUDIT_CHECKPOINT_EVERY": 5})], indirect=True, ids=["checkpoint every 5"])

@@ -14,9 +14,9 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 import storage
-from cases import accounts, services
+from cases import accounts, commands
 from cases.models import Case, RoutingRule
-from extensions import db
+from storage import db
 from tests.conftest import PASSWORD, report
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
@@ -71,10 +71,10 @@ def csrf_app(make_app):
 @pytest.fixture
 def world(csrf_app):
     with csrf_app.app_context():
-        filed = services.file_report(report(), csrf_app.extensions["shagym_receipt_key"])
+        filed = commands.file_report(report(), csrf_app.extensions["shagym_receipt_key"])
         users = {}
         for role in ("caseworker", "supervisor", "admin"):
-            user = accounts.create_user(
+            user = commands.create_user(
                 f"{role}@example.org", role.title(), role, PASSWORD, ["general"] if role == "caseworker" else []
             )
             if role != "caseworker":
@@ -163,10 +163,10 @@ FORMS = {
             "submission_token": "csrf-test",
         },
     ),
-    "intake.track": ("anonymous", {"receipt": "AAAA-BBBB-CCCC-DDDD"}),
+    "track.track": ("anonymous", {"receipt": "AAAA-BBBB-CCCC-DDDD"}),
     "intake.receipt_file": ("anonymous", {"reference": "{reference}", "receipt": "{receipt}"}),
-    "intake.track_reply": ("reporter", {"body": "Forged reply"}),
-    "intake.track_leave": ("reporter", {}),
+    "track.track_reply": ("reporter", {"body": "Forged reply"}),
+    "track.track_leave": ("reporter", {}),
 }
 
 

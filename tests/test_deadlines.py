@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from cases import deadlines, services
-from cases.models import CategorySetting, Priority
-from extensions import db
+from cases import commands, deadlines
+from cases.commands import unit
+from cases.models import CategorySetting
+from cases.vocabulary import Priority
+from storage import db
 
 ALMATY = deadlines.OFFICE_TZ
 
@@ -73,7 +75,7 @@ def test_resume_adds_the_time_spent_waiting():
 @pytest.fixture
 def frozen(monkeypatch):
     def freeze(at: datetime) -> None:
-        monkeypatch.setattr(services, "utcnow", lambda: at)
+        monkeypatch.setattr(unit, "utcnow", lambda: at)
 
     return freeze
 
@@ -123,10 +125,10 @@ def test_waiting_for_the_reporter_pauses_the_clock(app, make_case, make_user, fr
     due = case.due_at
     for at, target in ((almaty(2, 11), "triage"), (almaty(2, 12), "investigating"), (almaty(3, 9), "awaiting_info")):
         frozen(at)
-        services.change_status(case.id, worker, target)
+        commands.change_status(case.id, worker, target)
     assert case.due_at == due
     frozen(almaty(5, 15))  # 2 days and 6 hours later the reporter answered
-    services.change_status(case.id, worker, "investigating")
+    commands.change_status(case.id, worker, "investigating")
     db.session.expire_all()
     assert case.due_at == due + timedelta(days=2, hours=6)
     assert case.paused_at is None

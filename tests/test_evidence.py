@@ -9,9 +9,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from cases import evidence, services
+from cases import commands, evidence
+from cases.commands import unit
 from cases.models import Case, Event, Evidence
-from extensions import db
+from storage import db
 from tests.samples import ACCEPTED, REFUSED, image
 
 VALID = {
@@ -92,11 +93,11 @@ def test_a_crash_before_commit_leaves_no_orphan(app, monkeypatch):
     def crash():
         raise RuntimeError("power cut between storing the file and committing the case")
 
-    monkeypatch.setattr(services, "_commit", crash)
+    monkeypatch.setattr(unit, "_commit", crash)
     from tests.conftest import report
 
     with pytest.raises(RuntimeError):
-        services.file_report(report(), app.extensions["shagym_receipt_key"], files=[checked])
+        commands.file_report(report(), app.extensions["shagym_receipt_key"], files=[checked])
     db.session.rollback()
     assert db.session.scalar(select(func.count(Case.id))) == 0
     assert db.session.scalar(select(func.count(Evidence.id))) == 0

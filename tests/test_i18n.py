@@ -28,7 +28,7 @@ from cases import accounts
 from cases.categories import CATEGORIES, REGIONS
 from cases.models import Case
 from cases.workflow import PUBLIC_EXPLANATIONS, Status
-from extensions import db
+from storage import db
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATIONS = ROOT / "translations"
@@ -116,7 +116,7 @@ def test_extraction_finds_the_strings_of_every_kind_of_source():
         "Torture and ill-treatment": "cases/categories.py",  # domain N_()
         "We need more information from you. Please read the messages below and reply.": "cases/workflow.py",
         "Keep this code secret and safe. With it you can check your case, read our messages and reply at:": "templates/intake/receipt.txt",  # the receipt file
-        "Only supervisors can assign cases.": "cases/services.py",  # service refusals
+        "Only supervisors can assign cases.": "cases/commands/casework.py",  # command refusals
         "Use at least %(n)s characters.": "cases/accounts.py",  # password refusals
     }
     for msgid, where in expected.items():

@@ -22,10 +22,10 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import func, inspect, select, text
 
-from cases import audit, services
+from cases import audit, queries
 from cases.categories import CATEGORIES, REGIONS
 from cases.models import Case, Event, Queue, RoutingRule
-from extensions import db
+from storage import db
 
 RECEIPT_RE = re.compile(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>")
 REFERENCE_RE = re.compile(r"SHG-\d{4}-\d{6}")
@@ -194,7 +194,7 @@ def test_valid_report_in_every_category_is_filed_routed_and_found_by_its_receipt
     plain = code.replace("-", "")
     lookalike = code.replace("0", "O").replace("1", "I")
     for typed in (code, code.lower(), plain, plain.lower(), f"  {code}  ", lookalike, code.replace("1", "l")):
-        found = services.find_by_receipt(key, typed)
+        found = queries.find_by_receipt(key, typed)
         assert found is not None and found.id == case.id, typed
 
 

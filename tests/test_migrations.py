@@ -11,7 +11,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from cases.models import Event
-from extensions import db
+from storage import db
 
 
 def schema_differences() -> list:

@@ -9,7 +9,7 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
-from cases import services
+from cases import commands, workflow
 
 
 class Inbox:
@@ -47,7 +47,7 @@ def test_message_to_reporter_sends_a_content_free_email(make_app, make_case, mak
     with app.app_context(), app.test_request_context():
         filed = make_case(narrative=NARRATIVE, contact_email="mother@example.org", category="torture", in_custody="yes")
         worker = make_user("caseworker", ["torture-prevention"])
-        services.send_message(filed.case.id, worker, "Secret reply: we contacted the prosecutor about Bekov.")
+        commands.send_message(filed.case.id, worker, "Secret reply: we contacted the prosecutor about Bekov.")
         reference = filed.case.reference
     assert len(inbox.messages) == 1
     sender, recipients, content = inbox.messages[0]
@@ -63,10 +63,10 @@ def test_status_change_notifies_and_rollback_does_not(make_app, make_case, make_
     with app.app_context(), app.test_request_context():
         filed = make_case(contact_email="someone@example.org")
         worker = make_user("caseworker", ["general"])
-        services.change_status(filed.case.id, worker, "triage")
+        commands.change_status(filed.case.id, worker, "triage")
         assert len(inbox.messages) == 1
-        with pytest.raises(services.workflow.TransitionRefused):
-            services.change_status(filed.case.id, worker, "closed")
+        with pytest.raises(workflow.TransitionRefused):
+            commands.change_status(filed.case.id, worker, "closed")
     assert len(inbox.messages) == 1
 
 
@@ -76,12 +76,10 @@ def test_anonymous_reporters_and_reporters_own_replies_get_no_email(make_app, ma
     with app.app_context(), app.test_request_context():
         anonymous = make_case()
         worker = make_user("caseworker", ["general"])
-        services.send_message(anonymous.case.id, worker, "Hello")
+        commands.send_message(anonymous.case.id, worker, "Hello")
         assert inbox.messages == []
         filed = make_case(contact_email="x@example.org")
-        from cases import reporter
-
-        reporter.reply(filed.case.id, "my own reply")
+        commands.reporter_reply(filed.case.id, "my own reply")
     assert inbox.messages == []
 
 
@@ -89,7 +87,7 @@ def test_without_mail_settings_nothing_is_sent_and_staff_are_told(make_case, log
     port, inbox = smtp
     filed = make_case(contact_email="x@example.org")
     staff, worker = login_as("caseworker", ["general"])
-    services.send_message(filed.case.id, worker, "Hello")
+    commands.send_message(filed.case.id, worker, "Hello")
     assert inbox.messages == []
     page = staff.get(f"/staff/cases/{filed.case.id}").get_data(as_text=True)
     assert "Email notifications are switched off" in page
@@ -100,5 +98,5 @@ def test_unreachable_mail_server_does_not_lose_the_message(make_app, make_case, 
     with app.app_context(), app.test_request_context():
         filed = make_case(contact_email="x@example.org")
         worker = make_user("caseworker", ["general"])
-        message = services.send_message(filed.case.id, worker, "Still stored")
+        message = commands.send_message(filed.case.id, worker, "Still stored")
         assert message.id is not None

@@ -18,9 +18,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from cases import accounts
+from cases import accounts, commands
 from cases.models import Case, StaffSession, User
-from extensions import db, limiter
+from extensions import limiter
+from storage import db
 from tests.conftest import PASSWORD
 
 REPORT = {
@@ -70,7 +71,7 @@ def from_address(app, address: str):
 
 
 def new_user(n: int) -> User:
-    return accounts.create_user(f"worker{n}@example.org", f"Worker {n}", "caseworker", PASSWORD, ["general"])
+    return commands.create_user(f"worker{n}@example.org", f"Worker {n}", "caseworker", PASSWORD, ["general"])
 
 
 def sign_in(client, email: str, password: str = PASSWORD) -> int:

@@ -10,8 +10,8 @@ import re
 import pytest
 from sqlalchemy import inspect, text
 
-from cases import receipts, services
-from extensions import db
+from cases import queries, receipts
+from storage import db
 
 CODE_RE = re.compile(r"[0-9A-HJKMNP-TV-Z]{4}(?:-[0-9A-HJKMNP-TV-Z]{4}){4}")
 KEY = b"k" * 32
@@ -88,18 +88,18 @@ def test_case_stores_only_the_keyed_hash_and_is_found_by_any_spelling(app, make_
     db.session.expire_all()
     assert filed.case.receipt_hash == receipts.digest(key, FIXED.replace("-", ""))
     for typed in (FIXED, "oi23 4567 89ab cdef gh1j", "OL2345 6789ABCDEFGHIJ"):
-        assert services.find_by_receipt(key, typed).id == filed.case.id
+        assert queries.find_by_receipt(key, typed).id == filed.case.id
 
 
 @pytest.mark.parametrize("typed", ["", "not a code", "0123-4567-89AB-CDEF-GH1K", "0" * 20, "x" * 1000])
 def test_wrong_or_malformed_receipt_finds_nothing(app, make_case, fixed_code, typed):
     make_case()
-    assert services.find_by_receipt(app.extensions["shagym_receipt_key"], typed) is None
+    assert queries.find_by_receipt(app.extensions["shagym_receipt_key"], typed) is None
 
 
 def test_receipt_of_another_key_finds_nothing(app, make_case, fixed_code):
     make_case()
-    assert services.find_by_receipt(b"another installation's key", FIXED) is None
+    assert queries.find_by_receipt(b"another installation's key", FIXED) is None
 
 
 def test_receipt_lookup_uses_a_unique_index_not_a_scan(app, make_case):

@@ -15,9 +15,9 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import LargeBinary, func, select, type_coerce, update
 
-from cases import accounts, evidence, services
+from cases import accounts, commands, evidence
 from cases.models import Case, CategorySetting, Event, Evidence, Message
-from extensions import db
+from storage import db
 from tests.conftest import report
 from tests.samples import ACCEPTED
 
@@ -41,7 +41,7 @@ def finished(app, supervisor):
 
     def factory(days_ago: float, category: str = "other", status: str = "rejected"):
         checked = evidence.check("witness.pdf", ACCEPTED["letter.pdf"](), evidence.Limits(10**7, 10**8, 20))
-        filed = services.file_report(
+        filed = commands.file_report(
             report(
                 category=category,
                 narrative=f"Narrative of a {category} case",
@@ -54,15 +54,15 @@ def finished(app, supervisor):
             [checked],
         )
         case_id = filed.case.id
-        services.add_note(case_id, supervisor, "A note naming a witness")
-        services.send_message(case_id, supervisor, "A message to the reporter")
+        commands.add_note(case_id, supervisor, "A note naming a witness")
+        commands.send_message(case_id, supervisor, "A message to the reporter")
         if status == "rejected":
-            services.change_status(case_id, supervisor, "rejected", "Outside our mandate")
+            commands.change_status(case_id, supervisor, "rejected", "Outside our mandate")
         elif status == "closed":
             for target, reason in (("triage", ""), ("investigating", ""), ("resolved", "Settled"), ("closed", "")):
-                services.change_status(case_id, supervisor, target, reason)
+                commands.change_status(case_id, supervisor, target, reason)
         elif status != "new":
-            services.change_status(case_id, supervisor, status, "")
+            commands.change_status(case_id, supervisor, status, "")
         if days_ago:
             when = datetime.now(UTC) - days_ago * DAY
             db.session.execute(update(Case).where(Case.id == case_id).values(finished_at=when))
@@ -184,7 +184,7 @@ def test_legal_hold_exempts_a_case(app, runner, finished, supervisor, login_as):
     assert not is_destroyed(held.id) and is_destroyed(other.id)
     assert destroyed_events(held.id) == []
     # Lifting the hold makes the case due again.
-    services.set_legal_hold(held.id, boss, False, "Court order lifted")
+    commands.set_legal_hold(held.id, boss, False, "Court order lifted")
     run(runner, "--apply")
     assert is_destroyed(held.id)
     verify_intact(runner)
@@ -197,8 +197,8 @@ def test_only_supervisors_set_a_legal_hold(app, finished, login_as):
         f"/staff/cases/{case.id}/hold", data={"hold": "y", "reason": "I think so", "version": case.version}
     )
     assert response.status_code == 403
-    with pytest.raises(services.ServiceError):
-        services.set_legal_hold(case.id, worker_user, True, "I think so")
+    with pytest.raises(commands.CommandError):
+        commands.set_legal_hold(case.id, worker_user, True, "I think so")
     db.session.rollback()
     db.session.expire_all()
     assert db.session.get(Case, case.id).legal_hold is False
@@ -225,9 +225,9 @@ def test_default_period_comes_from_the_setting(make_app):
     with app.app_context():
         from cases.models import User
 
-        boss = accounts.create_user("boss@example.org", "Boss", "supervisor", "a long enough passphrase here")
-        filed = services.file_report(report(contact_email="x@example.org"), app.extensions["shagym_receipt_key"])
-        services.change_status(filed.case.id, boss, "rejected", "No grounds")
+        boss = commands.create_user("boss@example.org", "Boss", "supervisor", "a long enough passphrase here")
+        filed = commands.file_report(report(contact_email="x@example.org"), app.extensions["shagym_receipt_key"])
+        commands.change_status(filed.case.id, boss, "rejected", "No grounds")
         db.session.execute(update(Case).values(finished_at=datetime.now(UTC) - 11 * DAY))
         db.session.commit()
         assert "SHG-" in app.test_cli_runner().invoke(args=["retention", "run", "--apply"]).output
@@ -251,6 +251,6 @@ def test_open_cases_are_never_touched_however_old(app, runner, finished, status)
 
 def test_a_case_reopened_before_the_run_is_not_destroyed(app, runner, finished, supervisor):
     case = finished(400)
-    services.change_status(case.id, supervisor, "triage", "New evidence arrived")
+    commands.change_status(case.id, supervisor, "triage", "New evidence arrived")
     output = run(runner, "--apply")
     assert case.reference not in output and not is_destroyed(case.id)

@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import select
 
 from cases import routing, seed
-from cases.models import Priority, Queue, RoutingRule
+from cases.models import Queue, RoutingRule
 from cases.routing import NoRouteError, ReportFacts
-from extensions import db
+from cases.vocabulary import Priority
+from storage import db
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def test_every_seeded_rule_is_exercised_by_the_table():
 def test_seeded_rules_as_plain_data(name):
     report, (queue, priority, rule) = CASES[name]
     decision = routing.route(report, seeded_rules())
-    assert (QUEUE_SLUGS[decision.queue_id], Priority.NAMES[decision.priority], decision.rule.name) == (
+    assert (QUEUE_SLUGS[decision.queue_id], Priority(decision.priority).label, decision.rule.name) == (
         queue,
         priority,
         rule,
@@ -119,7 +120,7 @@ def test_seeded_rules_as_plain_data(name):
 def test_seeded_rules_in_the_database(app, name):
     report, (queue, priority, rule) = CASES[name]
     decision = routing.route(report, db.session.scalars(select(RoutingRule)).all())
-    assert (db.session.get(Queue, decision.queue_id).slug, Priority.NAMES[decision.priority], decision.rule.name) == (
+    assert (db.session.get(Queue, decision.queue_id).slug, Priority(decision.priority).label, decision.rule.name) == (
         queue,
         priority,
         rule,

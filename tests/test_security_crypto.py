@@ -20,9 +20,9 @@ from argon2 import PasswordHasher
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import LargeBinary, select, text, type_coerce
 
-from cases import accounts, audit, crypto, maintenance
-from cases.models import Case, Event, Evidence, Message, User
-from extensions import db
+from cases import accounts, audit, commands
+from cases.models import ENCRYPTED_COLUMNS, Case, Event, Evidence, Message, User
+from storage import crypto, db
 
 NARRATIVE = "Kairat was beaten in cell 4 of the Zhezkazgan detention centre on the night of 3 March."
 PLACE = "Temporary detention facility, Abay street 17, Zhezkazgan"
@@ -162,7 +162,7 @@ def _raw(column, row_id: int) -> bytes:
     return bytes(db.session.scalar(select(type_coerce(column, LargeBinary)).where(model.id == row_id)))
 
 
-ENCRYPTED = [(model, name) for model, names in maintenance.ENCRYPTED_COLUMNS for name in names]
+ENCRYPTED = [(model, name) for model, names in ENCRYPTED_COLUMNS for name in names]
 
 
 def _stored_values(ring: crypto.Keyring) -> dict[str, list[bytes]]:
@@ -189,7 +189,7 @@ def test_every_encrypted_value_carries_the_key_id(app, client, login_as, make_us
 
 def test_every_personal_column_is_an_encrypted_type():
     """The list that rotation walks is exactly the set of encrypted columns in the models."""
-    from cases.base import EncryptedText
+    from storage.types import EncryptedText
 
     typed = {
         (m.class_, c.key) for m in db.Model.registry.mappers for c in m.columns if isinstance(c.type, EncryptedText)
@@ -252,10 +252,10 @@ def test_keys_from_the_environment_are_used_and_no_key_file_is_written(make_app)
     app = make_app(SHAGYM_DATA_KEYS=env)
     assert not list((Path(app.instance_path) / "keys").glob("*"))
     with app.app_context():
-        from cases import services
+        from cases import commands
         from tests.conftest import report
 
-        filed = services.file_report(report(narrative=NARRATIVE), app.extensions["shagym_receipt_key"])
+        filed = commands.file_report(report(narrative=NARRATIVE), app.extensions["shagym_receipt_key"])
         raw = _raw(Case.narrative, filed.case.id)
         assert crypto.Keyring.key_id_of(raw) == "envkey01"
         # Decrypting by hand with the environment key proves which key was used.
@@ -304,17 +304,17 @@ def test_a_second_rotate_run_rewrites_only_what_is_not_under_the_current_key(app
     make_case(narrative=NARRATIVE)
     assert runner.invoke(args=["keys", "rotate"]).exit_code == 0
     ring = app.extensions["shagym_keyring"]
-    assert maintenance.reencrypt_all(ring) == {f"{m.__tablename__}.{n}": 0 for m, n in ENCRYPTED}
+    assert commands.reencrypt_all(ring) == {f"{m.__tablename__}.{n}": 0 for m, n in ENCRYPTED}
 
 
 def test_a_running_worker_reads_and_writes_under_the_rotated_key(make_app, runner):
     """Two apps on one instance folder = a gunicorn worker and the operator's CLI: no restart needed."""
-    from cases import services
+    from cases import commands
     from tests.conftest import report
 
     worker = make_app()
     with worker.app_context():
-        before = services.file_report(report(narrative=NARRATIVE), worker.extensions["shagym_receipt_key"]).case.id
+        before = commands.file_report(report(narrative=NARRATIVE), worker.extensions["shagym_receipt_key"]).case.id
         old_id = worker.extensions["shagym_keyring"].current_id
     operator = make_app()
     with operator.app_context():
@@ -324,7 +324,7 @@ def test_a_running_worker_reads_and_writes_under_the_rotated_key(make_app, runne
     with worker.app_context():
         db.session.expire_all()
         assert db.session.get(Case, before).narrative == NARRATIVE  # re-encrypted under a key it just loaded
-        after = services.file_report(report(narrative=PLACE), worker.extensions["shagym_receipt_key"]).case.id
+        after = commands.file_report(report(narrative=PLACE), worker.extensions["shagym_receipt_key"]).case.id
         assert crypto.Keyring.key_id_of(_raw(Case.narrative, after)) == new_id
         assert crypto.Keyring.key_id_of(_raw(Case.narrative, before)) == new_id
     assert old_id != new_id
@@ -332,14 +332,14 @@ def test_a_running_worker_reads_and_writes_under_the_rotated_key(make_app, runne
 
 def test_rotation_with_environment_keys_moves_every_value_to_the_last_key(make_app):
     """With SHAGYM_DATA_KEYS the operator appends a key, restarts, runs rotate, then drops the old key."""
-    from cases import services
+    from cases import commands
     from tests.conftest import report
 
     one, _ = _env_keys("oldkey01")
     both, _ = _env_keys("oldkey01", "newkey02")
     first = make_app(SHAGYM_DATA_KEYS=one)
     with first.app_context():
-        case_id = services.file_report(
+        case_id = commands.file_report(
             report(narrative=NARRATIVE, contact_email=EMAIL), first.extensions["shagym_receipt_key"]
         ).case.id
     second = make_app(SHAGYM_DATA_KEYS=both)

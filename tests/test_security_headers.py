@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from cases import accounts, services
+from cases import accounts, commands
 from cases.models import Evidence, Queue
-from extensions import db
+from storage import db
 from tests.conftest import ROOT, Auth, report
 from tests.samples import ACCEPTED
 
@@ -67,7 +67,7 @@ RULES = _all_rules()
 
 # GET answers other than 200 for a client with the right role.
 GET_STATUS = {"intake.language": 302, "intake.leave": 303}
-REPORTER_ENDPOINTS = {"intake.track_case", "intake.track_reply", "intake.track_leave"}
+REPORTER_ENDPOINTS = {"track.track_case", "track.track_reply", "track.track_leave"}
 
 
 def role_for(endpoint: str, rule: str) -> str:
@@ -91,7 +91,7 @@ def world(app, make_user):
     from cases import evidence
 
     checked = evidence.check("photo.png", ACCEPTED["photo.png"](), evidence.Limits(10**7, 10**8, 20))
-    filed = services.file_report(report(), app.extensions["shagym_receipt_key"], None, [checked])
+    filed = commands.file_report(report(), app.extensions["shagym_receipt_key"], None, [checked])
     target = make_user("caseworker", ["general"])
     params = {
         "case_id": filed.case.id,
@@ -172,7 +172,7 @@ def test_every_route_sends_the_security_headers(world, endpoint, rule, methods):
 
 def test_the_route_list_is_not_empty_and_covers_both_sides():
     endpoints = {r[0] for r in RULES}
-    assert {"intake.report", "intake.track", "staff.case", "staff.evidence_download", "staff_admin.users"} <= endpoints
+    assert {"intake.report", "track.track", "staff.case", "staff.evidence_download", "staff_admin.users"} <= endpoints
     assert len(RULES) >= 30
 
 

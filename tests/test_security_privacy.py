@@ -21,9 +21,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from cases import accounts, audit, evidence, services
+from cases import accounts, audit, commands, evidence
 from cases.models import Case, Event, Evidence
-from extensions import db, limiter
+from extensions import limiter
+from storage import db
 from tests.conftest import ROOT, report
 from tests.samples import ACCEPTED
 from tests.test_security_crypto import found_in_database
@@ -188,7 +189,7 @@ def test_gunicorn_logs_hold_no_address_agent_or_referrer():
 
 def _case_with_file(app) -> tuple[Case, Evidence]:
     checked = evidence.check("scan.pdf", ACCEPTED["letter.pdf"](), evidence.Limits(10**7, 10**8, 20))
-    filed = services.file_report(report(), app.extensions["shagym_receipt_key"], None, [checked])
+    filed = commands.file_report(report(), app.extensions["shagym_receipt_key"], None, [checked])
     return filed.case, db.session.scalar(select(Evidence).where(Evidence.case_id == filed.case.id))
 
 

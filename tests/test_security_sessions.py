@@ -15,10 +15,10 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
 
-from cases import accounts
+import config
+from cases import accounts, commands
 from cases.models import Event, StaffSession, User
-from cases.staff.admin import REAUTH_WINDOW
-from extensions import db
+from storage import db
 from tests.conftest import PASSWORD, Auth
 
 NEW_PASSWORD = "a brand new and long passphrase"
@@ -182,7 +182,7 @@ def test_cookie_is_secure_with_host_prefix_under_https(make_app, monkeypatch):
     monkeypatch.setenv("SHAGYM_HTTPS", "1")
     app = make_app()
     with app.app_context():
-        user = accounts.create_user("https@example.org", "Over Https", "caseworker", PASSWORD, ["general"])
+        user = commands.create_user("https@example.org", "Over Https", "caseworker", PASSWORD, ["general"])
         client = app.test_client()
         response = client.post(
             "/staff/login", data={"email": user.email, "password": PASSWORD}, base_url="https://localhost"
@@ -233,7 +233,7 @@ def test_account_pages_open_right_after_sign_in(admin):
 def test_account_pages_ask_for_the_password_after_10_minutes(admin, index):
     client, user, target = admin
     method, path = _admin_pages(target)[index]
-    _age_session(user, created_at=REAUTH_WINDOW + timedelta(minutes=1))
+    _age_session(user, created_at=timedelta(minutes=config.default("REAUTH_MINUTES")) + timedelta(minutes=1))
     response = client.open(path, method=method)
     assert response.status_code == 302 and "/staff/admin/reauth" in response.headers["Location"]
     db.session.expire_all()
@@ -256,7 +256,7 @@ def test_account_pages_ask_for_the_password_after_10_minutes(admin, index):
 
 def test_reauth_only_returns_to_staff_pages(admin):
     client, user, _target = admin
-    _age_session(user, created_at=REAUTH_WINDOW + timedelta(minutes=1))
+    _age_session(user, created_at=timedelta(minutes=config.default("REAUTH_MINUTES")) + timedelta(minutes=1))
     for target in ("https://evil.example/", "//evil.example/", "/static/../../evil"):
         response = client.post("/staff/admin/reauth", query_string={"next": target}, data={"password": PASSWORD})
         assert response.status_code == 302

@@ -10,10 +10,12 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 import storage
-from cases import accounts, services
-from cases.models import Case, Event, Message, Priority
+from cases import accounts, commands
+from cases.commands import unit
+from cases.models import Case, Event, Message
+from cases.vocabulary import Priority
 from cases.workflow import TransitionRefused
-from extensions import db
+from storage import db
 
 
 @pytest.fixture(autouse=True)
@@ -65,47 +67,47 @@ class Clock:
 
 
 def test_claim_takes_an_unassigned_case(w):
-    case = services.claim(w["case"].id, w["worker"], expected_version=1)
+    case = commands.claim(w["case"].id, w["worker"], expected_version=1)
     assert case.assignee_id == w["worker"].id and case.version == 2
     assert fresh(case.id).assignee_id == w["worker"].id
 
 
 def test_claim_of_a_held_case_is_a_conflict(w):
-    services.claim(w["case"].id, w["worker"])
-    with pytest.raises(services.Conflict, match="Someone else claimed this case first"):
-        services.claim(w["case"].id, w["colleague"])
+    commands.claim(w["case"].id, w["worker"])
+    with pytest.raises(commands.Conflict, match="Someone else claimed this case first"):
+        commands.claim(w["case"].id, w["colleague"])
     assert fresh(w["case"].id).assignee_id == w["worker"].id
 
 
 def test_claim_with_a_stale_version_is_a_conflict(w):
-    services.change_status(w["case"].id, w["colleague"], "triage")
-    with pytest.raises(services.Conflict, match="changed by someone else"):
-        services.claim(w["case"].id, w["worker"], expected_version=1)
+    commands.change_status(w["case"].id, w["colleague"], "triage")
+    with pytest.raises(commands.Conflict, match="changed by someone else"):
+        commands.claim(w["case"].id, w["worker"], expected_version=1)
     assert fresh(w["case"].id).assignee_id is None
 
 
 def test_claiming_twice_says_you_hold_it(w):
-    services.claim(w["case"].id, w["worker"])
-    with pytest.raises(services.ServiceError, match="You already hold this case"):
-        services.claim(w["case"].id, w["worker"])
+    commands.claim(w["case"].id, w["worker"])
+    with pytest.raises(commands.CommandError, match="You already hold this case"):
+        commands.claim(w["case"].id, w["worker"])
 
 
 def test_closed_cases_cannot_be_claimed(w):
-    services.change_status(w["case"].id, w["worker"], "rejected", reason="No grounds")
-    with pytest.raises(services.ServiceError, match="Only open cases"):
-        services.claim(w["case"].id, w["worker"])
+    commands.change_status(w["case"].id, w["worker"], "rejected", reason="No grounds")
+    with pytest.raises(commands.CommandError, match="Only open cases"):
+        commands.claim(w["case"].id, w["worker"])
 
 
 @pytest.mark.parametrize("who", ["outsider", "admin"])
 def test_claim_of_an_invisible_case_is_not_found(w, who):
-    with pytest.raises(services.NotFound):
-        services.claim(w["case"].id, w[who])
+    with pytest.raises(commands.NotFound):
+        commands.claim(w["case"].id, w[who])
     assert events(w["case"].id) == ["created", "routed"]
 
 
 def test_unknown_case_is_not_found(w):
-    with pytest.raises(services.NotFound):
-        services.change_status(999_999, w["supervisor"], "triage")
+    with pytest.raises(commands.NotFound):
+        commands.change_status(999_999, w["supervisor"], "triage")
 
 
 # --- assign ----------------------------------------------------------------------------
@@ -113,22 +115,22 @@ def test_unknown_case_is_not_found(w):
 
 def test_supervisor_assigns_reassigns_and_unassigns(w):
     cid = w["case"].id
-    services.assign(cid, w["supervisor"], w["worker"].id, reason="Knows the family")
-    services.assign(cid, w["supervisor"], w["colleague"].id)
-    services.assign(cid, w["supervisor"], None, reason="Off sick")
+    commands.assign(cid, w["supervisor"], w["worker"].id, reason="Knows the family")
+    commands.assign(cid, w["supervisor"], w["colleague"].id)
+    commands.assign(cid, w["supervisor"], None, reason="Off sick")
     assert fresh(cid).assignee_id is None
     assert events(cid)[-3:] == ["assigned", "assigned", "unassigned"]
 
 
 def test_supervisor_may_take_a_case_themselves(w):
-    services.assign(w["case"].id, w["supervisor"], w["supervisor"].id)
+    commands.assign(w["case"].id, w["supervisor"], w["supervisor"].id)
     assert fresh(w["case"].id).assignee_id == w["supervisor"].id
 
 
 @pytest.mark.parametrize("who", ["worker", "outsider", "admin"])
 def test_only_supervisors_assign(w, who):
-    with pytest.raises(services.Forbidden):
-        services.assign(w["case"].id, w[who], w["worker"].id)
+    with pytest.raises(commands.Forbidden):
+        commands.assign(w["case"].id, w[who], w["worker"].id)
     assert fresh(w["case"].id).assignee_id is None
 
 
@@ -136,18 +138,18 @@ def test_only_supervisors_assign(w, who):
 def test_assignee_must_be_able_to_work_the_queue(w, make_user, assignee):
     if assignee == "inactive":
         user = make_user("caseworker", ["general"])
-        accounts.deactivate(user)
+        commands.deactivate_user(user)
         db.session.commit()
         target = user.id
     else:
         target = 987_654 if assignee == "nobody" else w[assignee].id
-    with pytest.raises(services.ServiceError, match="cannot work cases in this queue"):
-        services.assign(w["case"].id, w["supervisor"], target)
+    with pytest.raises(commands.CommandError, match="cannot work cases in this queue"):
+        commands.assign(w["case"].id, w["supervisor"], target)
 
 
 def test_assigning_the_same_way_is_refused(w):
-    with pytest.raises(services.ServiceError, match="already assigned that way"):
-        services.assign(w["case"].id, w["supervisor"], None)
+    with pytest.raises(commands.CommandError, match="already assigned that way"):
+        commands.assign(w["case"].id, w["supervisor"], None)
 
 
 # --- status ----------------------------------------------------------------------------
@@ -155,7 +157,7 @@ def test_assigning_the_same_way_is_refused(w):
 
 def test_status_walk_to_closed_and_reopen(w, monkeypatch):
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
-    monkeypatch.setattr(services, "utcnow", clock)
+    monkeypatch.setattr(unit, "utcnow", clock)
     cid = w["case"].id
     for target, reason in [
         ("triage", ""),
@@ -164,16 +166,16 @@ def test_status_walk_to_closed_and_reopen(w, monkeypatch):
         ("resolved", "Detainee released"),
         ("closed", ""),
     ]:
-        services.change_status(cid, w["worker"], target, reason)
+        commands.change_status(cid, w["worker"], target, reason)
     case = fresh(cid)
     assert (case.status, case.is_open, case.finished_at) == ("closed", False, clock.now)
     due_when_closed = case.due_at
     clock.now += timedelta(days=30)
     with pytest.raises(TransitionRefused, match="Only a supervisor"):
-        services.change_status(cid, w["worker"], "triage", "New facts")
+        commands.change_status(cid, w["worker"], "triage", "New facts")
     with pytest.raises(TransitionRefused, match="A reason is required"):
-        services.change_status(cid, w["supervisor"], "triage", "  ")
-    services.change_status(cid, w["supervisor"], "triage", "New facts")
+        commands.change_status(cid, w["supervisor"], "triage", "  ")
+    commands.change_status(cid, w["supervisor"], "triage", "New facts")
     case = fresh(cid)
     assert (case.status, case.is_open, case.finished_at) == ("triage", True, None)
     # A reopened case gets a fresh first-response clock from the moment it is reopened.
@@ -183,37 +185,37 @@ def test_status_walk_to_closed_and_reopen(w, monkeypatch):
 def test_closing_a_resolved_case_keeps_its_due_date(w):
     cid = w["case"].id
     for target, reason in [("triage", ""), ("investigating", ""), ("resolved", "Done")]:
-        services.change_status(cid, w["worker"], target, reason)
+        commands.change_status(cid, w["worker"], target, reason)
     due = fresh(cid).due_at
-    services.change_status(cid, w["worker"], "closed")
+    commands.change_status(cid, w["worker"], "closed")
     assert fresh(cid).due_at == due
 
 
 def test_refused_transition_changes_nothing(w):
     cid = w["case"].id
     with pytest.raises(TransitionRefused, match="cannot go from"):
-        services.change_status(cid, w["worker"], "resolved", "Too quick")
+        commands.change_status(cid, w["worker"], "resolved", "Too quick")
     case = fresh(cid)
     assert (case.status, case.version) == ("new", 1) and events(cid) == ["created", "routed"]
 
 
 def test_rejection_records_the_reason_trimmed(w):
-    services.change_status(w["case"].id, w["worker"], "rejected", "  Outside our mandate.  ")
+    commands.change_status(w["case"].id, w["worker"], "rejected", "  Outside our mandate.  ")
     event = db.session.scalar(select(Event).where(Event.chain_id == w["case"].id, Event.action == "status"))
     assert event.reason == "Outside our mandate."
     assert fresh(w["case"].id).finished_at is not None
 
 
 def test_status_change_with_stale_version_is_a_conflict(w):
-    services.change_status(w["case"].id, w["worker"], "triage", expected_version=1)
-    with pytest.raises(services.Conflict):
-        services.change_status(w["case"].id, w["colleague"], "rejected", "No grounds", expected_version=1)
+    commands.change_status(w["case"].id, w["worker"], "triage", expected_version=1)
+    with pytest.raises(commands.Conflict):
+        commands.change_status(w["case"].id, w["colleague"], "rejected", "No grounds", expected_version=1)
     assert fresh(w["case"].id).status == "triage"
 
 
 def test_admin_cannot_change_status(w):
-    with pytest.raises(services.NotFound):
-        services.change_status(w["case"].id, w["admin"], "triage")
+    with pytest.raises(commands.NotFound):
+        commands.change_status(w["case"].id, w["admin"], "triage")
 
 
 # --- priority --------------------------------------------------------------------------
@@ -221,11 +223,11 @@ def test_admin_cannot_change_status(w):
 
 def test_priority_change_moves_the_due_date(w, make_case, monkeypatch):
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))  # Monday
-    monkeypatch.setattr(services, "utcnow", clock)
+    monkeypatch.setattr(unit, "utcnow", clock)
     case = make_case(category="other").case
     assert case.due_at == datetime(2030, 1, 10, 9, 0, tzinfo=UTC)
     clock.now += timedelta(hours=3)
-    services.change_priority(case.id, w["worker"], "urgent", "Child at risk")
+    commands.change_priority(case.id, w["worker"], "urgent", "Child at risk")
     # Urgent: 24 hours from the report, not from the change.
     assert fresh(case.id).due_at == datetime(2030, 1, 8, 9, 0, tzinfo=UTC)
     assert fresh(case.id).priority == Priority.URGENT
@@ -233,13 +235,13 @@ def test_priority_change_moves_the_due_date(w, make_case, monkeypatch):
 
 def test_priority_change_after_reopening_counts_from_the_reopening(w, make_case, monkeypatch):
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
-    monkeypatch.setattr(services, "utcnow", clock)
+    monkeypatch.setattr(unit, "utcnow", clock)
     cid = make_case().case.id
-    services.change_status(cid, w["worker"], "rejected", "No grounds")
+    commands.change_status(cid, w["worker"], "rejected", "No grounds")
     clock.now = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)  # a Monday, two months later
-    services.change_status(cid, w["supervisor"], "triage", "The reporter sent new facts")
+    commands.change_status(cid, w["supervisor"], "triage", "The reporter sent new facts")
     assert fresh(cid).due_at == datetime(2030, 3, 7, 9, 0, tzinfo=UTC)
-    services.change_priority(cid, w["worker"], "urgent")
+    commands.change_priority(cid, w["worker"], "urgent")
     assert fresh(cid).due_at == datetime(2030, 3, 5, 9, 0, tzinfo=UTC)
 
 
@@ -247,14 +249,14 @@ def test_priority_change_after_reopening_counts_from_the_reopening(w, make_case,
     ("priority", "message"), [("critical", "Unknown priority"), ("normal", "already has that priority")]
 )
 def test_priority_refusals(w, priority, message):
-    with pytest.raises(services.ServiceError, match=message):
-        services.change_priority(w["case"].id, w["worker"], priority)
+    with pytest.raises(commands.CommandError, match=message):
+        commands.change_priority(w["case"].id, w["worker"], priority)
 
 
 def test_priority_of_a_finished_case_is_not_changed(w):
-    services.change_status(w["case"].id, w["worker"], "rejected", "No grounds")
-    with pytest.raises(services.ServiceError, match="Only open cases"):
-        services.change_priority(w["case"].id, w["worker"], "urgent")
+    commands.change_status(w["case"].id, w["worker"], "rejected", "No grounds")
+    with pytest.raises(commands.CommandError, match="Only open cases"):
+        commands.change_priority(w["case"].id, w["worker"], "urgent")
 
 
 # --- move queue ------------------------------------------------------------------------
@@ -262,28 +264,28 @@ def test_priority_of_a_finished_case_is_not_changed(w):
 
 def test_move_queue_hands_the_case_to_the_other_queue(w):
     cid = w["case"].id
-    services.claim(cid, w["worker"])
-    services.move_queue(cid, w["supervisor"], "women", "Gender-based violence")
+    commands.claim(cid, w["worker"])
+    commands.move_queue(cid, w["supervisor"], "women", "Gender-based violence")
     case = fresh(cid)
     assert case.queue.slug == "women" and case.assignee_id is None
     # The old queue's workers lose sight of it; the new queue's workers gain it.
-    with pytest.raises(services.NotFound):
-        services.add_note(cid, w["worker"], "Still here?")
-    services.add_note(cid, w["outsider"], "Picked up from the move.")
+    with pytest.raises(commands.NotFound):
+        commands.add_note(cid, w["worker"], "Still here?")
+    commands.add_note(cid, w["outsider"], "Picked up from the move.")
 
 
 @pytest.mark.parametrize(
     ("who", "queue", "reason", "error"),
     [
-        ("worker", "women", "Because", services.Forbidden),
-        ("supervisor", "women", "   ", services.ServiceError),
-        ("supervisor", "no-such-queue", "Because", services.ServiceError),
-        ("supervisor", "general", "Because", services.ServiceError),
+        ("worker", "women", "Because", commands.Forbidden),
+        ("supervisor", "women", "   ", commands.CommandError),
+        ("supervisor", "no-such-queue", "Because", commands.CommandError),
+        ("supervisor", "general", "Because", commands.CommandError),
     ],
 )
 def test_move_queue_refusals(w, who, queue, reason, error):
     with pytest.raises(error):
-        services.move_queue(w["case"].id, w[who], queue, reason)
+        commands.move_queue(w["case"].id, w[who], queue, reason)
     assert fresh(w["case"].id).queue.slug == "general"
 
 
@@ -291,8 +293,8 @@ def test_move_queue_refusals(w, who, queue, reason, error):
 
 
 def test_note_and_message_are_kept_apart(w):
-    note = services.add_note(w["case"].id, w["worker"], "  Internal: the reporter sounded scared.  ")
-    msg = services.send_message(w["case"].id, w["worker"], "Please tell us the date.")
+    note = commands.add_note(w["case"].id, w["worker"], "  Internal: the reporter sounded scared.  ")
+    msg = commands.send_message(w["case"].id, w["worker"], "Please tell us the date.")
     rows = {m.id: (m.kind, m.body, m.author_id) for m in db.session.scalars(select(Message))}
     assert rows == {
         note.id: ("note", "Internal: the reporter sounded scared.", w["worker"].id),
@@ -302,8 +304,8 @@ def test_note_and_message_are_kept_apart(w):
 
 @pytest.mark.parametrize("call", ["add_note", "send_message"])
 def test_empty_text_is_refused(w, call):
-    with pytest.raises(services.ServiceError, match="empty"):
-        getattr(services, call)(w["case"].id, w["worker"], " \n ")
+    with pytest.raises(commands.CommandError, match="empty"):
+        getattr(commands, call)(w["case"].id, w["worker"], " \n ")
     assert db.session.scalar(select(func.count()).select_from(Message)) == 0
 
 
@@ -311,28 +313,28 @@ def test_no_message_to_a_destroyed_case(w):
     case = fresh(w["case"].id)
     case.content_destroyed_at = datetime.now(UTC)
     db.session.commit()
-    with pytest.raises(services.ServiceError, match="destroyed"):
-        services.send_message(case.id, w["worker"], "Hello")
+    with pytest.raises(commands.CommandError, match="destroyed"):
+        commands.send_message(case.id, w["worker"], "Hello")
 
 
 def test_record_view_requires_sight_of_the_case(w):
-    with pytest.raises(services.NotFound):
-        services.record_view(w["case"].id, w["outsider"])
-    services.record_view(w["case"].id, w["worker"])
+    with pytest.raises(commands.NotFound):
+        commands.record_view(w["case"].id, w["outsider"])
+    commands.record_view(w["case"].id, w["worker"])
     assert events(w["case"].id) == ["created", "routed", "viewed"]
 
 
 def test_legal_hold(w):
     cid = w["case"].id
-    with pytest.raises(services.Forbidden):
-        services.set_legal_hold(cid, w["worker"], True, "Court order")
-    with pytest.raises(services.ServiceError, match="reason is required"):
-        services.set_legal_hold(cid, w["supervisor"], True, "")
-    services.set_legal_hold(cid, w["supervisor"], True, "Court order")
+    with pytest.raises(commands.Forbidden):
+        commands.set_legal_hold(cid, w["worker"], True, "Court order")
+    with pytest.raises(commands.CommandError, match="reason is required"):
+        commands.set_legal_hold(cid, w["supervisor"], True, "")
+    commands.set_legal_hold(cid, w["supervisor"], True, "Court order")
     assert fresh(cid).legal_hold is True
-    with pytest.raises(services.ServiceError, match="already set"):
-        services.set_legal_hold(cid, w["supervisor"], True, "Again")
-    services.set_legal_hold(cid, w["supervisor"], False, "Case settled")
+    with pytest.raises(commands.CommandError, match="already set"):
+        commands.set_legal_hold(cid, w["supervisor"], True, "Again")
+    commands.set_legal_hold(cid, w["supervisor"], False, "Case settled")
     assert fresh(cid).legal_hold is False
 
 
@@ -348,6 +350,6 @@ def test_lost_race_on_the_chain_becomes_a_conflict(w, monkeypatch):
         return event
 
     monkeypatch.setattr(audit, "append", stale_head)
-    with pytest.raises(services.Conflict):
-        services.add_note(w["case"].id, w["worker"], "Duplicate link")
+    with pytest.raises(commands.Conflict):
+        commands.add_note(w["case"].id, w["worker"], "Duplicate link")
     assert events(w["case"].id) == ["created", "routed"]

@@ -14,10 +14,11 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select, text, update
 
 import storage
-from cases import accounts, audit, services
-from cases.models import Case, Event, Priority, Queue
-from cases.staff import queries
-from extensions import db
+from cases import accounts, audit, commands, queries
+from cases.commands import unit
+from cases.models import Case, Event, Queue
+from cases.vocabulary import Priority
+from storage import db
 
 REF = re.compile(r"SHG-\d{4}-\d{6}")
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -250,15 +251,15 @@ class Clock:
 
 def test_awaiting_info_pauses_the_due_clock(app, make_case, make_user, monkeypatch):
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))  # a Monday
-    monkeypatch.setattr(services, "utcnow", clock)
+    monkeypatch.setattr(unit, "utcnow", clock)
     worker = make_user("caseworker", ["general"])
     case = make_case().case
     due = case.due_at
     assert due == datetime(2030, 1, 10, 9, 0, tzinfo=UTC)  # three working days
-    services.change_status(case.id, worker, "triage")
-    services.change_status(case.id, worker, "investigating")
+    commands.change_status(case.id, worker, "triage")
+    commands.change_status(case.id, worker, "investigating")
     clock.now += timedelta(hours=2)
-    services.change_status(case.id, worker, "awaiting_info")
+    commands.change_status(case.id, worker, "awaiting_info")
     # Five days of silence from the reporter: past the due date, but not overdue.
     clock.now += timedelta(days=5)
     db.session.expire_all()
@@ -269,7 +270,7 @@ def test_awaiting_info_pauses_the_due_clock(app, make_case, make_user, monkeypat
     me = make_user("supervisor")
     overdue, _ = queries.queue_page(q.id, queries.QueueFilter(overdue=True), me, None, clock.now)
     assert overdue == []
-    services.change_status(case.id, worker, "investigating")
+    commands.change_status(case.id, worker, "investigating")
     db.session.expire_all()
     resumed = db.session.get(Case, case.id)
     assert resumed.paused_at is None
@@ -279,23 +280,23 @@ def test_awaiting_info_pauses_the_due_clock(app, make_case, make_user, monkeypat
     clock.now = resumed.due_at + timedelta(seconds=1)
     assert queries.queue_summary(q, clock.now).overdue == 1
     # A priority change keeps the time already spent waiting.
-    services.change_priority(case.id, worker, "high")
+    commands.change_priority(case.id, worker, "high")
     db.session.expire_all()
     assert db.session.get(Case, case.id).due_at == datetime(2030, 1, 10, 9, 0, tzinfo=UTC) + timedelta(days=5)
 
 
 def test_pausing_twice_adds_both_waits(app, make_case, make_user, monkeypatch):
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
-    monkeypatch.setattr(services, "utcnow", clock)
+    monkeypatch.setattr(unit, "utcnow", clock)
     worker = make_user("caseworker", ["general"])
     case = make_case().case
     due = case.due_at
     for target in ("triage", "investigating"):
-        services.change_status(case.id, worker, target)
+        commands.change_status(case.id, worker, target)
     for wait in (timedelta(hours=3), timedelta(days=2)):
-        services.change_status(case.id, worker, "awaiting_info")
+        commands.change_status(case.id, worker, "awaiting_info")
         clock.now += wait
-        services.change_status(case.id, worker, "investigating")
+        commands.change_status(case.id, worker, "investigating")
     db.session.expire_all()
     case = db.session.get(Case, case.id)
     assert case.due_at == due + timedelta(days=2, hours=3)
@@ -349,7 +350,7 @@ def test_supervisor_sees_history_intact_then_broken(app, make_case, make_user, s
     client, _ = staff("supervisor")
     worker = make_user("caseworker", ["general"])
     case = make_case().case
-    services.change_status(case.id, worker, "rejected", reason="Outside our mandate.")
+    commands.change_status(case.id, worker, "rejected", reason="Outside our mandate.")
     body = page(client.get(f"/staff/cases/{case.id}"))
     assert "History intact." in body and "History broken" not in body
     status_event = db.session.scalar(select(Event).where(Event.chain_id == case.id, Event.action == "status"))
@@ -370,9 +371,9 @@ def activity(app, make_case, make_user, staff):
     bob = make_user("caseworker", ["women"], name="Bob Worker")
     general = make_case().case
     women = make_case(category="women").case
-    services.claim(general.id, alice)
-    services.add_note(women.id, bob, "Called the shelter.")
-    services.change_status(women.id, alice, "triage")
+    commands.claim(general.id, alice)
+    commands.add_note(women.id, bob, "Called the shelter.")
+    commands.change_status(women.id, alice, "triage")
     old = db.session.scalar(select(Event).where(Event.case_id == women.id, Event.action == "note"))
     return client, {"alice": alice, "bob": bob, "general": general, "women": women, "note": old}
 
@@ -487,7 +488,7 @@ def test_audit_page_lists_checkpoints(app, make_case, staff):
     client, _ = staff("supervisor")
     assert "No checkpoint yet." in page(client.get("/staff/supervise/audit"))
     make_case()
-    cp = services.write_checkpoint()
+    cp = commands.write_checkpoint()
     body = page(client.get("/staff/supervise/audit"))
     assert cp.root_hash[:16] in body and "flask --app wsgi audit verify" in body
 
@@ -497,7 +498,7 @@ def test_history_shows_values_as_typed_even_with_percent_signs(app, make_case, m
     client, sup = staff("supervisor")
     worker = make_user("caseworker", ["general"])
     case = make_case().case
-    services.change_status(case.id, worker, "rejected", reason="Only 100% sure cases; see %s and %(x)s")
+    commands.change_status(case.id, worker, "rejected", reason="Only 100% sure cases; see %s and %(x)s")
     audit.append(
         db.session,
         case=None,

@@ -7,10 +7,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from cases import audit, services
+from cases import audit, commands, queries
 from cases.models import Case, Event, Message
-from extensions import db
 from intake import track
+from storage import db
 
 
 def _spellings(code: str) -> list[str]:
@@ -54,11 +54,11 @@ def test_wrong_empty_or_long_code_gets_one_generic_message(client, make_case, ty
 def test_lookup_does_the_same_work_for_malformed_and_unknown_codes(app, monkeypatch):
     """No timing oracle: every lookup hashes a normalized value and runs one indexed query."""
     calls = []
-    real = services.receipts.digest
-    monkeypatch.setattr(services.receipts, "digest", lambda key, value: calls.append(value) or real(key, value))
+    real = queries.receipts.digest
+    monkeypatch.setattr(queries.receipts, "digest", lambda key, value: calls.append(value) or real(key, value))
     key = app.extensions["shagym_receipt_key"]
     for typed in ["", "nonsense", "0000-0000-0000-0000-0000", "x" * 1000]:
-        assert services.find_by_receipt(key, typed) is None
+        assert queries.find_by_receipt(key, typed) is None
     assert len(calls) == 4
 
 
@@ -75,8 +75,8 @@ def test_nothing_about_the_case_is_in_any_url(client, make_case):
 def test_a_reporter_never_sees_internal_notes_or_staff_names(client, make_case, make_user):
     filed = make_case(category="other")
     worker = make_user("caseworker", ["general"], name="Aigerim Secretname")
-    services.add_note(filed.case.id, worker, "Internal: suspect is the cousin of the district chief")
-    services.send_message(filed.case.id, worker, "Could you tell us which police station it was?")
+    commands.add_note(filed.case.id, worker, "Internal: suspect is the cousin of the district chief")
+    commands.send_message(filed.case.id, worker, "Could you tell us which police station it was?")
     client.post("/track", data={"receipt": filed.receipt})
     page = client.get("/track/case").get_data(as_text=True)
     assert "Could you tell us which police station it was?" in page
@@ -89,7 +89,7 @@ def test_reply_moves_awaiting_info_back_to_investigating(client, make_case, make
     worker = make_user("caseworker", ["general"])
     case_id = filed.case.id
     for target in ("triage", "investigating", "awaiting_info"):
-        services.change_status(case_id, worker, target)
+        commands.change_status(case_id, worker, target)
     paused_due = db.session.get(Case, case_id).due_at
     client.post("/track", data={"receipt": filed.receipt})
     response = client.post("/track/reply", data={"body": "It was the station on Abai street, room 12."})
@@ -122,7 +122,7 @@ def test_closed_case_can_be_read_but_not_answered(client, make_case, make_user):
     filed = make_case()
     worker = make_user("caseworker", ["general"])
     for target, reason in (("triage", ""), ("rejected", "Outside our mandate")):
-        services.change_status(filed.case.id, worker, target, reason)
+        commands.change_status(filed.case.id, worker, target, reason)
     client.post("/track", data={"receipt": filed.receipt})
     page = client.get("/track/case").get_data(as_text=True)
     assert "We cannot take up this case" in page
@@ -151,11 +151,11 @@ def test_leave_ends_the_tracking_session(client, make_case):
     assert client.get("/track/case").status_code == 302
 
 
-def test_tracking_session_expires_after_30_idle_minutes(client, make_case, monkeypatch):
+def test_tracking_session_expires_after_30_idle_minutes(app, client, make_case, monkeypatch):
     filed = make_case()
     client.post("/track", data={"receipt": filed.receipt})
     now = time.time()
-    monkeypatch.setattr(track.time, "time", lambda: now + track.IDLE_SECONDS + 1)
+    monkeypatch.setattr(track.time, "time", lambda: now + app.config["TRACK_IDLE_MINUTES"] * 60 + 1)
     response = client.get("/track/case")
     assert response.status_code == 302 and response.headers["Location"].endswith("/track")
 

@@ -20,9 +20,9 @@ from argon2 import PasswordHasher
 from itsdangerous import base64_decode
 from sqlalchemy import func, select, text
 
-from cases import accounts, twofactor
+from cases import accounts, commands, twofactor
 from cases.models import Event, RecoveryCode, StaffSession, User
-from extensions import db
+from storage import db
 from tests.conftest import PASSWORD
 
 STAFF_PAGES = (
@@ -82,7 +82,7 @@ def test_supervisor_or_admin_with_only_a_password_is_held_at_enrolment(client, m
 def test_require_2fa_for_all_holds_caseworkers_too(make_app, require_all, target):
     app = make_app(REQUIRE_2FA_FOR_ALL=require_all)
     with app.app_context():
-        user = accounts.create_user("worker@example.org", "Worker", "caseworker", PASSWORD, ["general"])
+        user = commands.create_user("worker@example.org", "Worker", "caseworker", PASSWORD, ["general"])
         client = app.test_client()
         response = sign_in(client, user)
         assert response.status_code == 302 and response.headers["Location"].endswith(target)
@@ -224,8 +224,7 @@ def test_codes_outside_one_step_of_clock_drift_are_refused(app, make_user):
 
 def test_a_recovery_code_works_exactly_once(app, client, make_user):
     user = make_user("supervisor")
-    codes = twofactor.new_recovery_codes(user)
-    db.session.commit()
+    codes = store_recovery_codes(user)
     sign_in(client, user)
     assert client.post("/staff/2fa", data={"rec-recovery": codes[3]}).status_code == 302
     assert client.get("/staff/").status_code == 200
@@ -239,8 +238,7 @@ def test_a_recovery_code_works_exactly_once(app, client, make_user):
 
 def test_another_users_recovery_code_does_not_work(app, client, make_user):
     victim, owner = make_user("supervisor"), make_user("supervisor")
-    codes = twofactor.new_recovery_codes(owner)
-    db.session.commit()
+    codes = store_recovery_codes(owner)
     sign_in(client, victim)
     assert client.post("/staff/2fa", data={"rec-recovery": codes[0]}).status_code == 401
 
@@ -249,7 +247,7 @@ def test_guessing_codes_is_throttled_per_account(make_app):
     """Several sources sharing one stolen password still get a handful of guesses a minute in total."""
     app = make_app(RATELIMIT_ENABLED=True)
     with app.app_context():
-        user = accounts.create_user("boss@example.org", "Boss", "supervisor", PASSWORD)
+        user = commands.create_user("boss@example.org", "Boss", "supervisor", PASSWORD)
         user.totp_secret, user.totp_enabled = pyotp.random_base32(), True
         db.session.commit()
         statuses = []
@@ -266,3 +264,11 @@ def test_guessing_codes_is_throttled_per_account(make_app):
         owner = from_address(app, "192.0.2.200")
         sign_in(owner, user)
         assert owner.post("/staff/2fa", data={"totp-code": pyotp.TOTP(user.totp_secret).now()}).status_code == 302
+
+
+def store_recovery_codes(user):
+    """Issue recovery codes for ``user`` directly (test set-up); returns the codes as shown once."""
+    pairs = twofactor.new_recovery_codes()
+    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=stored) for _shown, stored in pairs)
+    db.session.commit()
+    return [shown for shown, _stored in pairs]

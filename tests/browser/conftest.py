@@ -21,8 +21,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from cases import evidence, reporter, seed, services
-from extensions import db
+from cases import commands, evidence, seed
+from storage import db
 from tests.browser import support
 from tests.browser.support import FiledCase, Live, Tab, require_browser, staff_state
 from tests.conftest import BASE_CONFIG, _reset_pg, report
@@ -91,7 +91,7 @@ def busy_case(live) -> FiledCase:
 
         limits = evidence.Limits(10 * 1024 * 1024, 50 * 1024 * 1024, 10)
         photo = evidence.check("photo.jpg", image("JPEG", gps=True), limits)
-        filed = services.file_report(
+        filed = commands.file_report(
             report(
                 category="women",
                 region="almaty-city",
@@ -104,14 +104,14 @@ def busy_case(live) -> FiledCase:
         )
         case_id, reference, receipt, queue_slug = filed.case.id, filed.case.reference, filed.receipt, filed.queue.slug
         user = db.session.get(User, worker.id)
-        services.claim(case_id, user)
-        services.change_status(case_id, user, "triage")
-        services.change_status(case_id, user, "investigating")
-        services.change_status(
+        commands.claim(case_id, user)
+        commands.change_status(case_id, user, "triage")
+        commands.change_status(case_id, user, "investigating")
+        commands.change_status(
             case_id, user, "awaiting_info", message_to_reporter="Could you tell us which district the flat is in?"
         )
-        reporter.reply(case_id, "It is in the Bostandyk district, near the market.")
-        services.add_note(case_id, user, "Call the local crisis centre tomorrow.")
+        commands.reporter_reply(case_id, "It is in the Bostandyk district, near the market.")
+        commands.add_note(case_id, user, "Call the local crisis centre tomorrow.")
         db.session.remove()
     return FiledCase(case_id, reference, receipt, queue_slug)
 

@@ -16,8 +16,8 @@ import pyotp
 import pytest
 from sqlalchemy import text
 
-from cases import accounts, seed
-from extensions import db
+from cases import commands, seed
+from storage import db
 from tests.conftest import PASSWORD
 
 CHROMIUM = os.environ.get("SHAGYM_CHROMIUM", "/usr/bin/chromium")
@@ -79,7 +79,7 @@ class Live:
         """One account per role and server: caseworkers work every queue; supervisors and admins have TOTP."""
         if role not in self._accounts:
             with self.app.app_context():
-                user = accounts.create_user(
+                user = commands.create_user(
                     f"{role}@shagym.test",
                     f"Test {role.title()}",
                     role,

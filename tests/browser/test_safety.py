@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from cases.models import Case
-from extensions import db
+from storage import db
 from tests.browser.pages import ALL, PUBLIC, VALID_NARRATIVE, fill_valid_report, submit_report
 from tests.browser.support import LANGS
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from cases import audit
 from cases.models import Case, Event, Message
 from cases.workflow import PUBLIC_EXPLANATIONS, Status
-from extensions import db
+from storage import db
 from tests.browser.support import sign_in
 
 NARRATIVE = "Көршім әйелін күн сайын ұрады. Ол үйден шығуға қорқады, балалары да қорқып жүр."

@@ -1,4 +1,6 @@
-"""Read-side queries for the staff pages. Every one is bounded and indexed.
+"""The read side: queries for staff pages and for the reporter's tracking page.
+
+Nothing here writes. Every query is bounded and indexed.
 
 Queue pages use keyset pagination on (priority, due_at, id), which the
 ``ix_cases_queue_order`` index serves directly; counts are capped so a page
@@ -13,10 +15,12 @@ from typing import Optional
 
 from sqlalchemy import Integer, Select, func, literal, select, tuple_
 
-from cases.base import UTCDateTime
-from cases.models import Case, Event, Priority, Queue, User
-from cases.workflow import CLOCK_RUNNING, Status
-from extensions import db
+from cases import receipts
+from cases.models import Case, Event, Evidence, Message, Queue, User
+from cases.vocabulary import MessageKind, Priority
+from cases.workflow import FINISHED_STATUSES, Status
+from storage import db
+from storage.types import MAX_ID, UTCDateTime
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -43,7 +47,7 @@ def queue_summary(queue: Queue, now: datetime) -> QueueSummary:
         queue,
         capped_count(base),
         capped_count(base.where(Case.assignee_id.is_(None))),
-        capped_count(base.where(Case.status.in_([s.value for s in CLOCK_RUNNING]), Case.due_at < now)),
+        capped_count(base.where(Case.is_overdue(now))),
         capped_count(base.where(Case.priority == Priority.URGENT)),
     )
 
@@ -77,7 +81,7 @@ def queue_page(
     elif f.who == "unassigned":
         stmt = stmt.where(Case.assignee_id.is_(None))
     if f.overdue:
-        stmt = stmt.where(Case.status.in_([s.value for s in CLOCK_RUNNING]), Case.due_at < now)
+        stmt = stmt.where(Case.is_overdue(now))
     cursor = decode_cursor(after)
     if cursor:
         p, due, case_id = cursor
@@ -97,7 +101,6 @@ def queue_page(
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
-_MAX_ID = 2**31 - 1
 
 
 def encode_cursor(case: Case) -> str:
@@ -114,13 +117,66 @@ def decode_cursor(after: Optional[str]):
         due = _EPOCH + micros * _MICROSECOND
     except (ValueError, OverflowError):
         return None
-    if not (0 <= p <= 3 and 0 <= case_id <= _MAX_ID):
+    if not (0 <= p <= 3 and 0 <= case_id <= MAX_ID):
         return None
     return p, due, case_id
 
 
 def find_reference(reference: str) -> Optional[Case]:
     return db.session.scalar(select(Case).where(Case.reference == reference.strip().upper()))
+
+
+def find_by_receipt(receipt_key: bytes, typed: str) -> Optional[Case]:
+    """One indexed lookup by the keyed hash; the same work whether or not it exists."""
+    normalized = receipts.normalize(typed)
+    # Hash something even for malformed input so both paths cost the same.
+    digest = receipts.digest(receipt_key, normalized or "0" * receipts.LENGTH)
+    case = db.session.scalar(select(Case).where(Case.receipt_hash == digest))
+    return case if normalized else None
+
+
+# --- the reporter's view ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything the tracking page may show: never notes, never staff names."""
+
+    reference: str
+    status: Status
+    updated_at: datetime
+    messages: list[Message]
+    can_reply: bool
+    content_destroyed: bool
+    file_count: int
+    file_bytes: int
+
+
+def reporter_view(case: Case) -> CaseView:
+    messages = list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.case_id == case.id, Message.kind.in_((MessageKind.TO_REPORTER, MessageKind.FROM_REPORTER)))
+            .order_by(Message.id)
+        )
+    )
+    count, total = db.session.execute(
+        select(func.count(Evidence.id), func.coalesce(func.sum(Evidence.size), 0)).where(Evidence.case_id == case.id)
+    ).one()
+    return CaseView(
+        case.reference or "",
+        Status(case.status),
+        case.public_updated_at,
+        messages,
+        can_reply(case),
+        case.content_destroyed_at is not None,
+        count,
+        int(total),
+    )
+
+
+def can_reply(case: Case) -> bool:
+    return Status(case.status) not in FINISHED_STATUSES and case.content_destroyed_at is None
 
 
 @dataclass(frozen=True)

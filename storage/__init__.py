@@ -1,4 +1,9 @@
-"""Database engine setup: SQLite durability and locking, PostgreSQL as is.
+"""Storage: the database handle, engine setup, column types and encryption at rest.
+
+This is the bottom layer: it imports nothing of the domain or the web side.
+``db`` is the Flask-SQLAlchemy handle every model and command uses.
+
+Engine setup: SQLite durability and locking, PostgreSQL as is.
 
 SQLite runs in WAL mode with ``synchronous=FULL`` (an acknowledged report
 survives a power cut), foreign keys on and a busy timeout. Transactions of
@@ -17,9 +22,13 @@ import threading
 import time
 from typing import Any
 
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
+from storage.types import Base
+
+db = SQLAlchemy(model_class=Base)
 BUSY_TIMEOUT_MS = 30_000
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("shagym_write_intent", default=True)
 
@@ -162,8 +171,6 @@ def configure_engine(engine: Engine) -> None:
 
 def engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
-        from sqlalchemy.engine import make_url
-
         database = make_url(url).database or ""
         args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         if database and database != ":memory:":

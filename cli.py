@@ -14,10 +14,12 @@ from flask.cli import AppGroup
 from flask_migrate import upgrade
 from sqlalchemy import inspect, select
 
-from cases import accounts, audit, maintenance, routing, seed, services
+from cases import accounts, audit, commands, routing, seed
 from cases.categories import CATEGORIES
-from cases.models import Case, Event, Priority, Queue, RoutingRule, User
-from extensions import db
+from cases.models import Case, Event, Queue, RoutingRule, User
+from cases.refusals import Refused
+from cases.vocabulary import Priority, Role
+from storage import db
 
 routing_cli = AppGroup("routing", help="Inspect and try the routing rules.")
 cases_cli = AppGroup("cases", help="Look at cases.")
@@ -66,7 +68,7 @@ def routing_list() -> None:
         state = "" if r.active else "  (inactive)"
         click.echo(
             f"{r.position:>4}  {r.name}\n      when {routing.describe(r)} → {r.queue.slug}, "
-            f"priority {Priority.NAMES[r.priority]}{state}"
+            f"priority {r.priority_name}{state}"
         )
 
 
@@ -87,7 +89,7 @@ def routing_test(category: str, danger: str, child: str, custody: str, region: s
     queue = db.session.get(Queue, decision.queue_id)
     click.echo(
         f"rule {decision.rule.position}: {decision.rule.name}\nqueue: {queue.slug} ({queue.name})\n"
-        f"priority: {Priority.NAMES[decision.priority]}"
+        f"priority: {Priority(decision.priority).label}"
     )
 
 
@@ -130,25 +132,15 @@ def cases_show(reference: str, content: bool) -> None:
 @click.command("create-user")
 @click.argument("email")
 @click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["caseworker", "supervisor", "admin"]))
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--queue", "queues", multiple=True, help="Queue slug (repeatable), for case workers.")
 def create_user(email: str, name: str, role: str, queues: tuple[str, ...]) -> None:
     """Create a staff account; the password comes from SHAGYM_PASSWORD or a hidden prompt."""
     password = os.environ.get("SHAGYM_PASSWORD") or getpass.getpass("Password: ")
     try:
-        user = accounts.create_user(email, name, role, password, list(queues))
-    except accounts.AccountError as exc:
-        db.session.rollback()
+        user = commands.create_user(email, name, role, password, list(queues))
+    except Refused as exc:
         raise click.ClickException(str(exc)) from exc
-    audit.append(
-        db.session,
-        case=None,
-        actor_type="system",
-        action="user_created",
-        new=user.email,
-        details={"role": role, "queues": list(queues), "via": "cli"},
-    )
-    db.session.commit()
     click.echo(f"Created {user.role} {user.email}.")
 
 
@@ -167,11 +159,7 @@ def users_deactivate(email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == accounts.normalize_email(email)))
     if user is None:
         raise click.ClickException(f"No account {email}.")
-    accounts.deactivate(user)
-    audit.append(
-        db.session, case=None, actor_type="system", action="user_deactivated", new=user.email, details={"via": "cli"}
-    )
-    db.session.commit()
+    commands.deactivate_user(user)
     click.echo(f"Deactivated {user.email}; their sessions were ended.")
 
 
@@ -196,7 +184,7 @@ def audit_verify() -> None:
 @audit_cli.command("checkpoint")
 def audit_checkpoint() -> None:
     """Sign a Merkle tree head over every event so far."""
-    cp = services.write_checkpoint()
+    cp = commands.write_checkpoint()
     if cp is None:
         click.echo("No new events since the last checkpoint.")
     else:
@@ -207,7 +195,7 @@ def audit_checkpoint() -> None:
 def keys_rotate() -> None:
     """Make a new data key current and re-encrypt everything under it, while the app runs."""
     ring = current_app.extensions["shagym_keyring"]
-    new, counts = maintenance.rotate_keys(ring)
+    new, counts = commands.rotate_keys(ring)
     click.echo(f"New data key {new} is current. Re-encrypted: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     click.echo(
         "Old key files stay in instance/keys/ so that running workers can still read; "
@@ -220,13 +208,13 @@ def keys_rotate() -> None:
 def retention_run(apply_: bool) -> None:
     """Destroy personal content of cases closed or rejected longer than their retention period."""
     now = datetime.now(UTC)
-    due = maintenance.due_for_destruction(now, current_app.config["RETENTION_DAYS"])
+    due = commands.due_for_destruction(now, current_app.config["RETENTION_DAYS"])
     for d in due:
         click.echo(f"{d.reference}  {d.category:14} finished {d.finished_at.date().isoformat()}")
     if not apply_:
         click.echo(f"Dry run: {len(due)} case(s) would have their personal content destroyed. Use --apply.")
         return
-    done = sum(maintenance.destroy_content(d.case_id, now) for d in due)
+    done = sum(commands.destroy_content(d.case_id, now) for d in due)
     click.echo(f"Destroyed the personal content of {done} case(s); their skeletons and audit trails remain.")
 
 

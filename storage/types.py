@@ -14,6 +14,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
+from storage import crypto
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -21,6 +23,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Ids are 32-bit integer columns; a larger number in a URL or form names nothing (and SQLite
+# cannot even bind one above 2**63), so it is answered like any unknown id.
+MAX_ID = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -69,15 +76,11 @@ class EncryptedText(TypeDecorator[str]):
     def process_bind_param(self, value: str | None, dialect: Dialect) -> bytes | None:
         if value is None:
             return None
-        from cases import crypto
-
         return crypto.current_keyring().encrypt(value.encode("utf-8"), self.purpose)
 
     def process_result_value(self, value: bytes | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
-        from cases import crypto
-
         return crypto.current_keyring().decrypt(bytes(value), self.purpose).decode("utf-8")
 
 
@@ -89,15 +92,11 @@ class EncryptedBytes(EncryptedText):
     def process_bind_param(self, value, dialect):  # type: ignore[override]
         if value is None:
             return None
-        from cases import crypto
-
         return crypto.current_keyring().encrypt(bytes(value), self.purpose)
 
     def process_result_value(self, value, dialect):  # type: ignore[override]
         if value is None:
             return None
-        from cases import crypto
-
         return crypto.current_keyring().decrypt(bytes(value), self.purpose)
 
 

@@ -10,10 +10,13 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from cases import accounts, audit, crypto, twofactor
+from cases import accounts, commands, twofactor
 from cases.models import StaffSession
-from cases.staff.forms import CodeForm, LoginForm, PasswordChangeForm, RecoveryForm
-from extensions import db, limiter
+from cases.refusals import Refused
+from extensions import limiter
+from staff.forms import CodeForm, LoginForm, PasswordChangeForm, RecoveryForm
+from staff.gate import needs_reauth
+from storage import crypto, db
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
 security_log = logging.getLogger("shagym.security")
@@ -34,7 +37,22 @@ def _failed(response) -> bool:
 
 
 def _login_limit() -> str:
-    return current_app.config.get("LOGIN_RATE_LIMIT", "5 per minute")
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _code_limit() -> str:
+    return current_app.config["TWO_FACTOR_RATE_LIMIT"]
+
+
+def _code_source_limit() -> str:
+    # One address may serve several people (an office behind one gateway): twice the per-account limit.
+    limit = current_app.config["TWO_FACTOR_RATE_LIMIT"]
+    return ";".join(_doubled(part) for part in limit.split(";"))
+
+
+def _doubled(limit: str) -> str:
+    count, _sep, rest = limit.strip().partition(" ")
+    return f"{int(count) * 2} {rest}" if count.isdigit() else limit
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -50,12 +68,10 @@ def login():
             flash(_("Wrong email or password."), "error")
             return render_template("staff/login.html", form=form), 401
         needs_2fa = twofactor.required_for(user, current_app.config["REQUIRE_2FA_FOR_ALL"])
-        if current_user.is_authenticated:
-            # Signing in again (maybe as someone else) ends the session this browser had.
-            accounts.end_session(current_user.session_id)
+        # Signing in again (maybe as someone else) ends the session this browser had.
+        replaces = current_user.session_id if current_user.is_authenticated else None
+        token = commands.sign_in(user, form.password.data, second_factor_done=not needs_2fa, replaces=replaces)
         session.clear()  # a new session on sign-in
-        token = accounts.start_session(user, second_factor_done=not needs_2fa)
-        db.session.commit()
         user.session_id = token
         user.staff_session = db.session.get(StaffSession, accounts.session_key(token))
         login_user(user)
@@ -68,8 +84,7 @@ def login():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
-        accounts.end_session(current_user.session_id)
-        db.session.commit()
+        commands.sign_out(current_user.session_id)
     logout_user()
     session.clear()
     flash(_("You have signed out."), "success")
@@ -77,26 +92,24 @@ def logout():
 
 
 @bp.route("/2fa", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])  # per source address
-@limiter.limit("5 per minute", methods=["POST"], key_func=_user_key, deduct_when=_failed)  # per account
+@limiter.limit(_code_source_limit, methods=["POST"])  # per source address
+@limiter.limit(_code_limit, methods=["POST"], key_func=_user_key, deduct_when=_failed)  # per account
 def second_factor():
     if not current_user.totp_enabled:
         return redirect(url_for("staff_auth.enrol"))
     form, recovery = CodeForm(prefix="totp"), RecoveryForm(prefix="rec")
     if request.method == "POST":
-        # One check at a time per account, so that a code (or recovery code) spent by a
-        # concurrent request counts as spent here (PostgreSQL; SQLite writers are serial).
-        db.session.refresh(current_user._get_current_object(), with_for_update=True)
-        ok = False
-        if "totp-code" in request.form and form.validate():
-            ok = twofactor.verify_code(current_user, form.code.data)
-        elif "rec-recovery" in request.form and recovery.validate():
-            ok = twofactor.use_recovery_code(current_user, recovery.recovery.data)
-        if ok:
-            current_user.staff_session.second_factor_done = True
-            db.session.commit()
-            return redirect(url_for("staff.home"))
-        db.session.rollback()
+        totp = form.code.data if "totp-code" in request.form and form.validate() else None
+        rec = (
+            recovery.recovery.data if totp is None and "rec-recovery" in request.form and recovery.validate() else None
+        )
+        if totp is not None or rec is not None:
+            try:
+                commands.pass_second_factor(current_user._get_current_object(), totp_code=totp, recovery_code=rec)
+            except Refused:
+                pass
+            else:
+                return redirect(url_for("staff.home"))
         security_log.warning("second_factor_failed user=%s", current_user.id)
         flash(_("That code is not valid. Codes can be used only once."), "error")
         return render_template("staff/second_factor.html", form=form, recovery=recovery), 401
@@ -109,22 +122,18 @@ def enrol():
         return redirect(url_for("staff_auth.second_factor"))
     if current_user.totp_enabled:
         # Replacing a working second factor needs the password again (a borrowed session must not do it).
-        from cases.staff.admin import needs_reauth
-
         if needs_reauth():
             return redirect(url_for("staff_admin.reauth", next=request.path))
     form = CodeForm()
     secret = twofactor.pending_secret(session, crypto.current_keyring(), current_user.session_id)
     if form.validate_on_submit():
-        codes = twofactor.enable(current_user, secret, form.code.data)
-        if codes is not None:
-            current_user.staff_session.second_factor_done = True
-            accounts.end_other_sessions(current_user.id, current_user.session_id)
-            audit.append(db.session, case=None, actor_type="staff", actor_id=current_user.id, action="2fa_enrolled")
-            db.session.commit()
+        try:
+            codes = commands.enrol_second_factor(current_user._get_current_object(), secret, form.code.data)
+        except Refused as exc:
+            flash(_(exc.template, **exc.params), "error")
+        else:
             session.pop(twofactor.PENDING_KEY, None)
             return render_template("staff/recovery_codes.html", codes=codes)
-        flash(_("That code does not match. Check the time on your phone and try again."), "error")
     uri = twofactor.provisioning_uri(current_user, secret)
     return render_template("staff/enrol.html", form=form, qr=twofactor.qr_data_uri(uri), secret=secret)
 
@@ -133,21 +142,15 @@ def enrol():
 def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        if accounts.authenticate(current_user.email, form.current.data) is None:
-            flash(_("Your current password is not correct."), "error")
+        try:
+            commands.change_password(current_user._get_current_object(), form.current.data, form.new.data)
+        except accounts.WrongPassword as exc:
+            flash(_(exc.template), "error")
+        except Refused as exc:
+            form.new.errors = [_(exc.template, **exc.params)]
         else:
-            try:
-                accounts.set_password(current_user, form.new.data)
-            except accounts.AccountError as exc:
-                db.session.rollback()
-                form.new.errors = [_(exc.template, **exc.params)]
-            else:
-                audit.append(
-                    db.session, case=None, actor_type="staff", actor_id=current_user.id, action="password_changed"
-                )
-                db.session.commit()
-                logout_user()
-                session.clear()
-                flash(_("Your password was changed. All your sessions were ended; please sign in again."), "success")
-                return redirect(url_for("staff_auth.login"))
+            logout_user()
+            session.clear()
+            flash(_("Your password was changed. All your sessions were ended; please sign in again."), "success")
+            return redirect(url_for("staff_auth.login"))
     return render_template("staff/password.html", form=form)

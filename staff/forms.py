@@ -17,6 +17,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from cases.vocabulary import PRIORITY_TITLES, ROLE_TITLES, MessageKind, Priority, Role
+
+PRIORITY_CHOICES = [(p.label, _l(PRIORITY_TITLES[p])) for p in Priority]
+
 # Our own words for WTForms' built-in checks, so every message is in our catalogs.
 REQUIRED = _l("Fill in this field.")
 TOO_LONG = _l("Write at most %(max)d characters.")
@@ -79,7 +83,7 @@ class StatusForm(VersionedForm):
 class PriorityForm(VersionedForm):
     priority = SelectField(
         _l("Priority"),
-        choices=[("urgent", _l("Urgent")), ("high", _l("High")), ("normal", _l("Normal")), ("low", _l("Low"))],
+        choices=PRIORITY_CHOICES,
     )
     reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
 
@@ -98,7 +102,11 @@ class MoveForm(VersionedForm):
 
 class NoteForm(FlaskForm):
     kind = SelectField(
-        _l("Kind"), choices=[("note", _l("Internal note (staff only)")), ("to_reporter", _l("Message to the reporter"))]
+        _l("Kind"),
+        choices=[
+            (MessageKind.NOTE.value, _l("Internal note (staff only)")),
+            (MessageKind.TO_REPORTER.value, _l("Message to the reporter")),
+        ],
     )
     body = TextAreaField(
         _l("Text"), validators=[DataRequired(_l("Write something first.")), Length(max=10000, message=TOO_LONG)]
@@ -117,7 +125,7 @@ class UserForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
     role = SelectField(
         _l("Role"),
-        choices=[("caseworker", _l("Case worker")), ("supervisor", _l("Supervisor")), ("admin", _l("Administrator"))],
+        choices=[(r.value, _l(ROLE_TITLES[r])) for r in Role],
     )
     queues = SelectMultipleField(_l("Queues (case workers)"))
     password = PasswordField(
@@ -163,5 +171,5 @@ class RuleForm(FlaskForm):
     queue = SelectField(_l("Target queue"))
     priority = SelectField(
         _l("Priority"),
-        choices=[("urgent", _l("Urgent")), ("high", _l("High")), ("normal", _l("Normal")), ("low", _l("Low"))],
+        choices=PRIORITY_CHOICES,
     )

@@ -15,17 +15,28 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from storage import db
+
 log = logging.getLogger("shagym.errors")
 
 
-def _page(code: int, title: str, message: str, error_id: str | None = None):
+def page(code: int, title: str, message: str, error_id: str | None = None):
     return render_template("errors/error.html", code=code, title=title, message=message, error_id=error_id), code
+
+
+def csrf_expired(_error: CSRFError | None = None):
+    """The site-wide answer to a missing or expired CSRF token."""
+    return page(
+        400,
+        _("Your session has expired"),
+        _("For your security, the form expired. Please go back, reload the page and submit again."),
+    )
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(403)
     def forbidden(_e):
-        return _page(
+        return page(
             403,
             _("Not for your role"),
             _("Your account cannot open this page. If you need it for your work, ask a supervisor."),
@@ -33,17 +44,17 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(_e):
-        return _page(
+        return page(
             404, _("Page not found"), _("We could not find this page. Check the address, or go back to the start.")
         )
 
     @app.errorhandler(405)
     def not_allowed(_e):
-        return _page(405, _("Not possible"), _("This page cannot be used that way."))
+        return page(405, _("Not possible"), _("This page cannot be used that way."))
 
     @app.errorhandler(413)
     def too_large(_e):
-        return _page(
+        return page(
             413,
             _("Too much data"),
             _(
@@ -54,7 +65,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(_e):
-        return _page(
+        return page(
             429,
             _("Please wait a moment"),
             _("There were too many attempts in a short time. Please wait a minute and try again."),
@@ -62,22 +73,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(400)
     def bad_request(_e):
-        return _page(
-            400, _("Something was wrong with the request"), _("Please go back, reload the page and try again.")
-        )
+        return page(400, _("Something was wrong with the request"), _("Please go back, reload the page and try again."))
 
-    @app.errorhandler(CSRFError)
-    def csrf_error(e):
-        # The report form re-renders itself with what was typed (intake.views).
-        from intake.views import csrf_failed_report
-
-        if request.endpoint in ("intake.report",):
-            return csrf_failed_report()
-        return _page(
-            400,
-            _("Your session has expired"),
-            _("For your security, the form expired. Please go back, reload the page and submit again."),
-        )
+    # The report form re-renders itself with what was typed (its blueprint's own handler).
+    app.register_error_handler(CSRFError, csrf_expired)
 
     @app.errorhandler(Exception)
     def server_error(e):
@@ -99,10 +98,8 @@ def init_app(app: Flask) -> None:
             type(e).__name__,
             frames,
         )
-        from extensions import db
-
         db.session.rollback()
-        return _page(
+        return page(
             500,
             _("Something went wrong"),
             _("Sorry, something went wrong on our side. Nothing you sent was shown to anyone. Please try again later."),

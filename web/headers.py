@@ -1,9 +1,6 @@
-"""Response headers and the rate-limit key, applied to every response."""
+"""Security headers, applied to every response."""
 
 from __future__ import annotations
-
-import hashlib
-import hmac
 
 from flask import Flask, Response, current_app, request
 
@@ -16,12 +13,6 @@ CSP = (
 # even if a browser ignores Content-Disposition.
 DOWNLOAD_CSP = "default-src 'none'; sandbox; frame-ancestors 'none'; form-action 'none'; base-uri 'none'"
 PERMISSIONS = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
-
-
-def limiter_key() -> str:
-    """A keyed hash of the client address: limits work, the address is never stored."""
-    addr = (request.remote_addr or "unknown").encode()
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), addr, hashlib.sha256).hexdigest()[:32]
 
 
 def _headers(response: Response) -> Response:

@@ -3,41 +3,25 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import wraps
+from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import access, audit, services, workflow
+from cases import access, audit, commands, queries, workflow
 from cases.categories import ANSWER_LABELS, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
-from cases.models import Case, Event, Evidence, Message, Priority, Queue, QueueMembership, User
-from cases.staff import id_or_none, queries
-from cases.staff.forms import AssignForm, HoldForm, MoveForm, NoteForm, PriorityForm, StatusForm
+from cases.evidence import ALLOWED
+from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, User
+from cases.refusals import Refused
+from cases.vocabulary import CASE_ROLES, MessageKind, Role
 from cases.workflow import Status
-from extensions import db
-from storage import writes_on_get
+from staff.forms import AssignForm, HoldForm, MoveForm, NoteForm, PriorityForm, StatusForm
+from staff.gate import id_or_none, roles
+from storage import db, writes_on_get
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-
-
-def roles(*allowed: str):
-    """Only these roles; others get 403 (admins never reach case content)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if current_user.role not in allowed:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
-CASE_ROLES = ("caseworker", "supervisor")
 
 
 def _now() -> datetime:
@@ -45,7 +29,7 @@ def _now() -> datetime:
 
 
 def _my_queues() -> list[Queue]:
-    if current_user.role == "supervisor":
+    if current_user.role == Role.SUPERVISOR:
         return list(db.session.scalars(select(Queue).where(Queue.active.is_(True)).order_by(Queue.name)))
     return list(
         db.session.scalars(
@@ -59,7 +43,7 @@ def _my_queues() -> list[Queue]:
 
 @bp.get("/")
 def home():
-    if current_user.role == "admin":
+    if current_user.role == Role.ADMIN:
         return redirect(url_for("staff_admin.users"))
     now = _now()
     summaries = [queries.queue_summary(q, now) for q in _my_queues()]
@@ -71,7 +55,7 @@ def home():
 @roles(*CASE_ROLES)
 def queue(slug: str):
     q = db.session.scalar(select(Queue).where(Queue.slug == slug))
-    if q is None or (current_user.role == "caseworker" and q.id not in access.queue_ids(db.session, current_user)):
+    if q is None or (current_user.role == Role.CASEWORKER and q.id not in access.queue_ids(db.session, current_user)):
         abort(404)
     ref = request.args.get("ref", "").strip()
     if ref:
@@ -103,19 +87,19 @@ def _visible_or_404(case_id: int) -> Case:
 @writes_on_get
 def case(case_id: int):
     case = _visible_or_404(case_id)
-    services.record_view(case.id, current_user)
+    commands.record_view(case.id, current_user)
     case = _visible_or_404(case_id)
     events = list(db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)))
     messages = list(db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id)))
     evidence = list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)))
-    broken = audit.verify_events(events, case.id) if current_user.role == "supervisor" else None
+    broken = audit.verify_events(events, case.id) if current_user.role == Role.SUPERVISOR else None
     status_form = StatusForm(version=case.version)
     status_form.target.choices = [
         (t.target.value, _(t.label)) for t in workflow.available(case.status, current_user.role)
     ]
     priority_form = PriorityForm(version=case.version, priority=case.priority_name)
     assign_form = move_form = hold_form = None
-    if current_user.role == "supervisor":
+    if current_user.role == Role.SUPERVISOR:
         assign_form = AssignForm(version=case.version, assignee=str(case.assignee_id or ""))
         workers = db.session.scalars(
             select(User)
@@ -123,7 +107,7 @@ def case(case_id: int):
             .where(QueueMembership.queue_id == case.queue_id, User.active.is_(True))
             .order_by(User.name)
         ).all()
-        supervisors = db.session.scalars(select(User).where(User.role == "supervisor", User.active.is_(True))).all()
+        supervisors = db.session.scalars(select(User).where(User.role == Role.SUPERVISOR, User.active.is_(True))).all()
         assign_form.assignee.choices = [("", _("Nobody (unassigned)"))] + [
             (str(u.id), f"{u.name} ({_(u.role)})") for u in {u.id: u for u in [*workers, *supervisors]}.values()
         ]
@@ -155,8 +139,6 @@ def case(case_id: int):
         region=REGION_LABELS.get(case.region, case.region),
         answers=ANSWER_LABELS,
         reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
-        Status=Status,
-        Priority=Priority,
     )
 
 
@@ -167,19 +149,20 @@ def _version() -> int | None:
         return None
 
 
+def refusal_text(exc: Refused) -> str:
+    """A refusal in the reader's language; its parameters (status titles) are translated too."""
+    return _(exc.template, **{k: _(v) if isinstance(v, str) else v for k, v in exc.params.items()})
+
+
 def _act(case_id: int, action, success: str):
-    """Run a service call for a POST action and report the outcome as a flash message."""
+    """Run a command for a POST action and report the outcome as a flash message."""
     _visible_or_404(case_id)
     try:
         action()
-    except services.NotFound:
+    except commands.NotFound:
         abort(404)
-    except workflow.TransitionRefused as exc:
-        db.session.rollback()
-        flash(_(exc.template, **{k: _(v) for k, v in exc.params.items()}), "error")
-    except services.ServiceError as exc:
-        db.session.rollback()
-        flash(_(str(exc)), "error")
+    except Refused as exc:
+        flash(refusal_text(exc), "error")
     else:
         flash(success, "success")
     return redirect(url_for("staff.case", case_id=case_id))
@@ -188,11 +171,11 @@ def _act(case_id: int, action, success: str):
 @bp.post("/cases/<int:case_id>/claim")
 @roles(*CASE_ROLES)
 def claim(case_id: int):
-    return _act(case_id, lambda: services.claim(case_id, current_user, _version()), _("You now hold this case."))
+    return _act(case_id, lambda: commands.claim(case_id, current_user, _version()), _("You now hold this case."))
 
 
 @bp.post("/cases/<int:case_id>/assign")
-@roles("supervisor")
+@roles(Role.SUPERVISOR)
 def assign(case_id: int):
     _visible_or_404(case_id)
     raw = request.form.get("assignee", "").strip()
@@ -203,7 +186,7 @@ def assign(case_id: int):
         return redirect(url_for("staff.case", case_id=case_id))
     return _act(
         case_id,
-        lambda: services.assign(case_id, current_user, assignee, _version(), request.form.get("reason", "")),
+        lambda: commands.assign(case_id, current_user, assignee, _version(), request.form.get("reason", "")),
         _("Assignment changed."),
     )
 
@@ -218,7 +201,7 @@ def status(case_id: int):
         return redirect(url_for("staff.case", case_id=case_id))
     return _act(
         case_id,
-        lambda: services.change_status(
+        lambda: commands.change_status(
             case_id, current_user, target, request.form.get("reason", ""), _version(), request.form.get("message", "")
         ),
         _("Status changed to “%(status)s”.", status=_(Status(target).title)),
@@ -230,7 +213,7 @@ def status(case_id: int):
 def priority(case_id: int):
     return _act(
         case_id,
-        lambda: services.change_priority(
+        lambda: commands.change_priority(
             case_id, current_user, request.form.get("priority", ""), request.form.get("reason", ""), _version()
         ),
         _("Priority changed."),
@@ -238,11 +221,11 @@ def priority(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/move")
-@roles("supervisor")
+@roles(Role.SUPERVISOR)
 def move(case_id: int):
     return _act(
         case_id,
-        lambda: services.move_queue(
+        lambda: commands.move_queue(
             case_id, current_user, request.form.get("queue", ""), request.form.get("reason", ""), _version()
         ),
         _("Case moved to another queue."),
@@ -253,19 +236,41 @@ def move(case_id: int):
 @roles(*CASE_ROLES)
 def add_message(case_id: int):
     kind, body = request.form.get("kind", "note"), request.form.get("body", "")
-    if kind == "to_reporter":
+    if kind == MessageKind.TO_REPORTER:
         return _act(
-            case_id, lambda: services.send_message(case_id, current_user, body), _("Message sent to the reporter.")
+            case_id, lambda: commands.send_message(case_id, current_user, body), _("Message sent to the reporter.")
         )
-    return _act(case_id, lambda: services.add_note(case_id, current_user, body), _("Internal note added."))
+    return _act(case_id, lambda: commands.add_note(case_id, current_user, body), _("Internal note added."))
 
 
 @bp.post("/cases/<int:case_id>/hold")
-@roles("supervisor")
+@roles(Role.SUPERVISOR)
 def hold(case_id: int):
     on = request.form.get("hold") == "y"
     return _act(
         case_id,
-        lambda: services.set_legal_hold(case_id, current_user, on, request.form.get("reason", ""), _version()),
+        lambda: commands.set_legal_hold(case_id, current_user, on, request.form.get("reason", ""), _version()),
         _("Legal hold set.") if on else _("Legal hold lifted."),
     )
+
+
+def content_disposition(filename: str, fallback: str) -> str:
+    """RFC 6266 / RFC 5987: an ASCII fallback plus the UTF-8 name, both safely quoted."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+@bp.get("/cases/<int:case_id>/evidence/<int:evidence_id>")
+@roles(*CASE_ROLES)
+@writes_on_get
+def evidence_download(case_id: int, evidence_id: int):
+    """Evidence for staff: always an attachment, never rendered inline; each download audited."""
+    try:
+        item = commands.record_download(case_id, evidence_id, current_user)
+    except commands.NotFound:
+        abort(404)
+    ext = item.kind if item.kind in ALLOWED else "bin"
+    response = Response(item.content, mimetype="application/octet-stream")
+    response.headers["Content-Disposition"] = content_disposition(item.filename, f"evidence-{item.id}.{ext}")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

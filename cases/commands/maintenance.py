@@ -1,4 +1,8 @@
-"""Operations on many cases at once: retention and key rotation. Both audited."""
+"""Operations on many cases at once: retention and key rotation. Both audited.
+
+Both work in short transactions so the app keeps running: one command per
+case destroyed, one per batch re-encrypted.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import LargeBinary, func, select, type_coerce, update
 
-from cases import audit, crypto
-from cases.models import Case, CategorySetting, Evidence, Message, User
-from extensions import db
+from cases import audit
+from cases.commands.unit import command, lock_case
+from cases.models import ENCRYPTED_COLUMNS, Case, CategorySetting, Evidence, Message
+from cases.vocabulary import Action, ActorType
+from storage import crypto, db
 
 BATCH = 500
 
@@ -46,13 +52,15 @@ def due_for_destruction(now: datetime, default_days: int) -> list[Due]:
     return out
 
 
+@command
 def destroy_content(case_id: int, now: datetime) -> bool:
-    """Destroy one case's personal content; the skeleton and the audit chain stay. One transaction."""
-    case = db.session.scalars(
-        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
-    ).first()
-    if case is None or case.legal_hold or case.content_destroyed_at is not None or case.is_open:
-        db.session.rollback()
+    """Destroy one case's personal content; the skeleton and the audit chain stay.
+
+    Checked again under the row lock: a case reopened, put on hold or already destroyed
+    since it was listed is left alone (returns False).
+    """
+    case = lock_case(case_id)
+    if case.legal_hold or case.content_destroyed_at is not None or case.is_open:
         return False
     messages = db.session.execute(update(Message).where(Message.case_id == case.id).values(body=None)).rowcount
     files = db.session.execute(
@@ -67,24 +75,15 @@ def destroy_content(case_id: int, now: datetime) -> bool:
     audit.append(
         db.session,
         case=case,
-        actor_type="system",
-        action="content_destroyed",
+        actor_type=ActorType.SYSTEM,
+        action=Action.CONTENT_DESTROYED,
         at=now,
         details={"messages": messages, "files": files, "policy": "retention"},
     )
-    db.session.commit()
     return True
 
 
 # --- key rotation -------------------------------------------------------------------
-
-ENCRYPTED_COLUMNS = (
-    (Case, ("narrative", "place_description", "contact_email", "contact_phone")),
-    (Message, ("body",)),
-    (Evidence, ("filename", "content")),
-    (User, ("totp_secret",)),
-)
-
 
 def _key_ids_in_use() -> set[str]:
     found: set[str] = set()
@@ -98,34 +97,57 @@ def _key_ids_in_use() -> set[str]:
     return found
 
 
+@command
+def reencrypt_batch(ring: crypto.Keyring, model, name: str, after_id: int) -> tuple[int | None, int]:
+    """Re-encrypt up to BATCH values of one column after ``after_id`` under the current key.
+
+    Returns the last id looked at (None when the column is done) and how many were rewritten.
+    """
+    column = getattr(model, name)
+    rows = db.session.execute(
+        select(model.id, type_coerce(column, LargeBinary))
+        .where(model.id > after_id, column.is_not(None))
+        .order_by(model.id)
+        .limit(BATCH)
+    ).all()
+    done = 0
+    for row_id, raw in rows:
+        if crypto.Keyring.key_id_of(bytes(raw)) == ring.current_id:
+            continue
+        plain = ring.decrypt(bytes(raw), column.type.purpose)
+        value = plain if name == "content" else plain.decode("utf-8")
+        db.session.execute(update(model).where(model.id == row_id).values({name: value}))
+        done += 1
+    return (rows[-1][0] if rows else None), done
+
+
 def reencrypt_all(ring: crypto.Keyring) -> dict[str, int]:
-    """Rewrite every value not under the current key, in short batches (the app keeps running)."""
+    """Rewrite every value not under the current key, one short transaction per batch (the app keeps running)."""
     counts: dict[str, int] = {}
     for model, columns in ENCRYPTED_COLUMNS:
         for name in columns:
-            column = getattr(model, name)
-            purpose = column.type.purpose
-            last_id, done = 0, 0
-            while True:
-                rows = db.session.execute(
-                    select(model.id, type_coerce(column, LargeBinary))
-                    .where(model.id > last_id, column.is_not(None))
-                    .order_by(model.id)
-                    .limit(BATCH)
-                ).all()
-                if not rows:
-                    break
-                for row_id, raw in rows:
-                    last_id = row_id
-                    if crypto.Keyring.key_id_of(bytes(raw)) == ring.current_id:
-                        continue
-                    plain = ring.decrypt(bytes(raw), purpose)
-                    value = plain if name == "content" else plain.decode("utf-8")
-                    db.session.execute(update(model).where(model.id == row_id).values({name: value}))
-                    done += 1
-                db.session.commit()
-            counts[f"{model.__tablename__}.{name}"] = done
+            last_id: int | None = 0
+            total = 0
+            while last_id is not None:
+                last_id, done = reencrypt_batch(ring, model, name, last_id)
+                total += done
+            counts[f"{model.__tablename__}.{name}"] = total
     return counts
+
+
+@command
+def record_key_rotation(old: str, new: str, counts: dict[str, int]) -> None:
+    """The ``keys_rotated`` event in the system chain, after every value is under the new key."""
+    audit.append(
+        db.session,
+        case=None,
+        actor_type=ActorType.SYSTEM,
+        action=Action.KEYS_ROTATED,
+        old=old,
+        new=new,
+        details=counts,
+        at=datetime.now(UTC),
+    )
 
 
 def rotate_keys(ring: crypto.Keyring) -> tuple[str, dict[str, int]]:
@@ -144,15 +166,5 @@ def rotate_keys(ring: crypto.Keyring) -> tuple[str, dict[str, int]]:
         old = ring.current_id
         new = ring.add_new_key()
     counts = reencrypt_all(ring)
-    audit.append(
-        db.session,
-        case=None,
-        actor_type="system",
-        action="keys_rotated",
-        old=old,
-        new=new,
-        details=counts,
-        at=datetime.now(UTC),
-    )
-    db.session.commit()
+    record_key_rotation(old, new, counts)
     return new, counts

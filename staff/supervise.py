@@ -9,36 +9,21 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit
+from cases import audit, queries
 from cases.models import Checkpoint, Queue, User
-from cases.staff import id_or_none, queries
-from extensions import db
+from cases.vocabulary import CASE_ACTIONS, Role
+from staff.gate import id_or_none
+from storage import db
 
 bp = Blueprint("supervise", __name__, url_prefix="/staff/supervise")
 
-ACTIONS = (
-    "created",
-    "routed",
-    "viewed",
-    "assigned",
-    "unassigned",
-    "status",
-    "priority",
-    "queue",
-    "note",
-    "message_sent",
-    "reporter_message",
-    "evidence_added",
-    "evidence_downloaded",
-    "legal_hold",
-    "content_destroyed",
-    "reporter_viewed",
-)
+# The activity page filters by the actions of case chains (account changes are in the system chain).
+ACTIONS = tuple(a.value for a in CASE_ACTIONS)
 
 
 @bp.before_request
 def _supervisors_only():
-    if current_user.role != "supervisor":
+    if current_user.role != Role.SUPERVISOR:
         abort(403)
 
 
@@ -55,7 +40,7 @@ def _date(name: str) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+        value = value.replace(tzinfo=ZoneInfo(current_app.config["OFFICE_TIMEZONE"]))
     return value.astimezone(UTC)
 
 

@@ -1,0 +1,85 @@
+"""The command layer: the only code that writes to the database.
+
+Every change — a report, a staff action, a reporter's reply, retention, key
+rotation, read-access events, accounts, sessions, second factor, queues and
+routing rules — is a function here decorated with ``@command`` (``unit.py``):
+it checks its rule, applies the change, appends its audit event(s) and
+commits once, or rolls everything back. Views and CLI commands call these
+functions; they never commit.
+"""
+
+from cases.commands.accounts import (
+    add_rule,
+    change_password,
+    create_queue,
+    create_user,
+    deactivate_user,
+    end_session_row,
+    enrol_second_factor,
+    pass_second_factor,
+    reauthenticate,
+    refresh_session,
+    set_memberships,
+    sign_in,
+    sign_out,
+    toggle_rule,
+)
+from cases.commands.casework import (
+    add_note,
+    assign,
+    change_priority,
+    change_status,
+    claim,
+    move_queue,
+    record_download,
+    record_view,
+    send_message,
+    set_legal_hold,
+)
+from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report
+from cases.commands.maintenance import destroy_content, due_for_destruction, reencrypt_all, rotate_keys
+from cases.commands.reporter import REPLY_MAX, reporter_reply
+from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, write_checkpoint
+
+__all__ = [
+    "REPLY_MAX",
+    "CommandError",
+    "Conflict",
+    "DuplicateSubmission",
+    "Filed",
+    "Forbidden",
+    "NewReport",
+    "NotFound",
+    "add_note",
+    "add_rule",
+    "assign",
+    "change_password",
+    "change_priority",
+    "change_status",
+    "claim",
+    "command",
+    "create_queue",
+    "create_user",
+    "deactivate_user",
+    "destroy_content",
+    "due_for_destruction",
+    "end_session_row",
+    "enrol_second_factor",
+    "file_report",
+    "move_queue",
+    "pass_second_factor",
+    "reauthenticate",
+    "record_download",
+    "record_view",
+    "reencrypt_all",
+    "refresh_session",
+    "reporter_reply",
+    "rotate_keys",
+    "send_message",
+    "set_legal_hold",
+    "set_memberships",
+    "sign_in",
+    "sign_out",
+    "toggle_rule",
+    "write_checkpoint",
+]

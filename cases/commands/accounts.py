@@ -1,0 +1,281 @@
+"""Accounts, sessions, second factor and the office's set-up (queues, routing rules).
+
+The admin pages and the CLI call the same commands. Changes to accounts are
+audit events in the system chain, attributed to the admin who made them (or
+to ``system`` with ``via: cli`` from the command line).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import delete, select
+
+from cases import accounts, audit, routing, twofactor
+from cases.accounts import AccountError
+from cases.commands import unit
+from cases.commands.unit import CommandError, command
+from cases.models import Queue, QueueMembership, RecoveryCode, RoutingRule, StaffSession, User
+from cases.vocabulary import Action, ActorType, Priority, Role
+from i18n import N_
+from storage import db
+
+
+def _system_event(actor: Optional[User], action: Action, **kw) -> None:
+    """An event in the system chain: by ``actor``, or by the system (the CLI) when None."""
+    if actor is None:
+        kw["details"] = {**(kw.get("details") or {}), "via": "cli"}
+    audit.append(
+        db.session,
+        case=None,
+        actor_type=ActorType.STAFF if actor else ActorType.SYSTEM,
+        actor_id=actor.id if actor else None,
+        action=action,
+        at=unit.utcnow(),
+        **kw,
+    )
+
+
+def _end_sessions(user_id: int, keep_token: str | None = None) -> None:
+    stmt = delete(StaffSession).where(StaffSession.user_id == user_id)
+    if keep_token:
+        stmt = stmt.where(StaffSession.id != accounts.session_key(keep_token))
+    db.session.execute(stmt)
+
+
+# --- accounts -------------------------------------------------------------------
+
+
+@command
+def create_user(
+    email: str, name: str, role: str, password: str, queue_slugs: list[str] | None = None, by: User | None = None
+) -> User:
+    """A new staff account with its queue memberships and a ``user_created`` event.
+
+    Raises ``AccountError`` for an unknown role or queue, a malformed email, an empty name,
+    a refused password or an email already in use.
+    """
+    email = accounts.normalize_email(email)
+    if role not in set(Role):
+        raise AccountError(N_("Role must be one of %(roles)s."), roles=", ".join(Role))
+    if "@" not in email or len(email) > 254:
+        raise AccountError(N_("Give a valid email address."))
+    if not name.strip():
+        raise AccountError(N_("Give the person's name."))
+    refusal = accounts.password_refusal(password, email, name)
+    if refusal:
+        raise refusal
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError(N_("An account with this email already exists."))
+    user = User(email=email, name=name.strip(), role=role, password_hash=accounts.hash_password(password))
+    db.session.add(user)
+    db.session.flush()
+    slugs = list(queue_slugs or [])
+    for slug in slugs:
+        queue = db.session.scalar(select(Queue).where(Queue.slug == slug))
+        if queue is None:
+            raise AccountError(N_("Unknown queue: %(slug)s"), slug=slug)
+        db.session.add(QueueMembership(user_id=user.id, queue_id=queue.id))
+    _system_event(by, Action.USER_CREATED, new=user.email, details={"role": str(role), "queues": slugs})
+    return user
+
+
+@command
+def deactivate_user(target: User, by: User | None = None) -> None:
+    """The account can no longer sign in and its sessions end at once. Nobody deactivates themself."""
+    if by is not None and target.id == by.id:
+        raise AccountError(N_("You cannot deactivate your own account."))
+    target.active = False
+    _end_sessions(target.id)
+    _system_event(by, Action.USER_DEACTIVATED, new=target.email)
+
+
+@command
+def set_memberships(target: User, queue_slugs: list[str], by: User) -> None:
+    """Replace the queues a person works; unknown slugs are ignored (the form offers only real ones)."""
+    wanted = set(queue_slugs)
+    db.session.execute(delete(QueueMembership).where(QueueMembership.user_id == target.id))
+    for q in db.session.scalars(select(Queue).where(Queue.slug.in_(wanted))):
+        db.session.add(QueueMembership(user_id=target.id, queue_id=q.id))
+    _system_event(by, Action.MEMBERSHIP_CHANGED, new=target.email, details={"queues": sorted(wanted)})
+
+
+@command
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one; every session of the user ends."""
+    if accounts.authenticate(user.email, current) is None:
+        raise accounts.WrongPassword(N_("Your current password is not correct."))
+    refusal = accounts.password_refusal(new, user.email, user.name)
+    if refusal:
+        raise refusal
+    user.password_hash = accounts.hash_password(new)
+    user.password_changed_at = unit.utcnow()
+    _end_sessions(user.id)
+    _system_event(user, Action.PASSWORD_CHANGED)
+
+
+# --- sessions -------------------------------------------------------------------
+
+
+@command
+def sign_in(user: User, password: str, second_factor_done: bool, replaces: str | None = None) -> str:
+    """Start a server-side session for a user whose password was just checked; returns the cookie token.
+
+    Signing in again in the same browser (``replaces``) ends the session it had. A password
+    hash made with older argon2 parameters is replaced.
+    """
+    if replaces:
+        db.session.execute(delete(StaffSession).where(StaffSession.id == accounts.session_key(replaces)))
+    if accounts.needs_rehash(user):
+        user.password_hash = accounts.hash_password(password)
+    token = accounts.new_session_token()
+    now = unit.utcnow()
+    db.session.add(
+        StaffSession(
+            id=accounts.session_key(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            second_factor_done=second_factor_done,
+        )
+    )
+    return token
+
+
+@command
+def sign_out(token: str) -> None:
+    db.session.execute(delete(StaffSession).where(StaffSession.id == accounts.session_key(token)))
+
+
+@command
+def end_session_row(row: StaffSession) -> None:
+    """An idle or too old session is ended when it is next presented."""
+    db.session.delete(row)
+
+
+@command
+def refresh_session(row: StaffSession, now: datetime) -> None:
+    """Move the idle clock of a session in use."""
+    row.last_seen_at = now
+
+
+@command
+def reauthenticate(user: User, password: str) -> bool:
+    """The password again, before a sensitive change: records the proof on the session."""
+    if accounts.authenticate(user.email, password) is None:
+        return False
+    user.staff_session.reauthenticated_at = unit.utcnow()
+    return True
+
+
+@command
+def pass_second_factor(user: User, totp_code: str | None = None, recovery_code: str | None = None) -> bool:
+    """Check a TOTP or a recovery code once (a spent one is refused) and finish the sign-in.
+
+    The user row is locked first, so a code spent by a concurrent request counts as spent
+    here (PostgreSQL; SQLite writers are serial anyway).
+    """
+    db.session.refresh(user, with_for_update=True)
+    ok = False
+    if totp_code is not None:
+        ok = twofactor.verify_code(user, totp_code)
+    elif recovery_code is not None:
+        ok = twofactor.use_recovery_code(user, recovery_code)
+    if not ok:
+        raise CommandError(N_("That code is not valid. Codes can be used only once."))
+    user.staff_session.second_factor_done = True
+    return True
+
+
+@command
+def enrol_second_factor(user: User, secret: str, code: str) -> list[str]:
+    """Switch on TOTP with the secret being enrolled if ``code`` fits it; returns new recovery codes
+    (shown once). Other sessions of the user end; a ``2fa_enrolled`` event is written."""
+    if not twofactor.enable(user, secret, code):
+        raise CommandError(N_("That code does not match. Check the time on your phone and try again."))
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    codes = twofactor.new_recovery_codes()
+    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=stored) for _shown, stored in codes)
+    user.staff_session.second_factor_done = True
+    _end_sessions(user.id, keep_token=user.session_id)
+    _system_event(user, Action.TWO_FACTOR_ENROLLED)
+    return [shown for shown, _stored in codes]
+
+
+# --- queues and routing rules ------------------------------------------------------
+
+
+@command
+def create_queue(slug: str, name: str, description: str, by: User) -> Queue:
+    """A new queue; the short name is letters, digits and dashes, and unique."""
+    slug = slug.strip().lower()
+    if not slug.replace("-", "").isalnum():
+        raise CommandError(N_("The short name may contain only letters, digits and dashes."))
+    if db.session.scalar(select(Queue.id).where(Queue.slug == slug)):
+        raise CommandError(N_("A queue with this short name exists."))
+    queue = Queue(slug=slug, name=name.strip(), description=description or "")
+    db.session.add(queue)
+    _system_event(by, Action.QUEUE_CREATED, new=slug)
+    return queue
+
+
+CATCH_ALL_REQUIRED = N_(
+    "The last active rule must match every report (a catch-all), so that no report is ever unrouted."
+)
+
+
+def _check_rules() -> None:
+    db.session.flush()
+    try:
+        routing.check_rule_set(db.session.scalars(select(RoutingRule)).all())
+    except routing.NoRouteError as exc:
+        raise CommandError(CATCH_ALL_REQUIRED) from exc
+
+
+@command
+def add_rule(
+    *,
+    name: str,
+    position: int,
+    queue_slug: str,
+    priority: str,
+    by: User,
+    category: str | None = None,
+    immediate_danger: bool | None = None,
+    child_affected: str | None = None,
+    in_custody: str | None = None,
+    region: str | None = None,
+) -> RoutingRule:
+    """A new routing rule at a free position; refused if the rule set would lose its catch-all."""
+    if db.session.scalar(select(RoutingRule.id).where(RoutingRule.position == position)):
+        raise CommandError(N_("Another rule has this position; choose a free number."))
+    queue = db.session.scalar(select(Queue).where(Queue.slug == queue_slug))
+    level = Priority.from_label(priority)
+    if queue is None or level is None:
+        raise CommandError(N_("Unknown queue."))
+    rule = RoutingRule(
+        name=name.strip(),
+        position=position,
+        category=category,
+        immediate_danger=immediate_danger,
+        child_affected=child_affected,
+        in_custody=in_custody,
+        region=region,
+        queue_id=queue.id,
+        priority=level,
+        active=True,
+    )
+    db.session.add(rule)
+    _check_rules()
+    _system_event(by, Action.RULE_CREATED, new=rule.name, details={"position": rule.position})
+    return rule
+
+
+@command
+def toggle_rule(rule: RoutingRule, by: User) -> bool:
+    """Switch a rule on or off; refused if no catch-all would remain. Returns the new state."""
+    rule.active = not rule.active
+    _check_rules()
+    _system_event(by, Action.RULE_TOGGLED, new=rule.name, details={"active": rule.active})
+    return rule.active

@@ -1,0 +1,179 @@
+"""A citizen's report becomes a case: stored, routed and recorded in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from cases import audit, evidence, receipts, routing
+from cases.commands import unit
+from cases.commands.casework import first_response_due
+from cases.commands.unit import CommandError, command
+from cases.models import Case, Evidence, Queue, RoutingRule
+from cases.vocabulary import Action, ActorType, Channel, Priority
+from cases.workflow import Status
+from i18n import N_
+from storage import db
+
+
+@dataclass(frozen=True)
+class NewReport:
+    category: str
+    narrative: str
+    occurred_on: Optional[date]
+    ongoing: bool
+    region: str
+    place_description: str
+    immediate_danger: bool
+    child_affected: str
+    in_custody: str
+    reporter_role: str
+    contact_email: str
+    contact_phone: str
+    channel: Channel = Channel.WEB
+
+    @property
+    def facts(self) -> routing.ReportFacts:
+        return routing.ReportFacts(
+            self.category, self.immediate_danger, self.child_affected, self.in_custody, self.region
+        )
+
+
+@dataclass(frozen=True)
+class Filed:
+    """The new case, its receipt, and what the receipt page shows, read before the commit
+    (so rendering it never reopens a transaction or waits for the writer lock)."""
+
+    case: Case
+    receipt: str
+    queue: Queue
+    reference: str = ""
+    due_at: datetime | None = None
+    queue_name: str = ""
+    queue_description: str = ""
+    has_email: bool = False
+
+
+class DuplicateSubmission(CommandError):
+    """The same form was submitted twice (a refresh or double click)."""
+
+
+@command
+def file_report(
+    report: NewReport, receipt_key: bytes, submission_token: str | None = None, files: Sequence[evidence.Checked] = ()
+) -> Filed:
+    """Store a report and its files, route it and write ``created``, ``routed`` and one
+    ``evidence_added`` per file: one transaction, one commit, so a report and its files
+    are stored together or not at all.
+
+    Raises ``DuplicateSubmission`` when this form's token was already used.
+    """
+    session = db.session
+    now = unit.utcnow()
+    rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
+    decision = routing.route(report.facts, rules)
+    code = receipts.new_code()
+    case = Case(
+        created_at=now,
+        updated_at=now,
+        public_updated_at=now,
+        category=report.category,
+        region=report.region,
+        place_description=report.place_description or None,
+        narrative=report.narrative,
+        occurred_on=report.occurred_on,
+        ongoing=report.ongoing,
+        immediate_danger=report.immediate_danger,
+        child_affected=report.child_affected,
+        in_custody=report.in_custody,
+        reporter_role=report.reporter_role,
+        channel=report.channel.value,
+        contact_email=report.contact_email or None,
+        contact_phone=report.contact_phone or None,
+        receipt_hash=receipts.digest(receipt_key, receipts.normalize(code) or ""),
+        submission_hash=hashlib.sha256(submission_token.encode()).digest() if submission_token else None,
+        queue_id=decision.queue_id,
+        routing_rule_id=decision.rule.id,
+        routing_rule_name=decision.rule.name,
+        priority=decision.priority,
+        status=Status.NEW.value,
+        is_open=True,
+        due_at=first_response_due(report.category, now, decision.priority),
+        version=1,
+    )
+    session.add(case)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        session.rollback()  # the unit of work rolls back too; here first, to ask what clashed
+        if submission_token and _submission_used(submission_token):
+            raise DuplicateSubmission(N_("This report was already received.")) from exc
+        raise
+    case.reference = f"SHG-{now.year}-{case.id:06d}"
+    queue = decision.rule.queue
+    audit.append(
+        session,
+        case=case,
+        actor_type=ActorType.PUBLIC,
+        action=Action.CREATED,
+        new=case.reference,
+        at=now,
+        details={"category": report.category},
+        new_chain=True,
+    )
+    audit.append(
+        session,
+        case=case,
+        actor_type=ActorType.SYSTEM,
+        action=Action.ROUTED,
+        new=queue.slug,
+        at=now,
+        details={
+            "rule": decision.rule.name,
+            "rule_id": decision.rule.id,
+            "priority": Priority(decision.priority).label,
+            "due": case.due_at.isoformat(),
+        },
+    )
+    for checked in files:
+        add_evidence(case, checked, now)
+    return Filed(
+        case, code, queue, case.reference, case.due_at, queue.name, queue.description or "", bool(report.contact_email)
+    )
+
+
+def add_evidence(case: Case, checked: evidence.Checked, now: datetime) -> Evidence:
+    """Store one accepted file with the case; its SHA-256 and size go into the audit chain. Part of a command."""
+    item = Evidence(
+        case_id=case.id,
+        created_at=now,
+        filename=checked.filename,
+        kind=checked.kind,
+        size=checked.size,
+        sha256=checked.sha256,
+        has_gps=checked.has_gps,
+        content=checked.content,
+    )
+    db.session.add(item)
+    db.session.flush()
+    audit.append(
+        db.session,
+        case=case,
+        actor_type=ActorType.REPORTER,
+        action=Action.EVIDENCE_ADDED,
+        new=item.id,
+        at=now,
+        details={"sha256": checked.sha256, "size": checked.size, "type": checked.kind},
+    )
+    return item
+
+
+def _submission_used(token: str) -> bool:
+    digest = hashlib.sha256(token.encode()).digest()
+    return db.session.scalar(select(Case.id).where(Case.submission_hash == digest)) is not None

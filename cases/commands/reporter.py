@@ -1,0 +1,63 @@
+"""What a reporter can do with their receipt: reply and add files.
+
+The reporter is identified only by the receipt (checked by the caller). A
+reply to a case that is awaiting information puts it back to investigating
+through the same workflow table and transition function as staff use,
+recorded as a ``system`` event, and flags the case as having news for staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional
+
+from cases import audit, evidence, workflow
+from cases.commands import unit
+from cases.commands.casework import add_message, apply_transition
+from cases.commands.intake import add_evidence
+from cases.commands.unit import CommandError, command, lock_case, touch
+from cases.models import Message
+from cases.notify import REPORTER_ACTION
+from cases.queries import can_reply
+from cases.vocabulary import Action, ActorType, MessageKind
+from cases.workflow import Status
+from i18n import N_
+from storage import db
+
+REPLY_MAX = 10_000
+
+
+@command
+def reporter_reply(case_id: int, body: str, files: Sequence[evidence.Checked] = ()) -> Optional[Message]:
+    """The reporter adds a message and/or files; audit events for each. Refused on a finished case."""
+    body = (body or "").strip()
+    if not body and not files:
+        raise CommandError(N_("Write a message or choose a file."))
+    if len(body) > REPLY_MAX:
+        raise CommandError(N_("The message is too long."))
+    case = lock_case(case_id)
+    if not can_reply(case):
+        raise CommandError(N_("This case is closed. If something new has happened, please send a new report."))
+    now = unit.utcnow()
+    message = add_message(case, None, MessageKind.FROM_REPORTER, body, now) if body else None
+    for checked in files:
+        add_evidence(case, checked, now)
+    if case.status == Status.AWAITING_INFO:
+        transition = workflow.check(case.status, Status.INVESTIGATING, workflow.SYSTEM, None)
+        apply_transition(case, transition, now)
+        audit.append(
+            db.session,
+            case=case,
+            actor_type=ActorType.SYSTEM,
+            action=Action.STATUS,
+            old=transition.source.value,
+            new=transition.target.value,
+            reason="the reporter replied",
+            at=now,
+        )
+    else:
+        touch(case, now)  # staff pages opened before the reply are stale: their next action must reload
+    case.reporter_news = True
+    db.session.info[REPORTER_ACTION] = True  # no email to the reporter about their own reply
+    case.public_updated_at = now
+    return message

@@ -1,0 +1,169 @@
+"""The unit of work every command runs in.
+
+A command is a function decorated with ``@command``: it checks its rule, applies
+the change and appends its audit event(s); the decorator then commits once. If
+the command raises, everything it did is rolled back, so a refused action
+leaves no trace and an accepted one is stored together with its history.
+
+Nothing outside this package commits or adds rows (``tests/domain/
+test_write_path.py`` walks the source to keep it so). A command refuses to start
+when the session already holds changes made outside a command, and commands do
+not nest: each request or CLI call is one command, one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from cases import access, audit
+from cases.models import Case, Checkpoint, Event, User
+from cases.refusals import Refused
+from i18n import N_
+from storage import db
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+_RUNNING = "shagym_command_running"
+
+
+class CommandError(Refused):
+    """A refused command; the message is safe to show to the actor."""
+
+
+class NotFound(CommandError):
+    pass
+
+
+class Forbidden(CommandError):
+    pass
+
+
+class Conflict(CommandError):
+    def __init__(
+        self, message: str = N_("This case was changed by someone else — reload the page and try again.")
+    ) -> None:
+        super().__init__(message)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def command(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fn`` as one unit of work: commit once if it returns, roll back everything if it raises."""
+
+    @wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        session = db.session
+        if session.info.get(_RUNNING):
+            raise RuntimeError(f"command {fn.__name__} called inside another command")
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            raise RuntimeError(f"changes made outside a command are pending before {fn.__name__}")
+        session.info[_RUNNING] = True
+        try:
+            result = fn(*args, **kwargs)
+            _commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.info.pop(_RUNNING, None)
+        return result
+
+    run.is_command = True  # type: ignore[attr-defined]
+    return run
+
+
+def lock_case(case_id: int, actor: User | None = None, expected_version: int | None = None) -> Case:
+    """The case row, locked for this transaction (``FOR UPDATE`` on PostgreSQL; SQLite write
+    transactions already hold the database's writer lock), reloaded from the database.
+
+    With an ``actor``, a case they may not see is ``NotFound``; with an ``expected_version``,
+    a case changed since the actor loaded it is ``Conflict``.
+    """
+    case = db.session.scalars(
+        # OF cases: PostgreSQL cannot lock the outer-joined queue/assignee rows the eager loads add.
+        select(Case).where(Case.id == case_id).with_for_update(of=Case).execution_options(populate_existing=True)
+    ).first()
+    if case is None or (actor is not None and not access.can_see(db.session, actor, case)):
+        raise NotFound(N_("Case not found."))
+    if expected_version is not None and case.version != expected_version:
+        raise Conflict()
+    return case
+
+
+def touch(case: Case, now: datetime) -> None:
+    """Every change to a case bumps its version (optimistic locking) and its update time."""
+    case.version += 1
+    case.updated_at = now
+
+
+def _commit() -> None:
+    """Commit the command and its events; a lost race (unique seq, stale row) becomes ``Conflict``.
+
+    A checkpoint is due when the newest event id has passed a multiple of
+    AUDIT_CHECKPOINT_EVERY since the last checkpoint. (Counting only the events
+    still pending here would miss those that autoflush already sent.)
+    """
+    session = db.session
+    wrote_events = session.info.pop(audit.APPENDED, False)
+    try:
+        session.flush()
+        due = wrote_events and _checkpoint_due()
+        session.commit()
+    except (IntegrityError, StaleDataError) as exc:
+        session.rollback()
+        raise Conflict() from exc
+    if due:
+        _write_checkpoint_quietly()
+
+
+def _checkpoint_due() -> bool:
+    every = current_app.config["AUDIT_CHECKPOINT_EVERY"]
+    if every <= 0:
+        return False
+    last_event = db.session.scalar(select(func.max(Event.id))) or 0
+    last_signed = db.session.scalar(select(func.max(Checkpoint.last_event_id))) or 0
+    return last_event // every > last_signed // every
+
+
+def _write_checkpoint_quietly() -> None:
+    try:
+        sign_checkpoint()
+    except Exception:  # the change itself is committed; a later checkpoint covers it
+        db.session.rollback()
+        log.exception("audit checkpoint failed")
+
+
+def sign_checkpoint() -> Checkpoint | None:
+    """Sign a Merkle tree head over all committed events (waits for in-flight writers); its own transaction."""
+    session = db.session
+    if db.engine.dialect.name == "postgresql":
+        # Waits for transactions still inserting events, so no lower id commits after the head,
+        # and (unlike SHARE) conflicts with itself: one checkpoint writer at a time, so two
+        # never race to sign the same head. (``session.bind`` is None under Flask-SQLAlchemy.)
+        session.execute(db.text("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE"))
+    cp = audit.write_checkpoint(session, current_app.extensions["shagym_signing_key"])
+    session.commit()
+    if cp is not None:
+        audit.record_head(current_app.instance_path, cp)
+    return cp
+
+
+def write_checkpoint() -> Checkpoint | None:
+    """Sign a checkpoint now (``flask --app wsgi audit checkpoint``); rolled back if signing fails."""
+    try:
+        return sign_checkpoint()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -1,0 +1,130 @@
+"""One vocabulary: the codes stored in the database and shown on staff pages.
+
+Roles, audit actor types and actions, priorities, intake channels, message
+kinds and the yes/no/unknown answers are enums here and nowhere else. CHECK
+constraints (``check_in``), form choices and templates derive from them.
+
+A code that staff pages show as ``_(code)`` is written ``N_("code")``: the code
+is its own message id, and marking it here lets Babel extract it, so Kazakh and
+Russian pages never show a raw code.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+from i18n import N_
+
+
+class Role(StrEnum):
+    CASEWORKER = N_("caseworker")
+    SUPERVISOR = N_("supervisor")
+    ADMIN = N_("admin")
+
+
+ROLE_TITLES = {Role.CASEWORKER: N_("Case worker"), Role.SUPERVISOR: N_("Supervisor"), Role.ADMIN: N_("Administrator")}
+
+# Roles that read and work cases (admins manage accounts and routing, never case content).
+CASE_ROLES = frozenset({Role.CASEWORKER, Role.SUPERVISOR})
+
+
+class ActorType(StrEnum):
+    """Who an audit event is attributed to."""
+
+    PUBLIC = N_("public")  # the anonymous web form, before a case exists
+    REPORTER = N_("reporter")  # the holder of a receipt
+    STAFF = N_("staff")
+    SYSTEM = N_("system")  # the application itself (routing, retention, automatic transitions)
+
+
+class Action(StrEnum):
+    """Every audit event's action. Case actions join a case's chain; the others the system chain."""
+
+    CREATED = N_("created")
+    ROUTED = N_("routed")
+    VIEWED = N_("viewed")
+    ASSIGNED = N_("assigned")
+    UNASSIGNED = N_("unassigned")
+    STATUS = N_("status")
+    PRIORITY = N_("priority")
+    QUEUE = N_("queue")
+    NOTE = N_("note")
+    MESSAGE_SENT = N_("message_sent")
+    REPORTER_MESSAGE = N_("reporter_message")
+    EVIDENCE_ADDED = N_("evidence_added")
+    EVIDENCE_DOWNLOADED = N_("evidence_downloaded")
+    LEGAL_HOLD = N_("legal_hold")
+    CONTENT_DESTROYED = N_("content_destroyed")
+    USER_CREATED = N_("user_created")
+    USER_DEACTIVATED = N_("user_deactivated")
+    MEMBERSHIP_CHANGED = N_("membership_changed")
+    QUEUE_CREATED = N_("queue_created")
+    RULE_CREATED = N_("rule_created")
+    RULE_TOGGLED = N_("rule_toggled")
+    TWO_FACTOR_ENROLLED = N_("2fa_enrolled")
+    PASSWORD_CHANGED = N_("password_changed")
+    KEYS_ROTATED = N_("keys_rotated")
+
+
+CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.CONTENT_DESTROYED) + 1]
+
+
+class Priority(IntEnum):
+    """Stored as the number (urgent first in every index); shown by its name."""
+
+    URGENT = 0
+    HIGH = 1
+    NORMAL = 2
+    LOW = 3
+
+    @property
+    def label(self) -> str:
+        """The code shown on pages and in the audit trail: ``urgent``, ``high``, ``normal``, ``low``."""
+        return self.name.lower()
+
+    @classmethod
+    def from_label(cls, label: str) -> Priority | None:
+        return cls.__members__.get(label.upper()) if label.isalpha() else None
+
+
+# The value codes of priorities, shown through ``_()`` in the history.
+PRIORITY_LABELS = (N_("urgent"), N_("high"), N_("normal"), N_("low"))
+PRIORITY_TITLES = {
+    Priority.URGENT: N_("Urgent"),
+    Priority.HIGH: N_("High"),
+    Priority.NORMAL: N_("Normal"),
+    Priority.LOW: N_("Low"),
+}
+
+
+class Channel(StrEnum):
+    """How a report reached the office. The public form files ``web``."""
+
+    WEB = "web"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    LETTER = "letter"
+    EMAIL = "email"
+
+
+class MessageKind(StrEnum):
+    NOTE = "note"  # staff only
+    TO_REPORTER = "to_reporter"
+    FROM_REPORTER = "from_reporter"
+
+
+class Answer(StrEnum):
+    """A reporter's answer to a yes/no question where "I don't know" is honest."""
+
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+# Boolean values as the history shows them (legal hold on/off).
+BOOLEAN_LABELS = (N_("true"), N_("false"))
+
+
+def check_in(column: str, values) -> str:
+    """SQL for a CHECK constraint that ``column`` holds one of the enum's values."""
+    return f"{column} IN ({', '.join(repr(str(v.value if hasattr(v, 'value') else v)) for v in values)})"

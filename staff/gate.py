@@ -1,0 +1,127 @@
+"""The staff side's door: who is signed in, deny by default, roles, re-authentication.
+
+Every endpoint of the staff blueprints needs a signed-in staff member who has
+finished the second factor, except the ones in ``PUBLIC``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+
+from flask import Flask, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy.exc import OperationalError
+
+from cases import accounts, commands
+from cases.vocabulary import Role
+from extensions import login_manager
+from i18n import N_
+from storage.types import MAX_ID
+
+PUBLIC = frozenset({"staff_auth.login"})
+# Reachable after the password but before the second factor.
+HALF_SIGNED_IN = frozenset({"staff_auth.second_factor", "staff_auth.enrol", "staff_auth.logout"})
+STAFF_BLUEPRINTS = frozenset({"staff", "staff_auth", "staff_admin", "supervise"})
+
+
+def id_or_none(raw: object) -> int | None:
+    """A database id from a URL argument or form field, or None if it cannot be one."""
+    text = str(raw if raw is not None else "").strip()
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID else None
+
+
+def roles(*allowed: Role):
+    """Only these roles; others get 403 (admins never reach case content)."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if current_user.role not in allowed:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def needs_reauth() -> bool:
+    """Whether the last proof of the password is older than the re-authentication window."""
+    row = current_user.staff_session
+    last = row.reauthenticated_at or row.created_at
+    return datetime.now(UTC) - last > timedelta(minutes=current_app.config["REAUTH_MINUTES"])
+
+
+def recent_auth(view):
+    """Sensitive actions need the password again if the last proof is older than REAUTH_MINUTES."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if needs_reauth():
+            # After the password, come back to a page: a POST-only URL would answer 405 to the redirect.
+            back = request.path if request.method == "GET" else url_for("staff_admin.users")
+            if request.method != "GET":
+                flash(gettext("Confirm your password, then make the change again."), "info")
+            return redirect(url_for("staff_admin.reauth", next=back))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def _session_limits() -> accounts.SessionLimits:
+    cfg = current_app.config
+    return accounts.SessionLimits(
+        idle=timedelta(minutes=cfg["STAFF_IDLE_MINUTES"]), absolute=timedelta(hours=cfg["STAFF_SESSION_HOURS"])
+    )
+
+
+def load_user(token: str):
+    """The signed-in user for a session cookie, or None; ends an expired session, moves the idle clock."""
+    now = datetime.now(UTC)
+    found = accounts.find_session(token, _session_limits(), now)
+    if found.expired:
+        _housekeeping(commands.end_session_row, found.row)
+        return None
+    if found.user is None:
+        return None
+    if found.refresh:
+        _housekeeping(commands.refresh_session, found.row, now)
+    found.user.session_id = token
+    found.user.staff_session = found.row
+    return found.user
+
+
+def _housekeeping(cmd, *args) -> None:
+    """Session upkeep during a read: if SQLite is busy, the next request tries again."""
+    try:
+        cmd(*args)
+    except OperationalError:
+        pass
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "staff_auth.login"
+    # Flask-Login's own "Please log in to access this page." would stay English: use ours, translated.
+    login_manager.login_message = N_("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.localize_callback = gettext
+    login_manager.session_protection = None  # sessions are checked server-side instead
+    login_manager.user_loader(load_user)
+
+    @app.url_value_preprocessor
+    def _ids_in_range(_endpoint, values) -> None:
+        if values and any(isinstance(v, int) and not 0 < v <= MAX_ID for v in values.values()):
+            abort(404)
+
+    @app.before_request
+    def _deny_by_default():
+        if request.blueprint not in STAFF_BLUEPRINTS or request.endpoint in PUBLIC:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.staff_session.second_factor_done and request.endpoint not in HALF_SIGNED_IN:
+            target = "staff_auth.second_factor" if current_user.totp_enabled else "staff_auth.enrol"
+            return redirect(url_for(target))
+        return None

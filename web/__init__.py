@@ -1,0 +1,1 @@
+"""What the public and staff sides share: error pages and security headers."""
