@@ -156,7 +156,7 @@ def test_automatic_checkpoints_during_concurrent_claims_verify(race):
         checkpoints = db.session.scalar(select(func.count()).select_from(Checkpoint))
         report_ = audit.verify_all(db.session, app.extensions["shagym_signing_key"].public_key())
         assert report_.intact, (report_.first_break, report_.checkpoint_problem)
-        assert report_.events == len(case_ids) * (3 + WORKERS)
+        assert report_.events == len(case_ids) * (3 + WORKERS) + WORKERS  # and user_created per worker
         assert checkpoints == report_.checkpoints >= report_.events // 5 - 2
 
 
