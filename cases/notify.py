@@ -41,7 +41,7 @@ This email contains no details of your case. Do not reply to it.
 
 
 def enabled(app: Flask) -> bool:
-    return bool(app.config.get("MAIL_SERVER"))
+    return bool(app.config["MAIL_SERVER"])
 
 
 def _collect(session: Session, _ctx, _instances) -> None:

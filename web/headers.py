@@ -25,7 +25,7 @@ def _headers(response: Response) -> Response:
     h["X-Frame-Options"] = "DENY"
     h["Cross-Origin-Opener-Policy"] = "same-origin"
     h["Cross-Origin-Resource-Policy"] = "same-origin"
-    if current_app.config.get("SHAGYM_HTTPS"):
+    if current_app.config["SHAGYM_HTTPS"]:
         h["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
     if request.endpoint != "static":
         # Pages may show case data: never keep them in any cache or history snapshot.

@@ -12,10 +12,10 @@ from typing import Optional
 
 from sqlalchemy import delete, select
 
-from cases import accounts, audit, routing, twofactor
+from cases import accounts, routing, twofactor
 from cases.accounts import AccountError
 from cases.commands import unit
-from cases.commands.unit import CommandError, command
+from cases.commands.unit import CommandError, command, record
 from cases.models import Queue, QueueMembership, RecoveryCode, RoutingRule, StaffSession, User
 from cases.vocabulary import Action, ActorType, Priority, Role
 from i18n import N_
@@ -26,15 +26,7 @@ def _system_event(actor: Optional[User], action: Action, **kw) -> None:
     """An event in the system chain: by ``actor``, or by the system (the CLI) when None."""
     if actor is None:
         kw["details"] = {**(kw.get("details") or {}), "via": "cli"}
-    audit.append(
-        db.session,
-        case=None,
-        actor_type=ActorType.STAFF if actor else ActorType.SYSTEM,
-        actor_id=actor.id if actor else None,
-        action=action,
-        at=unit.utcnow(),
-        **kw,
-    )
+    record(None, ActorType.STAFF if actor else ActorType.SYSTEM, action, actor, at=unit.utcnow(), **kw)
 
 
 def _end_sessions(user_id: int, keep_token: str | None = None) -> None:

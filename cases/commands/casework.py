@@ -14,9 +14,9 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
-from cases import access, audit, deadlines, workflow
+from cases import access, deadlines, workflow
 from cases.commands import unit
-from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, lock_case, touch
+from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, lock_case, record, touch
 from cases.models import Case, CategorySetting, Event, Evidence, Message, Queue, User
 from cases.vocabulary import Action, ActorType, MessageKind, Priority
 from cases.workflow import Status
@@ -25,9 +25,7 @@ from storage import db
 
 
 def _staff_event(case: Case, actor: User, action: Action, now: datetime, **kw) -> Event:
-    return audit.append(
-        db.session, case=case, actor_type=ActorType.STAFF, actor_id=actor.id, action=action, at=now, **kw
-    )
+    return record(case, ActorType.STAFF, action, actor, at=now, **kw)
 
 
 def first_response_due(category: str, start: datetime, priority: int) -> datetime:
@@ -221,15 +219,7 @@ def add_message(case: Case, actor: User | None, kind: MessageKind, body: str, no
     )
     db.session.add(message)
     db.session.flush()
-    audit.append(
-        db.session,
-        case=case,
-        actor_type=ActorType.STAFF if actor else ActorType.REPORTER,
-        actor_id=actor.id if actor else None,
-        action=MESSAGE_ACTIONS[kind],
-        new=message.id,
-        at=now,
-    )
+    record(case, ActorType.STAFF if actor else ActorType.REPORTER, MESSAGE_ACTIONS[kind], actor, new=message.id, at=now)
     if kind == MessageKind.TO_REPORTER:
         case.public_updated_at = now
     return message

@@ -11,10 +11,10 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from cases import audit, evidence, receipts, routing
+from cases import evidence, receipts, routing
 from cases.commands import unit
 from cases.commands.casework import first_response_due
-from cases.commands.unit import CommandError, command
+from cases.commands.unit import CommandError, command, record
 from cases.models import Case, Evidence, Queue, RoutingRule
 from cases.vocabulary import Action, ActorType, Channel, Priority
 from cases.workflow import Status
@@ -117,21 +117,19 @@ def file_report(
         raise
     case.reference = f"SHG-{now.year}-{case.id:06d}"
     queue = decision.rule.queue
-    audit.append(
-        session,
-        case=case,
-        actor_type=ActorType.PUBLIC,
-        action=Action.CREATED,
+    record(
+        case,
+        ActorType.PUBLIC,
+        Action.CREATED,
         new=case.reference,
         at=now,
         details={"category": report.category},
         new_chain=True,
     )
-    audit.append(
-        session,
-        case=case,
-        actor_type=ActorType.SYSTEM,
-        action=Action.ROUTED,
+    record(
+        case,
+        ActorType.SYSTEM,
+        Action.ROUTED,
         new=queue.slug,
         at=now,
         details={
@@ -162,11 +160,10 @@ def add_evidence(case: Case, checked: evidence.Checked, now: datetime) -> Eviden
     )
     db.session.add(item)
     db.session.flush()
-    audit.append(
-        db.session,
-        case=case,
-        actor_type=ActorType.REPORTER,
-        action=Action.EVIDENCE_ADDED,
+    record(
+        case,
+        ActorType.REPORTER,
+        Action.EVIDENCE_ADDED,
         new=item.id,
         at=now,
         details={"sha256": checked.sha256, "size": checked.size, "type": checked.kind},

@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import LargeBinary, func, select, type_coerce, update
 
-from cases import audit
-from cases.commands.unit import command, lock_case
+from cases.commands.unit import command, lock_case, record
 from cases.models import ENCRYPTED_COLUMNS, Case, CategorySetting, Evidence, Message
 from cases.vocabulary import Action, ActorType
 from storage import crypto, db
@@ -72,11 +71,10 @@ def destroy_content(case_id: int, now: datetime) -> bool:
     case.contact_phone = None
     case.content_destroyed_at = now
     case.version += 1
-    audit.append(
-        db.session,
-        case=case,
-        actor_type=ActorType.SYSTEM,
-        action=Action.CONTENT_DESTROYED,
+    record(
+        case,
+        ActorType.SYSTEM,
+        Action.CONTENT_DESTROYED,
         at=now,
         details={"messages": messages, "files": files, "policy": "retention"},
     )
@@ -84,6 +82,7 @@ def destroy_content(case_id: int, now: datetime) -> bool:
 
 
 # --- key rotation -------------------------------------------------------------------
+
 
 def _key_ids_in_use() -> set[str]:
     found: set[str] = set()
@@ -138,16 +137,7 @@ def reencrypt_all(ring: crypto.Keyring) -> dict[str, int]:
 @command
 def record_key_rotation(old: str, new: str, counts: dict[str, int]) -> None:
     """The ``keys_rotated`` event in the system chain, after every value is under the new key."""
-    audit.append(
-        db.session,
-        case=None,
-        actor_type=ActorType.SYSTEM,
-        action=Action.KEYS_ROTATED,
-        old=old,
-        new=new,
-        details=counts,
-        at=datetime.now(UTC),
-    )
+    record(None, ActorType.SYSTEM, Action.KEYS_ROTATED, old=old, new=new, details=counts, at=datetime.now(UTC))
 
 
 def rotate_keys(ring: crypto.Keyring) -> tuple[str, dict[str, int]]:

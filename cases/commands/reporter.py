@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Optional
 
-from cases import audit, evidence, workflow
+from cases import evidence, workflow
 from cases.commands import unit
 from cases.commands.casework import add_message, apply_transition
 from cases.commands.intake import add_evidence
-from cases.commands.unit import CommandError, command, lock_case, touch
+from cases.commands.unit import CommandError, command, lock_case, record, touch
 from cases.models import Message
 from cases.notify import REPORTER_ACTION
 from cases.queries import can_reply
@@ -45,11 +45,10 @@ def reporter_reply(case_id: int, body: str, files: Sequence[evidence.Checked] = 
     if case.status == Status.AWAITING_INFO:
         transition = workflow.check(case.status, Status.INVESTIGATING, workflow.SYSTEM, None)
         apply_transition(case, transition, now)
-        audit.append(
-            db.session,
-            case=case,
-            actor_type=ActorType.SYSTEM,
-            action=Action.STATUS,
+        record(
+            case,
+            ActorType.SYSTEM,
+            Action.STATUS,
             old=transition.source.value,
             new=transition.target.value,
             reason="the reporter replied",

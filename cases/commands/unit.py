@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from cases import access, audit
 from cases.models import Case, Checkpoint, Event, User
 from cases.refusals import Refused
+from cases.vocabulary import Action, ActorType
 from i18n import N_
 from storage import db
 
@@ -100,6 +101,13 @@ def lock_case(case_id: int, actor: User | None = None, expected_version: int | N
     if expected_version is not None and case.version != expected_version:
         raise Conflict()
     return case
+
+
+def record(case: Case | None, actor_type: ActorType, action: Action, actor: User | None = None, **kw) -> Event:
+    """Append one audit event to the case's chain (the system chain for None) in this command's transaction."""
+    return audit.append(
+        db.session, case=case, actor_type=actor_type, actor_id=actor.id if actor else None, action=action, **kw
+    )
 
 
 def touch(case: Case, now: datetime) -> None:
