@@ -4,41 +4,45 @@ SQLite (default): migrations run once into a template file that each test
 copies. PostgreSQL (``TEST_DATABASE_URL``): migrations run once into that
 database; each test empties the tables (triggers bypassed for the cleanup
 only) and re-seeds the reference data.
+
+Fixtures used across areas live here; an area's own ones in its conftest.py.
+Plain helpers (settings, reading pages, signing in, form data) are in tests/helpers.py.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pyotp
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, select, text
+from sqlalchemy import event as sa_event
 
+import storage
 from cases import accounts, commands, seed
 from cases.models import Queue, QueueMembership, User
 from storage import db
+from tests.helpers import BASE_CONFIG, PASSWORD, PG_URL, Auth, pg_url, report, reset_pg, signed_in
 from wsgi import create_app
 
-PG_URL = os.environ.get("TEST_DATABASE_URL")
-PASSWORD = "correct horse battery staple"
-BASE_CONFIG = {
-    "TESTING": True,
-    "SECRET_KEY": "test-secret-key-not-for-production",
-    "WTF_CSRF_ENABLED": False,
-    "RATELIMIT_ENABLED": False,
-    "AUDIT_CHECKPOINT_EVERY": 0,
-    # Assertions read English page text; tests of the Kazakh default set it back explicitly.
-    "BABEL_DEFAULT_LOCALE": "en",
-}
 
+@pytest.fixture(autouse=True)
+def _fast(monkeypatch):
+    """Speed only, nothing under test: argon2id with small costs (the library defaults take
+    ~0.15 s a hash, for unknown accounts too), and no fsync on the throwaway SQLite files.
+    The browser tests switch this off (their accounts outlive a test)."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("unknown account"))
+    configure = storage.configure_engine
 
-def _pg_url() -> str:
-    url = PG_URL or ""
-    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+    def configure_without_fsync(engine):
+        configure(engine)
+        if engine.dialect.name == "sqlite":
+            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
+
+    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
 
 
 @pytest.fixture(scope="session")
@@ -48,15 +52,15 @@ def _template(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("template")
     if PG_URL:
-        engine = create_engine(_pg_url())
+        engine = create_engine(pg_url())
         with engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         engine.dispose()
-        app = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(root), "SQLALCHEMY_DATABASE_URI": _pg_url()})
+        app = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(root), "SQLALCHEMY_DATABASE_URI": pg_url()})
         with app.app_context():
             upgrade()
             db.engine.dispose()
-        return {"kind": "pg", "url": _pg_url()}
+        return {"kind": "pg", "url": pg_url()}
     path = root / "template.sqlite3"
     app = create_app({**BASE_CONFIG, "INSTANCE_PATH": str(root), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}"})
     with app.app_context():
@@ -64,36 +68,6 @@ def _template(tmp_path_factory):
         db.session.remove()
         db.engine.dispose()  # closing the last connection checkpoints the WAL into the file
     return {"kind": "sqlite", "path": path}
-
-
-_PG_TABLES: list[str] = []
-
-
-def _reset_pg(url: str) -> None:
-    """Empty every table and restart ids. DELETE on these small tables is much faster than TRUNCATE;
-    ``session_replication_role = replica`` skips triggers (the audit guard, foreign keys) for the cleanup only."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL session_replication_role = replica"))
-        if not _PG_TABLES:
-            _PG_TABLES.extend(
-                r[0]
-                for r in conn.execute(
-                    text("SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'")
-                )
-            )
-        sequences = [
-            r[0]
-            for r in conn.execute(
-                text("SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema='public'")
-            )
-        ]
-        conn.execute(
-            text(
-                "; ".join([f"DELETE FROM {t}" for t in _PG_TABLES] + [f"ALTER SEQUENCE {q} RESTART" for q in sequences])
-            )
-        )
-    engine.dispose()
 
 
 @pytest.fixture
@@ -106,7 +80,7 @@ def make_app(_template, tmp_path):
         instance.mkdir(exist_ok=True)
         if _template["kind"] == "pg":
             if not created:
-                _reset_pg(_template["url"])
+                reset_pg(_template["url"])
             url = _template["url"]
         else:
             target = instance / "shagym.sqlite3"
@@ -140,6 +114,13 @@ def client(app):
 
 
 @pytest.fixture
+def en(client):
+    """The test client reading the English pages (the shipped default language is Kazakh)."""
+    client.set_cookie("lang", "en")
+    return client
+
+
+@pytest.fixture
 def runner(app):
     return app.test_cli_runner()
 
@@ -147,36 +128,20 @@ def runner(app):
 # --- factories ------------------------------------------------------------------
 
 
-def report(**overrides) -> commands.NewReport:
-    values = dict(
-        category="other",
-        narrative="Something happened that violates rights, described in detail.",
-        occurred_on=None,
-        ongoing=False,
-        region="astana",
-        place_description="",
-        immediate_danger=False,
-        child_affected="no",
-        in_custody="no",
-        reporter_role="witness",
-        contact_email="",
-        contact_phone="",
-    )
-    values.update(overrides)
-    return commands.NewReport(**values)
-
-
 @pytest.fixture
 def make_case(app):
+    """``make_case(**report_fields)`` -> the filed report (``.case``, ``.receipt``, ``.queue``)."""
+
     def factory(**overrides):
-        filed = commands.file_report(report(**overrides), app.extensions["shagym_receipt_key"])
-        return filed
+        return commands.file_report(report(**overrides), app.extensions["shagym_receipt_key"])
 
     return factory
 
 
 @pytest.fixture
 def make_user(app):
+    """``make_user(role="caseworker", queues=None, totp=None, email=..., name=...)`` -> a committed User.
+    Caseworkers work ``general`` unless told; supervisors and admins have a second factor unless told."""
     counter = iter(range(1, 10_000))
 
     def factory(role: str = "caseworker", queues: list[str] | None = None, totp: bool | None = None, **kw) -> User:
@@ -205,24 +170,6 @@ def make_user(app):
     return factory
 
 
-@dataclass
-class Auth:
-    client: object
-
-    def login(self, user: User, password: str = PASSWORD):
-        response = self.client.post("/staff/login", data={"email": user.email, "password": password})
-        if user.totp_enabled and response.status_code == 302:
-            # Tests sign in many times within one 30-second step: forget the last used step.
-            db.session.execute(text("UPDATE users SET totp_last_step = NULL WHERE id = :id"), {"id": user.id})
-            db.session.commit()
-            code = pyotp.TOTP(user.totp_secret).at(time.time())
-            response = self.client.post("/staff/2fa", data={"totp-code": code})
-        return response
-
-    def logout(self):
-        return self.client.post("/staff/logout")
-
-
 @pytest.fixture
 def auth(client):
     return Auth(client)
@@ -230,19 +177,34 @@ def auth(client):
 
 @pytest.fixture
 def login_as(app, make_user):
-    """A fresh client signed in as a new user of ``role``: ``login_as("supervisor")``."""
+    """A fresh client signed in as a new user of ``role``: ``login_as("supervisor")`` -> (client, user)."""
 
     def factory(role: str = "caseworker", queues: list[str] | None = None):
         user = make_user(role, queues)
-        c = app.test_client()
-        response = Auth(c).login(user)
-        assert response.status_code == 302, response.data[:500]
-        return c, user
+        return signed_in(app, user), user
 
     return factory
 
 
-ROOT = Path(__file__).resolve().parent.parent
+@pytest.fixture
+def no_triggers(app):
+    """What an attacker with database access does first: switch off the append-only guards
+    of the audit tables, so a test can tamper with them."""
+    tables = ("events", "checkpoints")
+    if db.engine.dialect.name == "sqlite":
+        for table in tables:
+            db.session.execute(text(f"DROP TRIGGER {table}_no_update"))
+            db.session.execute(text(f"DROP TRIGGER {table}_no_delete"))
+    else:
+        for table in tables:
+            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+    db.session.commit()
+    yield
+    if db.engine.dialect.name != "sqlite":  # the PostgreSQL test database is shared by the next test
+        db.session.rollback()
+        for table in tables:
+            db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        db.session.commit()
 
 
 def _password_hash() -> str:

@@ -24,8 +24,8 @@ from werkzeug.serving import make_server
 from cases import commands, evidence, seed
 from storage import db
 from tests.browser import support
-from tests.browser.support import FiledCase, Live, Tab, require_browser, staff_state
-from tests.conftest import BASE_CONFIG, _reset_pg, report
+from tests.browser.support import FiledCase, Live, Tab, require_browser, settle, staff_state
+from tests.helpers import BASE_CONFIG, report, reset_pg
 from tests.samples import image
 from wsgi import create_app
 
@@ -35,6 +35,11 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("BROWSER TESTS SKIPPED", sep="!", red=True, bold=True)
         terminalreporter.write_line(f"WARNING: {support.missing[0]}", red=True, bold=True)
         terminalreporter.write_line("Accessibility, safety and end-to-end checks were not made.", red=True)
+
+
+@pytest.fixture(autouse=True)
+def _fast():
+    """Not here: the live server's accounts outlive a test, so they keep the real password hashing."""
 
 
 # --- the live server -------------------------------------------------------------------
@@ -49,7 +54,7 @@ def live(_template, tmp_path_factory):
     """
     instance = tmp_path_factory.mktemp("live")
     if _template["kind"] == "pg":
-        _reset_pg(_template["url"])
+        reset_pg(_template["url"])
         url = _template["url"]
     else:
         target = instance / "shagym.sqlite3"
@@ -167,13 +172,15 @@ def shared_tabs(browser, live):
 
 @pytest.fixture
 def visit(shared_tabs, live, request):
-    """``visit("report-errors", lang="kk", **tab_options)`` -> a (shared) Tab showing that scenario's page."""
+    """``visit("report-errors", lang="kk", **tab_options)`` -> a (shared) Tab showing that scenario's page,
+    loaded and settled (see ``support.settle``)."""
     from tests.browser.pages import BY_NAME
 
     def factory(name: str, lang: str = "en", **options) -> Tab:
         scenario = BY_NAME[name]
         tab = shared_tabs(lang, role=scenario.role, **options)
         scenario.go(tab.page, live, request.getfixturevalue("busy_case"))
+        settle(tab.page)
         return tab
 
     return factory

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from cases import commands, seed
 from storage import db
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 CHROMIUM = os.environ.get("SHAGYM_CHROMIUM", "/usr/bin/chromium")
 HERE = Path(__file__).resolve().parent
@@ -29,6 +29,8 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 LANGS = ("kk", "ru", "en")
 ALL_QUEUES = [slug for slug, _name, _description in seed.QUEUES]
 STUB_PAGE = "<!doctype html><html lang='en'><title>Weather</title><h1>Weather forecast</h1></html>"
+# How long a step may wait for the page (an upper bound, never a pause): generous, for a busy machine.
+WAIT_MS = 30_000
 
 missing: list[str] = []  # why the browser tests did not run (shown in the summary)
 
@@ -139,8 +141,11 @@ class Tab:
             locale=locale,
             viewport={"width": width, "height": height},
             device_scale_factor=scale,
+            # The site's own rule for readers who ask for less motion switches off every transition
+            # and animation, so what a test measures is the final state, never a frame in between.
+            reduced_motion="reduce",
         )
-        self.context.set_default_timeout(10_000)
+        self.context.set_default_timeout(WAIT_MS)
         if axe:
             # Injected by the browser itself before the page's own scripts, so the app's CSP
             # (script-src 'self') stays on and nothing is added to the page's markup.
@@ -184,11 +189,19 @@ class Tab:
         self.context.close()
 
 
+def settle(page) -> None:
+    """Wait until the page shown is complete: its style sheet and scripts loaded (the ``load`` event)
+    and its fonts ready. A scenario that submits a form waits only for an element of the next page,
+    which can be there before the style sheet is applied; layout read then is not the page's layout."""
+    page.wait_for_load_state("load")
+    page.evaluate("async () => { await document.fonts.ready; }")
+
+
 def staff_state(browser, live, role: str) -> dict:
     """Cookies of a signed-in session for ``role`` (second factor done), made once per server."""
     if role not in live.staff_states:
         context = browser.new_context(base_url=live.url)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(WAIT_MS)
         try:
             page = context.new_page()
             sign_in(page, live, live.account(role))

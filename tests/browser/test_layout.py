@@ -118,13 +118,17 @@ def test_every_keyboard_stop_shows_the_focus_and_stays_readable(visit, name):
 
 
 def test_skip_link_is_the_first_stop_and_moves_to_the_content(visit):
+    from playwright.sync_api import expect  # here, not at the top: without Playwright the module still loads and skips
+
     page = visit("report", "kk").page
     page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
     assert page.evaluate("() => document.activeElement.className") == "skip-link"
     assert page.locator(".skip-link").is_visible()
     box = page.locator(".skip-link").bounding_box()
     assert box and box["x"] >= 0 and box["y"] >= 0
     page.keyboard.press("Enter")
+    expect(page.locator("#main")).to_be_focused()  # the jump to #main is a navigation: wait for it, not for time
     assert page.evaluate("() => document.activeElement.id") == "main"
     page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.closest('main') !== null")
@@ -166,6 +170,6 @@ def test_screenshots_of_the_main_pages(visit, lang, width, names):
         page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
         path = SCREENSHOTS / f"{name}-{lang}-{width}.png"
         path.unlink(missing_ok=True)
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=True, animations="disabled")
         assert path.stat().st_size > 1000
         assert page.evaluate(OVERFLOW) == [], name

@@ -1,63 +1,26 @@
-"""Staff pages: home counts, the queue page (order, filters, search, pagination),
-the paused due clock, the supervisor's history check and the activity page."""
+"""Staff pages: home counts, the queue page (order, filters, search, pagination), the paused
+due clock and the case page."""
 
 from __future__ import annotations
 
 import html
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import event as sa_event
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 
-import storage
-from cases import accounts, audit, commands, queries
+from cases import commands, queries
 from cases.commands import unit
-from cases.models import Case, Event, Queue
+from cases.models import Case, Queue
 from cases.vocabulary import Priority
 from storage import db
-
-REF = re.compile(r"SHG-\d{4}-\d{6}")
-ALMATY = ZoneInfo("Asia/Almaty")
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Speed only, nothing under test: argon2id with small costs (the library defaults take
-    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    configure = storage.configure_engine
-
-    def configure_without_fsync(engine):
-        configure(engine)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-
-    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
-
-
-def page(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
+from tests.helpers import REFERENCE_RE, Clock, page
 
 
 def refs(response) -> list[str]:
     """References of the case rows, in page order."""
-    return [r for body in re.findall(r"<tbody>(.*?)</tbody>", page(response), re.S) for r in REF.findall(body)]
-
-
-@pytest.fixture
-def staff(login_as):
-    """Signed-in clients that read English: ``staff("caseworker", ["general"])``."""
-
-    def factory(role="caseworker", queues=None):
-        client, user = login_as(role, queues)
-        client.set_cookie("lang", "en")
-        return client, user
-
-    return factory
+    return [r for body in re.findall(r"<tbody>(.*?)</tbody>", page(response), re.S) for r in REFERENCE_RE.findall(body)]
 
 
 def set_case(case_id: int, commit: bool = True, **values) -> None:
@@ -87,7 +50,7 @@ def test_home_shows_counts_of_my_queues_and_my_cases(app, make_case, staff):
     assert re.findall(r"<td>(\d+)</td>", row) == ["3", "2", "1", "1"]  # open, unassigned, overdue, urgent
     assert "Women" not in body  # not a member of that queue
     mine = body.split("Cases assigned to me")[1]
-    assert REF.findall(mine) == [c.reference]
+    assert REFERENCE_RE.findall(mine) == [c.reference]
 
 
 def test_supervisor_home_lists_every_active_queue(app, staff):
@@ -241,14 +204,6 @@ def test_bad_cursor_is_ignored(app, make_case, staff, cursor):
 # --- the due clock pauses while awaiting the reporter --------------------------------
 
 
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def test_awaiting_info_pauses_the_due_clock(app, make_case, make_user, monkeypatch):
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))  # a Monday
     monkeypatch.setattr(unit, "utcnow", clock)
@@ -325,194 +280,3 @@ def test_case_page_shows_the_report_and_its_routing(app, make_case, staff):
     assert "School No. 5" in body and "reporter@example.net" in body
     assert case.routing_rule_name in body
     assert "History intact" not in body  # the chain check is for supervisors
-
-
-def _tamper_setup(app):
-    if db.engine.dialect.name == "sqlite":
-        db.session.execute(text("DROP TRIGGER events_no_update"))
-        db.session.execute(text("DROP TRIGGER events_no_delete"))
-    else:
-        db.session.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
-    db.session.commit()
-
-
-@pytest.fixture
-def no_triggers(app):
-    _tamper_setup(app)
-    yield
-    if db.engine.dialect.name != "sqlite":
-        db.session.rollback()
-        db.session.execute(text("ALTER TABLE events ENABLE TRIGGER USER"))
-        db.session.commit()
-
-
-def test_supervisor_sees_history_intact_then_broken(app, make_case, make_user, staff, no_triggers):
-    client, _ = staff("supervisor")
-    worker = make_user("caseworker", ["general"])
-    case = make_case().case
-    commands.change_status(case.id, worker, "rejected", reason="Outside our mandate.")
-    body = page(client.get(f"/staff/cases/{case.id}"))
-    assert "History intact." in body and "History broken" not in body
-    status_event = db.session.scalar(select(Event).where(Event.chain_id == case.id, Event.action == "status"))
-    db.session.execute(update(Event).where(Event.id == status_event.id).values(reason="Just because."))
-    db.session.commit()
-    body = page(client.get(f"/staff/cases/{case.id}"))
-    assert f"History broken at event {status_event.seq}:" in body
-    assert "History intact." not in body
-
-
-# --- supervisor activity page ----------------------------------------------------------
-
-
-@pytest.fixture
-def activity(app, make_case, make_user, staff):
-    client, sup = staff("supervisor")
-    alice = make_user("caseworker", ["general", "women"], name="Alice Worker")
-    bob = make_user("caseworker", ["women"], name="Bob Worker")
-    general = make_case().case
-    women = make_case(category="women").case
-    commands.claim(general.id, alice)
-    commands.add_note(women.id, bob, "Called the shelter.")
-    commands.change_status(women.id, alice, "triage")
-    old = db.session.scalar(select(Event).where(Event.case_id == women.id, Event.action == "note"))
-    return client, {"alice": alice, "bob": bob, "general": general, "women": women, "note": old}
-
-
-def _activity_rows(response) -> list[tuple[str, str]]:
-    body = page(response)
-    tbody = body.split("<tbody>")[1].split("</tbody>")[0]
-    rows = re.findall(r"<tr>(.*?)</tr>", tbody, re.S)
-    out = []
-    for row in rows:
-        cells = re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
-        if len(cells) == 6:
-            out.append((re.sub(r"<[^>]+>", "", cells[2]).strip(), re.sub(r"<[^>]+>", "", cells[3]).strip()))
-    return out
-
-
-def test_activity_lists_events_across_cases_newest_first(activity):
-    client, w = activity
-    rows = _activity_rows(client.get("/staff/supervise/activity"))
-    assert rows[:3] == [("Alice Worker", "status"), ("Bob Worker", "note"), ("Alice Worker", "assigned")]
-    assert ("public", "created") in rows and ("system", "routed") in rows
-
-
-ACTIVITY_FILTERS = [
-    ("actor={alice}", [("Alice Worker", "status"), ("Alice Worker", "assigned")]),
-    ("actor={bob}", [("Bob Worker", "note")]),
-    ("action=note", [("Bob Worker", "note")]),
-    ("action=assigned&actor={alice}", [("Alice Worker", "assigned")]),
-    ("queue={women_queue}&action=status", [("Alice Worker", "status")]),
-    (
-        "queue={women_queue}",
-        [("Alice Worker", "status"), ("Bob Worker", "note"), ("system", "routed"), ("public", "created")],
-    ),
-    ("until=2000-01-01", []),
-    ("since=2999-01-01", []),
-    ("since={today}&actor={bob}", [("Bob Worker", "note")]),
-    ("action=not-an-action&actor={bob}", [("Bob Worker", "note")]),
-]
-
-
-def test_activity_filters(activity):
-    client, w = activity
-    for query, expected in ACTIVITY_FILTERS:
-        query = query.format(
-            alice=w["alice"].id,
-            bob=w["bob"].id,
-            women_queue=w["women"].queue_id,
-            today=(datetime.now(UTC) - timedelta(days=1)).date().isoformat(),
-        )
-        response = client.get("/staff/supervise/activity?" + query)
-        assert response.status_code == 200
-        assert _activity_rows(response) == expected, query
-
-
-def test_activity_time_filter_uses_event_time(activity):
-    client, w = activity
-    day = w["note"].created_at.astimezone(ALMATY).date()  # the page's dates are the office's
-    inside = _activity_rows(
-        client.get(
-            f"/staff/supervise/activity?action=note&since={day.isoformat()}"
-            f"&until={(day + timedelta(days=1)).isoformat()}"
-        )
-    )
-    before = _activity_rows(client.get(f"/staff/supervise/activity?action=note&until={day.isoformat()}"))
-    after = _activity_rows(
-        client.get(f"/staff/supervise/activity?action=note&since={(day + timedelta(days=1)).isoformat()}")
-    )
-    assert inside == [("Bob Worker", "note")] and before == [] and after == []
-
-
-@pytest.mark.parametrize(
-    ("typed", "utc"),
-    [
-        ("2030-03-05", datetime(2030, 3, 4, 19, 0, tzinfo=UTC)),  # midnight in Almaty (UTC+5)
-        ("2030-03-05T10:30", datetime(2030, 3, 5, 5, 30, tzinfo=UTC)),
-        ("2030-03-05T10:30+00:00", datetime(2030, 3, 5, 10, 30, tzinfo=UTC)),
-    ],
-)
-def test_activity_dates_are_office_dates(app, make_case, make_user, staff, typed, utc):
-    """An event just before and just after the typed moment: only the later one is "since" it."""
-    client, _ = staff("supervisor")
-    case = make_case().case
-    for actor, at in (
-        (make_user("caseworker", ["general"], name="Early Bird"), utc - timedelta(minutes=1)),
-        (make_user("caseworker", ["general"], name="Late Owl"), utc + timedelta(minutes=1)),
-    ):
-        audit.append(db.session, case=case, actor_type="staff", actor_id=actor.id, action="note", at=at)
-        db.session.commit()
-    rows = _activity_rows(client.get("/staff/supervise/activity", query_string={"action": "note", "since": typed}))
-    assert rows == [("Late Owl", "note")]
-
-
-@pytest.mark.parametrize("bad", ["yesterday", "2030-13-01", "9" * 30])
-def test_activity_ignores_malformed_dates(activity, bad):
-    client, _ = activity
-    response = client.get(f"/staff/supervise/activity?since={bad}")
-    assert response.status_code == 200 and len(_activity_rows(response)) > 0
-
-
-def test_activity_pages_back_through_older_events(app, make_case, staff):
-    client, _ = staff("supervisor")
-    for _ in range(30):
-        make_case()  # two events each
-    first = client.get("/staff/supervise/activity")
-    older = re.search(r'href="([^"]*before=\d+[^"]*)"', first.get_data(as_text=True))
-    assert older is not None
-    second = client.get(html.unescape(older.group(1)))
-    assert len(_activity_rows(first)) == 50 and len(_activity_rows(second)) == 10
-
-
-def test_audit_page_lists_checkpoints(app, make_case, staff):
-    client, _ = staff("supervisor")
-    assert "No checkpoint yet." in page(client.get("/staff/supervise/audit"))
-    make_case()
-    cp = commands.write_checkpoint()
-    body = page(client.get("/staff/supervise/audit"))
-    assert cp.root_hash[:16] in body and "flask --app wsgi audit verify" in body
-
-
-def test_history_shows_values_as_typed_even_with_percent_signs(app, make_case, make_user, staff):
-    """Free text in the history (rule names, reasons, referral targets) is data, not a format string."""
-    client, sup = staff("supervisor")
-    worker = make_user("caseworker", ["general"])
-    case = make_case().case
-    commands.change_status(case.id, worker, "rejected", reason="Only 100% sure cases; see %s and %(x)s")
-    audit.append(
-        db.session,
-        case=None,
-        actor_type="staff",
-        actor_id=sup.id,
-        action="rule_toggled",
-        new="50% of torture reports → urgent",
-    )
-    audit.append(db.session, case=case, actor_type="staff", actor_id=sup.id, action="queue", old="a%sb", new="100%")
-    db.session.commit()
-    for path in (f"/staff/cases/{case.id}", "/staff/supervise/activity"):
-        response = client.get(path)
-        assert response.status_code == 200, path
-        body = page(response)
-        assert "Only 100% sure cases; see %s and %(x)s" in body
-        assert "a%sb → 100%" in body
-    assert "50% of torture reports → urgent" in page(client.get("/staff/supervise/activity"))

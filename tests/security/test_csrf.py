@@ -8,34 +8,16 @@ import re
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from flask import url_for
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-import storage
-from cases import accounts, commands
+from cases import commands
 from cases.models import Case, RoutingRule
 from storage import db
-from tests.conftest import PASSWORD, report
+from tests.helpers import PASSWORD, report, report_form
 
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
 NARRATIVE = "Officers took my brother from the market and nobody has seen him since Tuesday."
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Speed only, nothing under test: argon2id with small costs (the library defaults take
-    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    configure = storage.configure_engine
-
-    def configure_without_fsync(engine):
-        configure(engine)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-
-    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
 
 
 def token_from(client, path: str) -> str:
@@ -44,7 +26,7 @@ def token_from(client, path: str) -> str:
     return found.group(1) or found.group(2)
 
 
-def sign_in(client, user: dict) -> None:
+def sign_in_through_the_forms(client, user: dict) -> None:
     """Through the real forms, tokens and all."""
     response = client.post(
         "/staff/login",
@@ -69,7 +51,7 @@ def csrf_app(make_app):
 
 
 @pytest.fixture
-def world(csrf_app):
+def csrf_world(csrf_app):
     with csrf_app.app_context():
         filed = commands.file_report(report(), csrf_app.extensions["shagym_receipt_key"])
         users = {}
@@ -94,7 +76,7 @@ def world(csrf_app):
     for role, user in users.items():
         client = csrf_app.test_client()
         client.set_cookie("lang", "en")
-        sign_in(client, user)
+        sign_in_through_the_forms(client, user)
         clients[role] = client
     # A reporter who is following their case with the receipt.
     reporter = csrf_app.test_client()
@@ -150,18 +132,14 @@ FORMS = {
     "staff_admin.toggle_rule": ("admin", {}),
     "intake.report": (
         "anonymous",
-        {
-            "category": "torture",
-            "narrative": NARRATIVE,
-            "region": "karaganda",
-            "immediate_danger": "no",
-            "child_affected": "no",
-            "in_custody": "yes",
-            "reporter_role": "relative",
-            "contact": "anonymous",
-            "consent": "y",
-            "submission_token": "csrf-test",
-        },
+        report_form(
+            category="torture",
+            narrative=NARRATIVE,
+            region="karaganda",
+            in_custody="yes",
+            reporter_role="relative",
+            submission_token="csrf-test",
+        ),
     ),
     "track.track": ("anonymous", {"receipt": "AAAA-BBBB-CCCC-DDDD"}),
     "intake.receipt_file": ("anonymous", {"reference": "{reference}", "receipt": "{receipt}"}),
@@ -191,24 +169,24 @@ def test_every_post_route_has_a_forged_request(csrf_app):
     assert set(FORMS) - endpoints == set()
 
 
-def test_every_post_without_a_token_is_refused(csrf_app, world):
+def test_every_post_without_a_token_is_refused(csrf_app, csrf_world):
     """One world for all routes: a refused request changes nothing, so each starts from the same state."""
     failures = []
     for endpoint in sorted(FORMS):
         try:
-            _refused_without_token(csrf_app, world, endpoint)
+            _refused_without_token(csrf_app, csrf_world, endpoint)
         except AssertionError as exc:
             failures.append(f"{endpoint}: {exc}")
     assert not failures, "\n".join(failures)
 
 
-def _refused_without_token(csrf_app, world, endpoint):
+def _refused_without_token(csrf_app, csrf_world, endpoint):
     rule = next(r for r in csrf_app.url_map.iter_rules() if r.endpoint == endpoint)
     with csrf_app.test_request_context():
-        path = url_for(endpoint, **{k: v for k, v in world["values"].items() if k in rule.arguments})
+        path = url_for(endpoint, **{k: v for k, v in csrf_world["values"].items() if k in rule.arguments})
     sender, form = FORMS[endpoint]
-    client = world["clients"][sender]
-    data = {k: (v.format(**world["values"]) if isinstance(v, str) else v) for k, v in form.items()}
+    client = csrf_world["clients"][sender]
+    data = {k: (v.format(**csrf_world["values"]) if isinstance(v, str) else v) for k, v in form.items()}
     before = snapshot(csrf_app)
     response = client.post(path, data=data)
     assert response.status_code == 400, response.status_code
@@ -230,10 +208,10 @@ def _refused_without_token(csrf_app, world, endpoint):
         assert client.get("/staff/password").status_code == 200
 
 
-def test_the_same_request_with_a_token_goes_through(csrf_app, world):
+def test_the_same_request_with_a_token_goes_through(csrf_app, csrf_world):
     """So the refusals above are about the token, not something else."""
-    client = world["clients"]["supervisor"]
-    case_id = world["values"]["case_id"]
+    client = csrf_world["clients"]["supervisor"]
+    case_id = csrf_world["values"]["case_id"]
     token = token_from(client, f"/staff/cases/{case_id}")
     response = client.post(
         f"/staff/cases/{case_id}/status",

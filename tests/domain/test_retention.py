@@ -12,21 +12,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import LargeBinary, func, select, type_coerce, update
 
-from cases import accounts, commands, evidence
+from cases import commands
 from cases.models import Case, CategorySetting, Event, Evidence, Message
 from storage import db
-from tests.conftest import report
+from tests.helpers import file_with_evidence, report
 from tests.samples import ACCEPTED
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture
@@ -40,18 +34,15 @@ def finished(app, supervisor):
     rejected or closed through the services, its finish moved ``days_ago`` into the past."""
 
     def factory(days_ago: float, category: str = "other", status: str = "rejected"):
-        checked = evidence.check("witness.pdf", ACCEPTED["letter.pdf"](), evidence.Limits(10**7, 10**8, 20))
-        filed = commands.file_report(
-            report(
-                category=category,
-                narrative=f"Narrative of a {category} case",
-                place_description="A village",
-                contact_email="person@example.org",
-                contact_phone="+77012345678",
-            ),
-            app.extensions["shagym_receipt_key"],
-            None,
-            [checked],
+        filed = file_with_evidence(
+            app,
+            "witness.pdf",
+            ACCEPTED["letter.pdf"](),
+            category=category,
+            narrative=f"Narrative of a {category} case",
+            place_description="A village",
+            contact_email="person@example.org",
+            contact_phone="+77012345678",
         )
         case_id = filed.case.id
         commands.add_note(case_id, supervisor, "A note naming a witness")

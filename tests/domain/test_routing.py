@@ -58,72 +58,133 @@ def facts(category="other", danger=False, child="no", custody="no", region="asta
     return ReportFacts(category, danger, child, custody, region)
 
 
-# facts → (queue slug, priority, name of the rule that decides)
-CASES = {
-    "danger beats everything": (
+@dataclass(frozen=True)
+class RouteCase:
+    """Facts of a report, the queue and priority they must get, and the rule that decides."""
+
+    id: str
+    facts: ReportFacts
+    queue: str
+    priority: str
+    rule: str
+
+
+CASES = [
+    RouteCase(
+        "danger beats everything",
         facts("torture", danger=True, custody="yes", child="yes"),
-        ("urgent", "urgent", "Immediate danger → urgent response"),
+        queue="urgent",
+        priority="urgent",
+        rule="Immediate danger → urgent response",
     ),
-    "danger in any category": (facts("other", danger=True), ("urgent", "urgent", "Immediate danger → urgent response")),
-    "torture in custody": (
+    RouteCase(
+        "danger in any category",
+        facts("other", danger=True),
+        queue="urgent",
+        priority="urgent",
+        rule="Immediate danger → urgent response",
+    ),
+    RouteCase(
+        "torture in custody",
         facts("torture", custody="yes"),
-        ("torture-prevention", "high", "Torture of someone in custody → torture prevention"),
+        queue="torture-prevention",
+        priority="high",
+        rule="Torture of someone in custody → torture prevention",
     ),
-    "torture, custody unknown": (
+    RouteCase(
+        "torture, custody unknown",
         facts("torture", custody="unknown"),
-        ("torture-prevention", "high", "torture → torture-prevention"),
+        queue="torture-prevention",
+        priority="high",
+        rule="torture → torture-prevention",
     ),
-    "cyberbullying of a child": (
+    RouteCase(
+        "cyberbullying of a child",
         facts("cyberbullying", child="yes"),
-        ("children", "high", "Cyberbullying of a child → children's rights"),
+        queue="children",
+        priority="high",
+        rule="Cyberbullying of a child → children's rights",
     ),
-    "cyberbullying, child unknown": (
+    RouteCase(
+        "cyberbullying, child unknown",
         facts("cyberbullying", child="unknown"),
-        ("online", "normal", "cyberbullying → online"),
+        queue="online",
+        priority="normal",
+        rule="cyberbullying → online",
     ),
-    "trafficking of a child": (
+    RouteCase(
+        "trafficking of a child",
         facts("trafficking", child="yes"),
-        ("trafficking", "high", "Trafficking of a child → anti-trafficking (high)"),
+        queue="trafficking",
+        priority="high",
+        rule="Trafficking of a child → anti-trafficking (high)",
     ),
-    "trafficking of an adult": (facts("trafficking"), ("trafficking", "high", "trafficking → trafficking")),
-    "women": (facts("women", child="yes"), ("women", "normal", "women → women")),
-    "disability": (facts("disability", custody="yes"), ("disability", "normal", "disability → disability")),
-    "association": (facts("association"), ("civic-freedoms", "normal", "association → civic-freedoms")),
-    "expression": (facts("expression"), ("civic-freedoms", "normal", "expression → civic-freedoms")),
-    "life": (facts("life"), ("policing", "high", "life → policing")),
-    "justice, in custody": (facts("justice", custody="yes"), ("justice", "normal", "justice → justice")),
-    "other": (facts("other", region="none"), ("general", "normal", "other → general")),
-    "catch-all for a category without a rule": (
+    RouteCase(
+        "trafficking of an adult",
+        facts("trafficking"),
+        queue="trafficking",
+        priority="high",
+        rule="trafficking → trafficking",
+    ),
+    RouteCase("women", facts("women", child="yes"), queue="women", priority="normal", rule="women → women"),
+    RouteCase(
+        "disability",
+        facts("disability", custody="yes"),
+        queue="disability",
+        priority="normal",
+        rule="disability → disability",
+    ),
+    RouteCase(
+        "association",
+        facts("association"),
+        queue="civic-freedoms",
+        priority="normal",
+        rule="association → civic-freedoms",
+    ),
+    RouteCase(
+        "expression", facts("expression"), queue="civic-freedoms", priority="normal", rule="expression → civic-freedoms"
+    ),
+    RouteCase("life", facts("life"), queue="policing", priority="high", rule="life → policing"),
+    RouteCase(
+        "justice, in custody",
+        facts("justice", custody="yes"),
+        queue="justice",
+        priority="normal",
+        rule="justice → justice",
+    ),
+    RouteCase("other", facts("other", region="none"), queue="general", priority="normal", rule="other → general"),
+    RouteCase(
+        "catch-all for a category without a rule",
         facts("a-new-category"),
-        ("general", "normal", "Catch-all → general intake"),
+        queue="general",
+        priority="normal",
+        rule="Catch-all → general intake",
     ),
-}
+]
 
 
 def test_every_seeded_rule_is_exercised_by_the_table():
-    deciding = {expected[2] for _facts, expected in CASES.values()}
+    deciding = {case.rule for case in CASES}
     assert deciding == {r.name for r in seed.RULES}
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_seeded_rules_as_plain_data(name):
-    report, (queue, priority, rule) = CASES[name]
-    decision = routing.route(report, seeded_rules())
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_seeded_rules_as_plain_data(case):
+    decision = routing.route(case.facts, seeded_rules())
     assert (QUEUE_SLUGS[decision.queue_id], Priority(decision.priority).label, decision.rule.name) == (
-        queue,
-        priority,
-        rule,
+        case.queue,
+        case.priority,
+        case.rule,
     )
 
 
-@pytest.mark.parametrize("name", list(CASES))
-def test_seeded_rules_in_the_database(app, name):
-    report, (queue, priority, rule) = CASES[name]
-    decision = routing.route(report, db.session.scalars(select(RoutingRule)).all())
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_seeded_rules_in_the_database(app, case):
+    decision = routing.route(case.facts, db.session.scalars(select(RoutingRule)).all())
     assert (db.session.get(Queue, decision.queue_id).slug, Priority(decision.priority).label, decision.rule.name) == (
-        queue,
-        priority,
-        rule,
+        case.queue,
+        case.priority,
+        case.rule,
     )
     assert decision.rule.queue_id == decision.queue_id
 

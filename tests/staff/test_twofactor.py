@@ -8,7 +8,6 @@ codes work once and are stored hashed; guessing codes is throttled per account.
 from __future__ import annotations
 
 import base64
-import html
 import json
 import re
 import time
@@ -16,14 +15,13 @@ import zlib
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher
 from itsdangerous import base64_decode
 from sqlalchemy import func, select, text
 
-from cases import accounts, commands, twofactor
+from cases import commands, twofactor
 from cases.models import Event, RecoveryCode, StaffSession, User
 from storage import db
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, from_address, page, sign_in
 
 STAFF_PAGES = (
     "/staff/",
@@ -35,19 +33,6 @@ STAFF_PAGES = (
 )
 SECRET_RE = re.compile(r'<code class="secret">([A-Z2-7]+)</code>')
 RECOVERY_RE = re.compile(r"<code>([0-9A-F]{5}-[0-9A-F]{5})</code>")
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-def page(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def sign_in(client, user: User):
-    return client.post("/staff/login", data={"email": user.email, "password": PASSWORD})
 
 
 def second_factor_done(user: User) -> list[bool]:
@@ -182,12 +167,6 @@ def test_wrong_code_is_refused(client, make_user):
         assert response.status_code in (200, 401) and "/staff/" not in response.headers.get("Location", "")
     assert second_factor_done(user) == [False]
     assert_held_at(client, "/staff/2fa")
-
-
-def from_address(app, address: str):
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = address
-    return client
 
 
 def _fresh_step(user: User) -> None:

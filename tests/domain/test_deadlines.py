@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import pytest
 from sqlalchemy import select
@@ -49,19 +50,29 @@ def test_working_days_on_naive_times_keep_them_naive():
     assert deadlines.add_working_days(datetime(2026, 3, 7, 10, 0), 0) == datetime(2026, 3, 9, 10, 0)
 
 
-@pytest.mark.parametrize(
-    "priority, hours, working_days, expected",
-    [
-        (Priority.URGENT, None, 3, timedelta(hours=24)),  # urgent: 24 hours, also over a weekend
-        (Priority.URGENT, 72, 3, timedelta(hours=24)),  # a slower category target never delays urgent
-        (Priority.URGENT, 4, 3, timedelta(hours=4)),  # a faster one applies
-        (Priority.HIGH, 24, 3, timedelta(hours=24)),  # torture: 24 hours
-        (Priority.LOW, 48, 3, timedelta(hours=48)),
-    ],
-)
-def test_hour_targets(priority, hours, working_days, expected):
+class HourTarget(NamedTuple):
+    """A priority and a category's targets, and how long after a Saturday report the case is due."""
+
+    id: str
+    priority: int
+    hours: int | None  # the category's first-response hours
+    working_days: int
+    due_after: timedelta
+
+
+HOUR_TARGETS = [
+    HourTarget("urgent: 24 hours, also over a weekend", Priority.URGENT, None, 3, timedelta(hours=24)),
+    HourTarget("a slower category target never delays urgent", Priority.URGENT, 72, 3, timedelta(hours=24)),
+    HourTarget("a faster one applies", Priority.URGENT, 4, 3, timedelta(hours=4)),
+    HourTarget("torture: 24 hours", Priority.HIGH, 24, 3, timedelta(hours=24)),
+    HourTarget("low priority with a 48-hour target", Priority.LOW, 48, 3, timedelta(hours=48)),
+]
+
+
+@pytest.mark.parametrize("target", HOUR_TARGETS, ids=lambda t: t.id)
+def test_hour_targets(target):
     saturday = almaty(7)
-    assert deadlines.due_at(saturday, priority, hours, working_days) == saturday + expected
+    assert deadlines.due_at(saturday, target.priority, target.hours, target.working_days) == saturday + target.due_after
 
 
 def test_resume_adds_the_time_spent_waiting():

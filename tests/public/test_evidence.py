@@ -13,19 +13,12 @@ from cases import commands, evidence
 from cases.commands import unit
 from cases.models import Case, Event, Evidence
 from storage import db
+from tests.helpers import report, report_form
 from tests.samples import ACCEPTED, REFUSED, image
 
-VALID = {
-    "category": "other",
-    "narrative": "The guards took my phone and beat me in the corridor.",
-    "region": "astana",
-    "immediate_danger": "no",
-    "child_affected": "no",
-    "in_custody": "yes",
-    "reporter_role": "affected",
-    "contact": "anonymous",
-    "consent": "y",
-}
+VALID = report_form(
+    narrative="The guards took my phone and beat me in the corridor.", in_custody="yes", reporter_role="affected"
+)
 
 
 def _post(client, files, **extra):
@@ -94,8 +87,6 @@ def test_a_crash_before_commit_leaves_no_orphan(app, monkeypatch):
         raise RuntimeError("power cut between storing the file and committing the case")
 
     monkeypatch.setattr(unit, "_commit", crash)
-    from tests.conftest import report
-
     with pytest.raises(RuntimeError):
         commands.file_report(report(), app.extensions["shagym_receipt_key"], files=[checked])
     db.session.rollback()

@@ -3,34 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-import storage
-from cases import accounts, commands
+from cases import commands
 from cases.commands import unit
 from cases.models import Case, Event, Message
 from cases.vocabulary import Priority
 from cases.workflow import TransitionRefused
 from storage import db
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Speed only, nothing under test: argon2id with small costs (the library defaults take
-    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    configure = storage.configure_engine
-
-    def configure_without_fsync(engine):
-        configure(engine)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-
-    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
+from tests.helpers import Clock
 
 
 @pytest.fixture
@@ -53,14 +37,6 @@ def fresh(case_id: int) -> Case:
 
 def events(case_id: int) -> list[str]:
     return list(db.session.scalars(select(Event.action).where(Event.chain_id == case_id).order_by(Event.seq)))
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 # --- claim ----------------------------------------------------------------------------
@@ -274,18 +250,28 @@ def test_move_queue_hands_the_case_to_the_other_queue(w):
     commands.add_note(cid, w["outsider"], "Picked up from the move.")
 
 
-@pytest.mark.parametrize(
-    ("who", "queue", "reason", "error"),
-    [
-        ("worker", "women", "Because", commands.Forbidden),
-        ("supervisor", "women", "   ", commands.CommandError),
-        ("supervisor", "no-such-queue", "Because", commands.CommandError),
-        ("supervisor", "general", "Because", commands.CommandError),
-    ],
-)
-def test_move_queue_refusals(w, who, queue, reason, error):
-    with pytest.raises(error):
-        commands.move_queue(w["case"].id, w[who], queue, reason)
+class RefusedMove(NamedTuple):
+    """A queue move that must be refused, and the error it raises."""
+
+    id: str
+    who: str  # a key of ``w``
+    queue: str
+    reason: str
+    error: type[Exception]
+
+
+MOVE_REFUSALS = [
+    RefusedMove("caseworker moves", "worker", "women", "Because", commands.Forbidden),
+    RefusedMove("no reason", "supervisor", "women", "   ", commands.CommandError),
+    RefusedMove("unknown queue", "supervisor", "no-such-queue", "Because", commands.CommandError),
+    RefusedMove("same queue", "supervisor", "general", "Because", commands.CommandError),
+]
+
+
+@pytest.mark.parametrize("move", MOVE_REFUSALS, ids=lambda m: m.id)
+def test_move_queue_refusals(w, move):
+    with pytest.raises(move.error):
+        commands.move_queue(w["case"].id, w[move.who], move.queue, move.reason)
     assert fresh(w["case"].id).queue.slug == "general"
 
 

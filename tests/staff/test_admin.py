@@ -4,46 +4,21 @@ never reads case content."""
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 
-import storage
-from cases import accounts, audit
+from cases import audit
 from cases.models import Event, Queue, QueueMembership, RoutingRule, StaffSession, User
 from storage import db
-from tests.conftest import PASSWORD, report
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Speed only, nothing under test: argon2id with small costs (the library defaults take
-    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    configure = storage.configure_engine
-
-    def configure_without_fsync(engine):
-        configure(engine)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-
-    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
-
-
-def page(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
+from tests.helpers import PASSWORD, page, report
 
 
 @pytest.fixture
-def admin(login_as):
-    client, user = login_as("admin")
-    client.set_cookie("lang", "en")
-    return client, user
+def admin(staff):
+    return staff("admin")
 
 
 def age_session(user: User, minutes: int = 11) -> None:

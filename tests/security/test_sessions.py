@@ -12,40 +12,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 import config
 from cases import accounts, commands
 from cases.models import Event, StaffSession, User
 from storage import db
-from tests.conftest import PASSWORD, Auth
+from tests.helpers import PASSWORD, Auth, sessions_of, sign_in, stolen_copy
 
 NEW_PASSWORD = "a brand new and long passphrase"
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 def cookie_name(app) -> str:
     return app.config["SESSION_COOKIE_NAME"]
 
 
-def stolen_copy(app, client):
-    """A second browser holding a copy of the victim's session cookie."""
-    thief = app.test_client()
-    thief.set_cookie(cookie_name(app), client.get_cookie(cookie_name(app)).value)
-    return thief
-
-
 def is_signed_out(response) -> bool:
     return response.status_code == 302 and "/staff/login" in response.headers["Location"]
-
-
-def sessions_of(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(StaffSession).where(StaffSession.user_id == user.id))
 
 
 @pytest.fixture
@@ -171,7 +154,7 @@ def _attributes(header: str) -> dict[str, str]:
 def test_cookie_is_httponly_and_samesite_strict_over_http(app, make_user):
     user = make_user("caseworker", ["general"])
     client = app.test_client()
-    response = client.post("/staff/login", data={"email": user.email, "password": PASSWORD})
+    response = sign_in(client, user)
     attrs = _attributes(_session_cookie_header(response, "shagym"))
     assert "httponly" in attrs and attrs["samesite"] == "Strict"
     assert "secure" not in attrs  # plain-HTTP demo: a Secure cookie would never come back

@@ -1,49 +1,21 @@
-"""The audit trail: one event per action with the right fields, append-only in the
-database, and tampering (edit, delete, reorder, insert, forged checkpoints) caught
-by ``flask --app wsgi audit verify`` and ``audit.verify_all``."""
+"""Tampering with the audit trail (edit, delete, reorder, insert, forged checkpoints) is caught
+by ``flask --app wsgi audit verify`` and ``audit.verify_all``; checkpoints and their signing key."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import delete, func, select, text, update
-from sqlalchemy import event as sa_event
-from sqlalchemy.exc import DBAPIError
 
-import storage
-from cases import accounts, audit, commands
-from cases.models import Case, Checkpoint, Event, Message
+from cases import audit, commands
+from cases.models import Case, Checkpoint, Event
 from storage import db
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Speed only, nothing under test: argon2id with small costs (the library defaults take
-    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    configure = storage.configure_engine
-
-    def configure_without_fsync(engine):
-        configure(engine)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-
-    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
+from tests.helpers import chain, report
 
 
 def public_key(app):
     return app.extensions["shagym_signing_key"].public_key()
-
-
-def chain(case_id: int) -> list[Event]:
-    return list(
-        db.session.scalars(
-            select(Event).where(Event.chain_id == case_id).order_by(Event.seq).execution_options(populate_existing=True)
-        )
-    )
 
 
 def verify(runner) -> tuple[int, str]:
@@ -51,265 +23,7 @@ def verify(runner) -> tuple[int, str]:
     return result.exit_code, result.output + (result.stderr if result.stderr_bytes is not None else "")
 
 
-# --- one event per action ------------------------------------------------------------
-
-
-@pytest.fixture
-def people(app, make_user, login_as):
-    worker_client, worker = login_as("caseworker", ["general"])
-    sup_client, sup = login_as("supervisor")
-    return {
-        "worker": (worker_client, worker),
-        "supervisor": (sup_client, sup),
-        "colleague": make_user("caseworker", ["general"]),
-    }
-
-
-def _claimed(case, people):
-    commands.claim(case.id, people["worker"][1])
-
-
-def _waiting(case, people):
-    commands.change_status(case.id, people["worker"][1], "triage")
-
-
-# name: (who acts, setup, method, path suffix, form, expected (action, old, new, reason))
-ACTIONS = {
-    "claim": ("worker", None, "post", "/claim", {"version": "1"}, ("assigned", None, "{worker}", None)),
-    "assign": (
-        "supervisor",
-        None,
-        "post",
-        "/assign",
-        {"assignee": "{colleague}", "reason": "Speaks Kazakh"},
-        ("assigned", None, "{colleague}", "Speaks Kazakh"),
-    ),
-    "reassign": (
-        "supervisor",
-        _claimed,
-        "post",
-        "/assign",
-        {"assignee": "{colleague}", "reason": "Workload"},
-        ("assigned", "{worker}", "{colleague}", "Workload"),
-    ),
-    "unassign": (
-        "supervisor",
-        _claimed,
-        "post",
-        "/assign",
-        {"assignee": "", "reason": "On leave"},
-        ("unassigned", "{worker}", None, "On leave"),
-    ),
-    "status": ("worker", None, "post", "/status", {"target": "triage"}, ("status", "new", "triage", None)),
-    "status_with_reason": (
-        "worker",
-        _waiting,
-        "post",
-        "/status",
-        {"target": "rejected", "reason": "Outside our mandate."},
-        ("status", "triage", "rejected", "Outside our mandate."),
-    ),
-    "priority": (
-        "worker",
-        None,
-        "post",
-        "/priority",
-        {"priority": "urgent", "reason": "Child at risk"},
-        ("priority", "normal", "urgent", "Child at risk"),
-    ),
-    "move_queue": (
-        "supervisor",
-        None,
-        "post",
-        "/move",
-        {"queue": "women", "reason": "Domestic violence"},
-        ("queue", "general", "women", "Domestic violence"),
-    ),
-    "note": (
-        "worker",
-        None,
-        "post",
-        "/messages",
-        {"kind": "note", "body": "Called the lawyer."},
-        ("note", None, "{message}", None),
-    ),
-    "message": (
-        "worker",
-        None,
-        "post",
-        "/messages",
-        {"kind": "to_reporter", "body": "Can you send the date?"},
-        ("message_sent", None, "{message}", None),
-    ),
-    "legal_hold": (
-        "supervisor",
-        None,
-        "post",
-        "/hold",
-        {"hold": "y", "reason": "Court order 12/34"},
-        ("legal_hold", "false", "true", "Court order 12/34"),
-    ),
-    "view": ("worker", None, "get", "", {}, ("viewed", None, None, None)),
-}
-
-
-@pytest.mark.parametrize("name", ACTIONS)
-def test_each_action_writes_exactly_one_event(app, make_case, people, name):
-    actor_key, setup, method, suffix, form, expected = ACTIONS[name]
-    client, actor = people[actor_key]
-    case = make_case().case
-    if setup:
-        setup(case, people)
-    before = chain(case.id)
-    ids = {"worker": people["worker"][1].id, "colleague": people["colleague"].id}
-    data = {k: v.format(**ids) for k, v in form.items()}
-    response = getattr(client, method)(f"/staff/cases/{case.id}{suffix}", data=data)
-    assert response.status_code == (200 if method == "get" else 302)
-    after = chain(case.id)
-    assert [e.id for e in after[: len(before)]] == [e.id for e in before]
-    new = after[len(before) :]
-    assert len(new) == 1, [e.action for e in new]
-    event = new[0]
-    message = db.session.scalar(select(Message.id).where(Message.case_id == case.id).order_by(Message.id.desc()))
-    ids["message"] = message
-    action, old, new_value, reason = expected
-
-    def fmt(value):
-        return None if value is None else value.format(**ids)
-
-    assert (event.action, event.old_value, event.new_value, event.reason) == (action, fmt(old), fmt(new_value), reason)
-    assert event.actor_id == actor.id and event.actor_type == "staff"
-    assert event.seq == before[-1].seq + 1 and event.prev_hash == before[-1].hash
-    assert event.created_at.tzinfo is not None
-    assert audit.verify_chain(db.session, case.id) is None
-
-
-def test_claim_event_says_it_was_a_claim(app, make_case, make_user):
-    worker = make_user("caseworker", ["general"])
-    case = make_case().case
-    commands.claim(case.id, worker)
-    event = chain(case.id)[-1]
-    assert json.loads(event.details) == {"claim": True}
-
-
-def test_moving_an_assigned_case_records_the_unassignment_too(app, make_case, make_user):
-    worker, sup = make_user("caseworker", ["general"]), make_user("supervisor")
-    case = make_case().case
-    commands.claim(case.id, worker)
-    commands.move_queue(case.id, sup, "women", "Wrong unit")
-    last = chain(case.id)[-2:]
-    assert [(e.action, e.old_value, e.new_value) for e in last] == [
-        ("unassigned", str(worker.id), None),
-        ("queue", "general", "women"),
-    ]
-
-
-def test_status_change_with_a_message_records_both(app, make_case, make_user):
-    worker = make_user("caseworker", ["general"])
-    case = make_case().case
-    commands.change_status(case.id, worker, "triage", message_to_reporter="We are reading your report.")
-    assert [e.action for e in chain(case.id)[-2:]] == ["status", "message_sent"]
-
-
-@pytest.mark.parametrize(
-    ("path", "form"),
-    [
-        ("/status", {"target": "closed"}),  # not in the workflow
-        ("/status", {"target": "investigating"}),  # skips triage
-        ("/priority", {"priority": "normal"}),  # unchanged
-        ("/messages", {"kind": "note", "body": "   "}),  # empty
-        ("/claim", {"version": "7"}),  # stale
-    ],
-)
-def test_refused_action_writes_no_event(app, make_case, login_as, path, form):
-    client, _ = login_as("caseworker", ["general"])
-    case = make_case().case
-    before = [e.id for e in chain(case.id)]
-    assert client.post(f"/staff/cases/{case.id}{path}", data=form).status_code == 302
-    assert [e.id for e in chain(case.id)] == before
-
-
-def test_viewing_a_case_page_writes_one_viewed_event_per_view(app, make_case, login_as):
-    client, worker = login_as("caseworker", ["general"])
-    case = make_case().case
-    for _ in range(3):
-        assert client.get(f"/staff/cases/{case.id}").status_code == 200
-    views = [e for e in chain(case.id) if e.action == "viewed"]
-    assert len(views) == 3 and {e.actor_id for e in views} == {worker.id}
-
-
-def test_denied_view_writes_nothing(app, make_case, login_as):
-    client, _ = login_as("caseworker", ["women"])
-    case = make_case().case
-    before = len(chain(case.id))
-    assert client.get(f"/staff/cases/{case.id}").status_code == 404
-    assert len(chain(case.id)) == before
-
-
-# --- append-only, enforced by the database ---------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "statement",
-    [
-        "UPDATE events SET reason = 'rewritten' WHERE id = :id",
-        "UPDATE events SET hash = prev_hash WHERE id = :id",
-        "DELETE FROM events WHERE id = :id",
-        "DELETE FROM events",
-    ],
-)
-def test_database_refuses_update_and_delete_of_events(app, make_case, statement):
-    case = make_case().case
-    first = chain(case.id)[0]
-    with pytest.raises(DBAPIError, match="append-only"):
-        db.session.execute(text(statement), {"id": first.id})
-        db.session.flush()
-    db.session.rollback()
-    assert [e.hash for e in chain(case.id)][0] == first.hash
-    assert db.session.scalar(select(func.count()).select_from(Event)) == 2
-
-
-def test_orm_changes_to_an_event_are_refused(app, make_case):
-    case = make_case().case
-    event = chain(case.id)[0]
-    event.reason = "rewritten"
-    with pytest.raises(DBAPIError, match="append-only"):
-        db.session.commit()
-    db.session.rollback()
-    assert chain(case.id)[0].reason is None
-
-
-def test_postgresql_refuses_truncate_of_events(app, make_case):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("TRUNCATE is PostgreSQL only")
-    make_case()
-    with pytest.raises(DBAPIError, match="append-only"):
-        db.session.execute(text("TRUNCATE events CASCADE"))
-    db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(Event)) == 2
-
-
 # --- tampering --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def no_triggers(app):
-    """What an attacker with database access does first."""
-    tables = ("events", "checkpoints")
-    if db.engine.dialect.name == "sqlite":
-        for table in tables:
-            db.session.execute(text(f"DROP TRIGGER {table}_no_update"))
-            db.session.execute(text(f"DROP TRIGGER {table}_no_delete"))
-    else:
-        for table in tables:
-            db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
-    db.session.commit()
-    yield
-    if db.engine.dialect.name != "sqlite":  # the PostgreSQL test database is shared by the next test
-        db.session.rollback()
-        for table in tables:
-            db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
-        db.session.commit()
 
 
 @pytest.fixture
@@ -536,8 +250,6 @@ def test_checkpoint_root_is_rfc6962_merkle_tree_head():
 
 def test_automatic_checkpoints_every_n_events(make_app):
     app = make_app(AUDIT_CHECKPOINT_EVERY=5)
-    from tests.conftest import report
-
     with app.app_context():
         key = app.extensions["shagym_receipt_key"]
         for _ in range(6):

@@ -14,12 +14,10 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 
-from cases import accounts, commands
 from cases.models import Evidence, Queue
 from storage import db
-from tests.conftest import ROOT, Auth, report
+from tests.helpers import REFERENCE_RE, ROOT, Auth, boom, file_with_evidence, receipt_of, report_form, signed_in
 from tests.samples import ACCEPTED
 
 SITE_CSP = {
@@ -80,18 +78,10 @@ def role_for(endpoint: str, rule: str) -> str:
     return "supervisor"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
 @pytest.fixture
-def world(app, make_user):
-    """One case with a file, a user of each role, and a client per role."""
-    from cases import evidence
-
-    checked = evidence.check("photo.png", ACCEPTED["photo.png"](), evidence.Limits(10**7, 10**8, 20))
-    filed = commands.file_report(report(), app.extensions["shagym_receipt_key"], None, [checked])
+def route_world(app, make_user):
+    """One case with a file, a user of each role, a client per role and a value for every URL argument."""
+    filed = file_with_evidence(app, "photo.png", ACCEPTED["photo.png"]())
     target = make_user("caseworker", ["general"])
     params = {
         "case_id": filed.case.id,
@@ -108,7 +98,7 @@ def world(app, make_user):
         if role == "reporter":
             assert client.post("/track", data={"receipt": filed.receipt}).status_code == 303
         elif role != "public":
-            assert Auth(client).login(make_user(role)).status_code == 302
+            return signed_in(app, make_user(role))
         return client
 
     return client_for, params
@@ -153,11 +143,11 @@ def assert_no_inline_code(html: str) -> None:
 
 
 @pytest.mark.parametrize(("endpoint", "rule", "methods"), RULES, ids=[r[0] for r in RULES])
-def test_every_route_sends_the_security_headers(world, endpoint, rule, methods):
-    client_for, params = world
+def test_every_route_sends_the_security_headers(route_world, endpoint, rule, methods):
+    client_for, params = route_world
     names = re.findall(r"<(?:\w+:)?(\w+)>", rule)
     missing = [n for n in names if n not in params]
-    assert not missing, f"add a value for {missing} to the world fixture so {rule} is checked"
+    assert not missing, f"add a value for {missing} to the route_world fixture so {rule} is checked"
     path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(params[m.group(1)]), rule)
     client = client_for(role_for(endpoint, rule))
     method = "GET" if "GET" in methods else "POST"
@@ -176,8 +166,8 @@ def test_the_route_list_is_not_empty_and_covers_both_sides():
     assert len(RULES) >= 30
 
 
-def test_case_pages_are_never_cached(world):
-    client_for, params = world
+def test_case_pages_are_never_cached(route_world):
+    client_for, params = route_world
     staff = client_for("supervisor")
     for path in (
         f"/staff/cases/{params['case_id']}",
@@ -192,18 +182,14 @@ def test_case_pages_are_never_cached(world):
     assert reporter.get("/track/case").headers["Cache-Control"] == "no-store"
 
 
-def test_a_download_is_sandboxed_even_if_opened_inline(world):
-    client_for, params = world
+def test_a_download_is_sandboxed_even_if_opened_inline(route_world):
+    client_for, params = route_world
     response = client_for("supervisor").get(f"/staff/cases/{params['case_id']}/evidence/{params['evidence_id']}")
     assert response.headers["Content-Disposition"].startswith("attachment")
     assert parse_csp(response.headers["Content-Security-Policy"]) == DOWNLOAD_CSP
 
 
 # --- error pages ---------------------------------------------------------------------------------
-
-
-def _boom():
-    raise RuntimeError("boom")
 
 
 @pytest.mark.parametrize(
@@ -232,7 +218,7 @@ def test_error_pages_are_generic_and_carry_the_headers(make_app, make_user, kind
         elif kind == "wrong method":
             response = client.get("/staff/logout")
         elif kind == "server error":
-            app.view_functions["intake.safety"] = _boom
+            app.view_functions["intake.safety"] = boom
             response = client.get("/safety")
         elif kind == "forbidden":
             admin = make_user("admin")
@@ -299,23 +285,11 @@ def test_uploads_are_attachments_for_the_reporter_receipt_too(client, make_case)
     """The receipt file is served as an attachment with the download policy as well."""
     response = client.post(
         "/report",
-        data={
-            "category": "other",
-            "narrative": "Something happened that violates rights, described in detail.",
-            "region": "astana",
-            "immediate_danger": "no",
-            "child_affected": "no",
-            "in_custody": "no",
-            "reporter_role": "witness",
-            "contact": "anonymous",
-            "consent": "y",
-            "evidence": [(io.BytesIO(ACCEPTED["photo.png"]()), "p.png")],
-        },
+        data=report_form(evidence=[(io.BytesIO(ACCEPTED["photo.png"]()), "p.png")]),
         content_type="multipart/form-data",
     )
     html = response.get_data(as_text=True)
-    receipt = re.search(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>", html).group(1)
-    reference = re.search(r"SHG-\d{4}-\d{6}", html).group(0)
+    receipt, reference = receipt_of(html), REFERENCE_RE.search(html).group(0)
     download = client.post("/report/receipt.txt", data={"reference": reference, "receipt": receipt})
     assert download.status_code == 200
     assert_security_headers(download)

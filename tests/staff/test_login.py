@@ -3,62 +3,26 @@ fresh sessions, sign-out, server-side session ending, and the second factor."""
 
 from __future__ import annotations
 
-import html
 import re
 import time
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from argon2 import PasswordHasher, Type
-from sqlalchemy import event as sa_event
-from sqlalchemy import func, select, update
+from argon2 import Type
+from sqlalchemy import select, update
 
-import storage
 from cases import accounts, commands, twofactor
 from cases.models import RecoveryCode, StaffSession, User
 from storage import db
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, page, sessions_of, sign_in, stolen_copy
 
-REAL_HASHER = accounts._hasher
+REAL_HASHER = accounts._hasher  # read at import, before the tests' cheap hasher is patched in
 COOKIE = "shagym"
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Speed only, nothing under test: argon2id with small costs (the library defaults take
-    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    configure = storage.configure_engine
-
-    def configure_without_fsync(engine):
-        configure(engine)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-
-    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
-
-
-def page(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-@pytest.fixture
-def en(client):
-    client.set_cookie("lang", "en")
-    return client
-
-
-def sign_in(client, email, password=PASSWORD):
-    return client.post("/staff/login", data={"email": email, "password": password})
 
 
 def code_for(user: User, offset_steps: int = 0) -> str:
     return pyotp.TOTP(user.totp_secret).at(time.time() + 30 * offset_steps)
-
-
-def sessions_of(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(StaffSession).where(StaffSession.user_id == user.id))
 
 
 # --- failures say nothing specific ------------------------------------------------------
@@ -211,17 +175,11 @@ def test_sign_out_is_post_only(app, en, make_user):
     assert en.get("/staff/").status_code == 302
 
 
-def copy_of(client, app):
-    thief = app.test_client()
-    thief.set_cookie(COOKIE, client.get_cookie(COOKIE).value)
-    return thief
-
-
 @pytest.mark.parametrize("ending", ["sign out", "deactivation", "password change", "idle", "too old"])
 def test_copied_cookie_stops_working(app, en, make_user, ending):
     user = make_user("caseworker", ["general"])
     sign_in(en, user.email)
-    thief = copy_of(en, app)
+    thief = stolen_copy(app, en)
     assert thief.get("/staff/").status_code == 200  # a copy works while the session lives
     if ending == "sign out":
         en.post("/staff/logout")

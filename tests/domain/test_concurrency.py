@@ -13,35 +13,17 @@ import threading
 from collections import Counter
 
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
-import storage
-from cases import accounts, audit, commands
+from cases import audit, commands
 from cases.models import Case, Event
 from storage import db
-from tests.conftest import PASSWORD, report
+from tests.helpers import PASSWORD, report, sign_in
 
 WORKERS = 8
 CASES = 50
 WON = "You now hold this case."
 LOST = ("This case was changed by someone else", "Someone else claimed this case first")
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Speed only, nothing under test: argon2id with small costs (the library defaults take
-    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    configure = storage.configure_engine
-
-    def configure_without_fsync(engine):
-        configure(engine)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-
-    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
 
 
 @pytest.fixture
@@ -68,7 +50,7 @@ def race(request, make_app):
     for email in emails:
         client = app.test_client()
         client.set_cookie("lang", "en")
-        assert client.post("/staff/login", data={"email": email, "password": PASSWORD}).status_code == 302
+        assert sign_in(client, email).status_code == 302
         clients.append(client)
     return app, case_ids, worker_ids, clients
 

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 import stat
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import LargeBinary, select, text, type_coerce
 
-from cases import accounts, audit, commands
+from cases import audit, commands
 from cases.models import ENCRYPTED_COLUMNS, Case, Event, Evidence, Message, User
 from storage import crypto, db
+from tests.helpers import found_in_database, receipt_of, report, report_form
 
 NARRATIVE = "Kairat was beaten in cell 4 of the Zhezkazgan detention centre on the night of 3 March."
 PLACE = "Temporary detention facility, Abay street 17, Zhezkazgan"
@@ -35,62 +34,20 @@ REPLY = "Reporter reply: the guard's name is Serik Abenov."
 FILENAME = "medical-certificate-Kairat-Abenov.pdf"
 FILE_CONTENT = b"%PDF-1.4\n% forensic report for Kairat EVIDENCE-MARKER-5b1d9e\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
-FORM = {
-    "category": "torture",
-    "narrative": NARRATIVE,
-    "region": "ulytau",
-    "place_description": PLACE,
-    "immediate_danger": "no",
-    "child_affected": "no",
-    "in_custody": "yes",
-    "reporter_role": "relative",
-    "contact": "contact",
-    "email": EMAIL,
-    "phone": PHONE,
-    "consent": "y",
-}
-RECEIPT_RE = re.compile(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>")
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+FORM = report_form(
+    category="torture",
+    narrative=NARRATIVE,
+    region="ulytau",
+    place_description=PLACE,
+    in_custody="yes",
+    reporter_role="relative",
+    contact="contact",
+    email=EMAIL,
+    phone=PHONE,
+)
 
 
 # --- scanning what a thief would get -----------------------------------------------------------
-
-
-def _sqlite_files(app) -> list[Path]:
-    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
-    return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-journal")) if p.exists()]
-
-
-def found_in_database(app, needles: dict[str, bytes]) -> set[str]:
-    """Names of the needles that occur anywhere in the stored database.
-
-    SQLite: the raw bytes of the database file and its WAL, as a backup copies them.
-    PostgreSQL: every column of every table, cast to text (bytea comes back as hex).
-    """
-    db.session.commit()
-    if db.engine.dialect.name == "sqlite":
-        raw = b"".join(p.read_bytes() for p in _sqlite_files(app))
-        assert len(raw) > 10_000  # the scan really read a database
-        return {name for name, needle in needles.items() if needle in raw}
-    found: set[str] = set()
-    columns = db.session.execute(
-        text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'")
-    ).all()
-    assert len(columns) > 50
-    for table, column in columns:
-        for (value,) in db.session.execute(text(f'SELECT "{column}"::text FROM "{table}"')):  # noqa: S608 - names from the catalogue
-            if value is None:
-                continue
-            for name, needle in needles.items():
-                if value.startswith("\\x") and needle.hex() in value[2:]:
-                    found.add(name)
-                elif needle.decode("utf-8", "ignore") in value:
-                    found.add(name)
-    return found
 
 
 def _needles(receipt: str) -> dict[str, bytes]:
@@ -117,7 +74,7 @@ def _file_everything(app, client, login_as) -> tuple[Case, str]:
     data = {**FORM, "evidence": [(io.BytesIO(FILE_CONTENT), FILENAME)]}
     response = client.post("/report", data=data, content_type="multipart/form-data")
     assert response.status_code == 200, response.get_data(as_text=True)[:1000]
-    receipt = RECEIPT_RE.search(response.get_data(as_text=True)).group(1)
+    receipt = receipt_of(response.get_data(as_text=True))
     case = db.session.scalar(select(Case))
     queue = case.queue.slug
     staff, _user = login_as("caseworker", [queue])
@@ -253,7 +210,6 @@ def test_keys_from_the_environment_are_used_and_no_key_file_is_written(make_app)
     assert not list((Path(app.instance_path) / "keys").glob("*"))
     with app.app_context():
         from cases import commands
-        from tests.conftest import report
 
         filed = commands.file_report(report(narrative=NARRATIVE), app.extensions["shagym_receipt_key"])
         raw = _raw(Case.narrative, filed.case.id)
@@ -310,7 +266,6 @@ def test_a_second_rotate_run_rewrites_only_what_is_not_under_the_current_key(app
 def test_a_running_worker_reads_and_writes_under_the_rotated_key(make_app, runner):
     """Two apps on one instance folder = a gunicorn worker and the operator's CLI: no restart needed."""
     from cases import commands
-    from tests.conftest import report
 
     worker = make_app()
     with worker.app_context():
@@ -333,7 +288,6 @@ def test_a_running_worker_reads_and_writes_under_the_rotated_key(make_app, runne
 def test_rotation_with_environment_keys_moves_every_value_to_the_last_key(make_app):
     """With SHAGYM_DATA_KEYS the operator appends a key, restarts, runs rotate, then drops the old key."""
     from cases import commands
-    from tests.conftest import report
 
     one, _ = _env_keys("oldkey01")
     both, _ = _env_keys("oldkey01", "newkey02")

@@ -18,38 +18,26 @@ import types
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from cases import accounts, audit, commands, evidence
+from cases import audit
 from cases.models import Case, Event, Evidence
 from extensions import limiter
 from storage import db
-from tests.conftest import ROOT, report
+from tests.helpers import REFERENCE_RE, ROOT, boom, file_with_evidence, found_in_database, receipt_of, report_form
 from tests.samples import ACCEPTED
-from tests.test_security_crypto import found_in_database
 
 ADDRESS = "203.0.113.199"
 AGENT = "ProbeBrowser/7.3 (tracking-canary-agent; rv:99)"
 REFERER = "https://referrer-canary.example/came-from-here?utm=probe"
-REPORT = {
-    "category": "other",
-    "narrative": "The akimat evicted our family without any court decision.",
-    "region": "almaty",
-    "immediate_danger": "no",
-    "child_affected": "yes",
-    "in_custody": "no",
-    "reporter_role": "affected",
-    "contact": "contact",
-    "email": "family@example.org",
-    "consent": "y",
-}
-RECEIPT_RE = re.compile(r"<code>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</code>")
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+REPORT = report_form(
+    narrative="The akimat evicted our family without any court decision.",
+    region="almaty",
+    child_affected="yes",
+    reporter_role="affected",
+    contact="contact",
+    email="family@example.org",
+)
 
 
 @pytest.fixture
@@ -96,15 +84,15 @@ def test_a_reporters_address_agent_and_referrer_are_stored_and_logged_nowhere(ma
         response = client.post("/report", data=data, content_type="multipart/form-data")
         assert response.status_code == 200
         html = response.get_data(as_text=True)
-        receipt = RECEIPT_RE.search(html).group(1)
-        reference = re.search(r"SHG-\d{4}-\d{6}", html).group(0)
+        receipt = receipt_of(html)
+        reference = REFERENCE_RE.search(html).group(0)
         assert client.post("/report/receipt.txt", data={"reference": reference, "receipt": receipt}).status_code == 200
         assert client.post("/track", data={"receipt": "AAAA-BBBB-CCCC-DDDD-EEEE"}).status_code == 404
         assert client.post("/track", data={"receipt": receipt}).status_code == 303
         assert client.get("/track/case").status_code == 200
         assert client.post("/track/reply", data={"body": "One more detail about the eviction."}).status_code == 303
         assert client.get("/no/such/page").status_code == 404
-        app.view_functions["intake.safety"] = _boom
+        app.view_functions["intake.safety"] = boom
         assert client.get("/safety").status_code == 500
 
         assert db.session.scalar(select(func.count(Case.id))) == 1  # the probe really went through
@@ -188,8 +176,7 @@ def test_gunicorn_logs_hold_no_address_agent_or_referrer():
 
 
 def _case_with_file(app) -> tuple[Case, Evidence]:
-    checked = evidence.check("scan.pdf", ACCEPTED["letter.pdf"](), evidence.Limits(10**7, 10**8, 20))
-    filed = commands.file_report(report(), app.extensions["shagym_receipt_key"], None, [checked])
+    filed = file_with_evidence(app, "scan.pdf", ACCEPTED["letter.pdf"]())
     return filed.case, db.session.scalar(select(Evidence).where(Evidence.case_id == filed.case.id))
 
 
@@ -256,10 +243,6 @@ def test_supervisors_see_who_read_which_case(app, login_as):
 SECRET_FORM_VALUE = "Nurlan-Secret-Witness-4471"
 
 
-def _boom():
-    raise RuntimeError("boom")
-
-
 def test_server_error_page_is_generic_and_its_log_line_holds_no_form_value(app, client, every_log):
     from flask import request
 
@@ -283,7 +266,7 @@ def test_server_error_page_is_generic_and_its_log_line_holds_no_form_value(app, 
 
 
 def test_error_ids_differ_between_errors(app, client):
-    app.view_functions["intake.safety"] = _boom
+    app.view_functions["intake.safety"] = boom
     ids = {
         re.search(r"<code>([0-9a-f]{12})</code>", client.get("/safety").get_data(as_text=True)).group(1)
         for _ in range(3)

@@ -8,41 +8,22 @@ limiter never keeps a client address in clear.
 
 from __future__ import annotations
 
-import os
 import time
 import types
 import uuid
 
 import limits.storage.memory
 import pytest
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
-from cases import accounts, commands
+from cases import commands
 from cases.models import Case, StaffSession, User
 from extensions import limiter
 from storage import db
-from tests.conftest import PASSWORD
+from tests.helpers import PASSWORD, from_address, redis_or_skip, report_form, sign_in
 
-REPORT = {
-    "category": "other",
-    "narrative": "Police stopped the peaceful gathering and detained three people.",
-    "region": "astana",
-    "immediate_danger": "no",
-    "child_affected": "no",
-    "in_custody": "no",
-    "reporter_role": "witness",
-    "contact": "anonymous",
-    "consent": "y",
-}
+REPORT = report_form(narrative="Police stopped the peaceful gathering and detained three people.")
 LIMITED = {"RATELIMIT_ENABLED": True, "LOGIN_RATE_LIMIT": "3 per minute", "REPORT_RATE_LIMIT": "2 per minute"}
-
-
-@pytest.fixture(autouse=True)
-def _fast_hashing(monkeypatch):
-    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    monkeypatch.setattr(accounts, "_hasher", cheap)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("unknown account"))
 
 
 @pytest.fixture
@@ -64,18 +45,13 @@ def limited(make_app):
         yield app
 
 
-def from_address(app, address: str):
-    client = app.test_client()
-    client.environ_base["REMOTE_ADDR"] = address
-    return client
-
-
 def new_user(n: int) -> User:
     return commands.create_user(f"worker{n}@example.org", f"Worker {n}", "caseworker", PASSWORD, ["general"])
 
 
-def sign_in(client, email: str, password: str = PASSWORD) -> int:
-    return client.post("/staff/login", data={"email": email, "password": password}).status_code
+def sign_in_status(client, email: str, password: str = PASSWORD) -> int:
+    """The status code of a sign-in attempt: 302 in, 401 refused, 429 throttled."""
+    return sign_in(client, email, password).status_code
 
 
 def sessions() -> int:
@@ -87,16 +63,18 @@ def sessions() -> int:
 
 def test_failed_sign_ins_for_one_account_are_throttled_whatever_the_source(limited, clock):
     user = new_user(1)
-    attempts = [sign_in(from_address(limited, f"198.51.100.{n}"), user.email, f"guess number {n}!") for n in range(3)]
+    attempts = [
+        sign_in_status(from_address(limited, f"198.51.100.{n}"), user.email, f"guess number {n}!") for n in range(3)
+    ]
     assert attempts == [401, 401, 401]
     # The fourth try, from yet another address and even with the right password, is refused.
-    assert sign_in(from_address(limited, "198.51.100.99"), user.email) == 429
+    assert sign_in_status(from_address(limited, "198.51.100.99"), user.email) == 429
     assert sessions() == 0
     # Another account is not affected (the limit is per account, not global).
-    assert sign_in(from_address(limited, "198.51.100.98"), new_user(2).email) == 302
+    assert sign_in_status(from_address(limited, "198.51.100.98"), new_user(2).email) == 302
     # No permanent lockout: when the window has passed, the owner signs in.
     clock(61)
-    assert sign_in(from_address(limited, "192.0.2.7"), user.email) == 302
+    assert sign_in_status(from_address(limited, "192.0.2.7"), user.email) == 302
     db.session.expire_all()
     assert db.session.get(User, user.id).active is True
 
@@ -104,36 +82,36 @@ def test_failed_sign_ins_for_one_account_are_throttled_whatever_the_source(limit
 def test_failed_sign_ins_from_one_source_are_throttled_whatever_the_account(limited, clock):
     sprayer = from_address(limited, "203.0.113.5")
     users = [new_user(n) for n in range(4)]
-    assert [sign_in(sprayer, u.email, "Spring2025!Spring") for u in users[:3]] == [401, 401, 401]
-    assert sign_in(sprayer, users[3].email) == 429  # a fourth account, right password: still refused
+    assert [sign_in_status(sprayer, u.email, "Spring2025!Spring") for u in users[:3]] == [401, 401, 401]
+    assert sign_in_status(sprayer, users[3].email) == 429  # a fourth account, right password: still refused
     assert sessions() == 0
     # The targeted account itself is not locked: its owner elsewhere signs in.
-    assert sign_in(from_address(limited, "192.0.2.8"), users[3].email) == 302
+    assert sign_in_status(from_address(limited, "192.0.2.8"), users[3].email) == 302
     clock(61)
-    assert sign_in(sprayer, users[3].email) == 302
+    assert sign_in_status(sprayer, users[3].email) == 302
 
 
 def test_only_failures_count(limited):
     user = new_user(1)
     client = from_address(limited, "192.0.2.9")
     for _ in range(5):
-        assert sign_in(client, user.email) == 302
+        assert sign_in_status(client, user.email) == 302
         client.post("/staff/logout")
-    assert sign_in(client, user.email, "one wrong attempt") == 401
-    assert sign_in(client, user.email) == 302
+    assert sign_in_status(client, user.email, "one wrong attempt") == 401
+    assert sign_in_status(client, user.email) == 302
 
 
 def test_unknown_accounts_are_throttled_like_real_ones(limited):
     """Otherwise the 429 would tell an attacker which emails exist."""
     client = from_address(limited, "203.0.113.6")
-    assert [sign_in(client, "nobody@example.org", "whatever it is") for _ in range(4)] == [401, 401, 401, 429]
+    assert [sign_in_status(client, "nobody@example.org", "whatever it is") for _ in range(4)] == [401, 401, 401, 429]
 
 
 def test_throttled_answer_is_the_generic_page(limited):
     user = new_user(1)
     client = from_address(limited, "203.0.113.7")
     for _ in range(3):
-        sign_in(client, user.email, "wrong password here")
+        sign_in_status(client, user.email, "wrong password here")
     response = client.post("/staff/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 429
     body = response.get_data(as_text=True)
@@ -183,7 +161,7 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(make_app):
 
 def test_the_limiter_never_keeps_a_client_address(limited):
     from_address(limited, "203.0.113.77").post("/report", data=REPORT)
-    sign_in(from_address(limited, "203.0.113.77"), "someone@example.org", "wrong password!")
+    sign_in_status(from_address(limited, "203.0.113.77"), "someone@example.org", "wrong password!")
     keys = list(limiter.storage.storage.keys())
     assert keys  # counters exist...
     assert not any("203.0.113.77" in k or "someone@example.org" in k for k in keys)  # ...under keyed hashes
@@ -192,25 +170,13 @@ def test_the_limiter_never_keeps_a_client_address(limited):
 # --- shared between workers -------------------------------------------------------------------------
 
 
-def _redis_or_skip(url: str):
-    redis = pytest.importorskip("redis")
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=1)
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("no local Redis (CI requires one)")
-    return client
-
-
 REDIS_URL = "redis://127.0.0.1:6379/2"
 
 
 @pytest.mark.parametrize("storage", ["redis", "memory"])
 def test_sign_in_throttle_is_shared_between_workers_only_with_redis(make_app, storage):
     if storage == "redis":
-        redis = _redis_or_skip(REDIS_URL)
+        redis = redis_or_skip(REDIS_URL)
         # A prefix of our own: other test runs on this Redis cannot disturb or be disturbed.
         prefix = f"shagym-test-{uuid.uuid4().hex}"
         config = {**LIMITED, "RATELIMIT_STORAGE_URI": REDIS_URL}
@@ -222,11 +188,11 @@ def test_sign_in_throttle_is_shared_between_workers_only_with_redis(make_app, st
         with worker_a.app_context():
             user = new_user(1)
             client = from_address(worker_a, "203.0.113.20")
-            assert [sign_in(client, user.email, "wrong password!") for _ in range(3)] == [401, 401, 401]
+            assert [sign_in_status(client, user.email, "wrong password!") for _ in range(3)] == [401, 401, 401]
         # A second worker process starts with its own connection to the storage.
         worker_b = make_app(**config)
         with worker_b.app_context():
-            status = sign_in(from_address(worker_b, "203.0.113.20"), user.email)
+            status = sign_in_status(from_address(worker_b, "203.0.113.20"), user.email)
         if storage == "redis":
             assert status == 429
             keys = [k.decode() for k in redis.keys(f"*{prefix}*")]

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cases import seed
 from cases.models import Case, CategorySetting, Event, Queue, RoutingRule, User
 from storage import db
-from tests.conftest import BASE_CONFIG, PG_URL
+from tests.helpers import BASE_CONFIG, PG_URL, count
 from wsgi import create_app
-
-
-def rows(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
 
 
 def invoke(runner, *args: str):
@@ -26,16 +23,6 @@ def invoke(runner, *args: str):
     result = runner.invoke(args=list(args))
     db.session.remove()
     return result
-
-
-@pytest.fixture
-def cheap_hashing(monkeypatch):
-    """seed-demo creates a dozen accounts; argon2 at full cost would dominate the test's time."""
-    from argon2 import PasswordHasher
-
-    from cases import accounts
-
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def test_routing_list_prints_the_rules_in_order(app, runner):
@@ -55,37 +42,52 @@ def test_routing_list_marks_inactive_rules(app, runner):
     assert "policing, priority high  (inactive)" in invoke(runner, "routing", "list").output
 
 
-@pytest.mark.parametrize(
-    "args, queue, priority, rule",
-    [
-        (
-            ["--category", "torture", "--in-custody", "yes"],
-            "torture-prevention",
-            "high",
-            "Torture of someone in custody → torture prevention",
-        ),
-        (
-            ["--category", "torture", "--in-custody", "yes", "--immediate-danger", "yes"],
-            "urgent",
-            "urgent",
-            "Immediate danger → urgent response",
-        ),
-        (
-            ["--category", "cyberbullying", "--child", "yes"],
-            "children",
-            "high",
-            "Cyberbullying of a child → children's rights",
-        ),
-        (["--category", "cyberbullying"], "online", "normal", "cyberbullying → online"),
-        (["--category", "other", "--region", "shymkent"], "general", "normal", "other → general"),
-    ],
-)
-def test_routing_test_prints_rule_queue_and_priority(app, runner, args, queue, priority, rule):
-    result = invoke(runner, "routing", "test", *args)
+class RoutingTest(NamedTuple):
+    """Options of ``routing test``, and the queue, priority and rule it must print."""
+
+    id: str
+    args: tuple[str, ...]
+    queue: str
+    priority: str
+    rule: str
+
+
+ROUTING_TESTS = [
+    RoutingTest(
+        "torture in custody",
+        ("--category", "torture", "--in-custody", "yes"),
+        "torture-prevention",
+        "high",
+        "Torture of someone in custody → torture prevention",
+    ),
+    RoutingTest(
+        "danger beats custody",
+        ("--category", "torture", "--in-custody", "yes", "--immediate-danger", "yes"),
+        "urgent",
+        "urgent",
+        "Immediate danger → urgent response",
+    ),
+    RoutingTest(
+        "cyberbullying of a child",
+        ("--category", "cyberbullying", "--child", "yes"),
+        "children",
+        "high",
+        "Cyberbullying of a child → children's rights",
+    ),
+    RoutingTest("cyberbullying", ("--category", "cyberbullying"), "online", "normal", "cyberbullying → online"),
+    RoutingTest(
+        "other, by region", ("--category", "other", "--region", "shymkent"), "general", "normal", "other → general"
+    ),
+]
+
+
+@pytest.mark.parametrize("case", ROUTING_TESTS, ids=lambda c: c.id)
+def test_routing_test_prints_rule_queue_and_priority(app, runner, case):
+    result = invoke(runner, "routing", "test", *case.args)
     assert result.exit_code == 0, result.output
-    assert f"queue: {queue} (" in result.output
-    assert f"priority: {priority}" in result.output
-    assert rule in result.output
+    assert f"queue: {case.queue} (" in result.output
+    assert f"priority: {case.priority}" in result.output
+    assert case.rule in result.output
 
 
 def test_routing_test_refuses_an_unknown_category(app, runner):
@@ -115,10 +117,10 @@ def test_cases_show_unknown_reference_fails(app, runner):
     assert result.exit_code != 0 and "No case SHG-2026-999999" in result.output
 
 
-def test_seed_demo_fills_a_fresh_database_once(app, runner, cheap_hashing):
+def test_seed_demo_fills_a_fresh_database_once(app, runner):
     result = invoke(runner, "seed-demo")
     assert result.exit_code == 0, result.output
-    users, cases, events = rows(User), rows(Case), rows(Event)
+    users, cases, events = count(User), count(Case), count(Event)
     assert users >= 3 and cases >= 10
     assert events == 2 * cases + users  # created and routed per case; user_created per account
     narratives = [c.narrative for c in db.session.scalars(select(Case))]
@@ -132,23 +134,23 @@ def test_seed_demo_fills_a_fresh_database_once(app, runner, cheap_hashing):
     again = invoke(runner, "seed-demo")
     assert again.exit_code != 0
     assert "only runs on a database it has just created" in again.output
-    assert (rows(User), rows(Case), rows(Event)) == (users, cases, events)
+    assert (count(User), count(Case), count(Event)) == (users, cases, events)
 
 
 def test_seed_demo_refuses_a_database_with_real_cases(app, runner, make_case):
     make_case()
     result = invoke(runner, "seed-demo")
     assert result.exit_code != 0
-    assert rows(User) == 0 and rows(Case) == 1
+    assert count(User) == 0 and count(Case) == 1
 
 
 def test_init_db_is_idempotent(app, runner):
-    counts = (rows(RoutingRule), rows(Queue), rows(CategorySetting))
+    counts = (count(RoutingRule), count(Queue), count(CategorySetting))
     for _ in range(2):
         result = invoke(runner, "init-db")
         assert result.exit_code == 0, result.output
         assert "Nothing to add." in result.output
-        assert (rows(RoutingRule), rows(Queue), rows(CategorySetting)) == counts
+        assert (count(RoutingRule), count(Queue), count(CategorySetting)) == counts
     assert counts == (len(seed.RULES), len(seed.QUEUES), len(seed.CATEGORIES))
 
 
@@ -158,7 +160,7 @@ def test_init_db_keeps_what_an_administrator_changed(app, runner):
     db.session.delete(db.session.scalar(select(RoutingRule).where(RoutingRule.name == "life → policing")))
     db.session.commit()
     assert invoke(runner, "init-db").exit_code == 0
-    assert rows(RoutingRule) == len(seed.RULES) - 1
+    assert count(RoutingRule) == len(seed.RULES) - 1
     assert db.session.scalar(select(RoutingRule.active).where(RoutingRule.name == "women → women")) is False
 
 
@@ -166,11 +168,11 @@ def test_init_db_with_demo_if_new_adds_no_demo_data_to_an_existing_database(app,
     result = invoke(runner, "init-db", "--demo-if-new")
     assert result.exit_code == 0, result.output
     assert "no demo data added" in result.output
-    assert rows(User) == 0 and rows(Case) == 0
+    assert count(User) == 0 and count(Case) == 0
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="needs a database of its own; SQLite makes one")
-def test_init_db_on_a_fresh_instance_creates_schema_seeds_and_demo(tmp_path, cheap_hashing):
+def test_init_db_on_a_fresh_instance_creates_schema_seeds_and_demo(tmp_path):
     instance = tmp_path / "fresh"
     app = create_app(
         {
@@ -183,12 +185,12 @@ def test_init_db_on_a_fresh_instance_creates_schema_seeds_and_demo(tmp_path, che
         try:
             result = invoke(app.test_cli_runner(), "init-db", "--demo-if-new")
             assert result.exit_code == 0, result.output
-            assert rows(RoutingRule) == len(seed.RULES) and rows(Case) == 2 * len(seed.CATEGORIES)
+            assert count(RoutingRule) == len(seed.RULES) and count(Case) == 2 * len(seed.CATEGORIES)
             assert all(c.narrative.startswith("[DEMO") for c in db.session.scalars(select(Case)))
-            users = rows(User)
+            users = count(User)
             again = invoke(app.test_cli_runner(), "init-db", "--demo-if-new")
             assert again.exit_code == 0 and "Nothing to add." in again.output
-            assert rows(Case) == 2 * len(seed.CATEGORIES) and rows(User) == users
+            assert count(Case) == 2 * len(seed.CATEGORIES) and count(User) == users
         finally:
             db.session.remove()
             db.engine.dispose()

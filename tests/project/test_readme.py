@@ -1,10 +1,9 @@
 """The README's generated sections match the code they describe."""
 
-from pathlib import Path
-
 from scripts.readme import render
+from tests.helpers import ROOT
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 def test_readme_sections_are_generated_from_the_code():

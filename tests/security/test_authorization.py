@@ -12,17 +12,14 @@ import html
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from flask import url_for
-from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-import storage
-from cases import accounts, commands
+from cases import commands
 from cases.models import Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
 from staff import gate
 from storage import db
-from tests.conftest import PASSWORD, Auth
+from tests.helpers import PASSWORD, count, report, signed_in
 
 ACTORS = ("anonymous", "caseworker_of_queue", "caseworker_of_other_queue", "supervisor", "admin")
 STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise")
@@ -34,21 +31,6 @@ HOME = "home"  # 302 to the staff home page
 ADMIN_HOME = "admin_home"  # 302 to the accounts page
 SELF = "self"  # 302 to the same page (e.g. a saved form)
 RULES = "rules"  # 302 to the routing rules
-
-
-@pytest.fixture(autouse=True)
-def _fast(monkeypatch):
-    """Speed only, nothing under test: argon2id with small costs (the library defaults take
-    ~0.15 s a hash), and no fsync on the throwaway SQLite files."""
-    monkeypatch.setattr(accounts, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-    configure = storage.configure_engine
-
-    def configure_without_fsync(engine):
-        configure(engine)
-        if engine.dialect.name == "sqlite":
-            sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
-
-    monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -140,6 +122,8 @@ def test_staff_blueprints_are_the_deny_by_default_ones(app):
 
 @pytest.fixture
 def world(app, make_case, make_user):
+    """A case with a file in general, another in women, a signed-in client per actor and a value
+    for every URL argument of the staff routes."""
     case = make_case().case
     hidden = make_case(category="women").case  # the other caseworker's queue
     evidence = Evidence(
@@ -158,11 +142,7 @@ def world(app, make_case, make_user):
         "supervisor": make_user("supervisor"),
         "admin": make_user("admin"),
     }
-    clients = {"anonymous": app.test_client()}
-    for name, user in users.items():
-        client = app.test_client()
-        assert Auth(client).login(user).status_code == 302
-        clients[name] = client
+    clients = {"anonymous": app.test_client()} | {name: signed_in(app, user) for name, user in users.items()}
     target = make_user("caseworker", ["general"], email="target@example.org")
     rule = db.session.scalar(select(RoutingRule).where(RoutingRule.category == "women"))
     values = {
@@ -185,7 +165,6 @@ def fingerprint(case_id: int) -> tuple:
     """What a refused request must not change."""
     db.session.expire_all()
     case = db.session.get(Case, case_id)
-    count = lambda model: db.session.scalar(select(func.count()).select_from(model))  # noqa: E731
     return (
         count(Event),
         count(Message),
@@ -335,8 +314,6 @@ def test_public_side_shows_no_staff_data(app, world):
 
 def test_public_tracking_does_not_show_internal_notes(app, world):
     """The reporter, with the receipt, sees messages sent to them but never internal notes."""
-    from tests.conftest import report
-
     filed = commands.file_report(report(), app.extensions["shagym_receipt_key"])
     commands.add_note(filed.case.id, world["users"]["caseworker_of_queue"], "Internal: we doubt this account")
     commands.send_message(filed.case.id, world["users"]["caseworker_of_queue"], "Please send the date.")
