@@ -33,7 +33,7 @@ test: $(VENV)/.dev-deps translations
 lint: $(VENV)/.dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/bandit -q -r cases intake wsgi.py config.py storage.py extensions.py -c pyproject.toml
+	$(BIN)/bandit -q -r cases intake staff web storage wsgi.py cli.py config.py extensions.py i18n.py -c pyproject.toml
 
 readme: $(VENV)/.run-deps
 	$(BIN)/python scripts/readme.py
