@@ -26,6 +26,7 @@ from i18n import LANGUAGES
 from intake.forms import ReportForm, local_today
 from intake.uploads import evidence_limits, report_limit, track_limit, uploaded_files
 from web import errors
+from web.redirects import local_path
 
 bp = Blueprint("intake", __name__)
 
@@ -125,11 +126,7 @@ def language(code: str) -> Response:
     """Remember the chosen language in a strictly necessary cookie, then go back."""
     if code not in LANGUAGES:
         abort(404)
-    target = request.args.get("next", "/")
-    # Only paths on this site: "//host" and "/\\host" would leave it.
-    if not target.startswith("/") or target[1:2] in ("/", "\\") or any(ch in target for ch in "\r\n"):
-        target = "/"
-    response = redirect(target)
+    response = redirect(local_path(request.args.get("next")))
     response.set_cookie(
         "lang",
         code,

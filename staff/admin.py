@@ -20,6 +20,7 @@ from cases.vocabulary import Role
 from staff.forms import MembershipForm, QueueForm, ReauthForm, RuleForm, UserForm
 from staff.gate import recent_auth
 from storage import db
+from web.redirects import local_path
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/staff/admin")
 
@@ -37,9 +38,7 @@ def _refused(exc: Refused) -> None:
 @bp.route("/reauth", methods=["GET", "POST"])
 def reauth():
     form = ReauthForm()
-    target = request.args.get("next", "")
-    if not target.startswith("/staff/"):
-        target = url_for("staff.home")
+    target = local_path(request.args.get("next"), default=url_for("staff.home"), prefix="/staff/")
     if form.validate_on_submit():
         if commands.reauthenticate(current_user, form.password.data):
             return redirect(target)
