@@ -12,12 +12,12 @@ from flask import request
 from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from cases.categories import CATEGORIES, REGIONS, REPORTER_ROLES, YES_NO, YES_NO_UNKNOWN
 from i18n import N_
+from web.forms import Form
 
 NARRATIVE_MIN, NARRATIVE_MAX = 20, 20_000
 
@@ -39,7 +39,7 @@ def _unreadable(value: str, urlencoded: bool) -> bool:
     return False
 
 
-class StrictForm(FlaskForm):
+class StrictForm(Form):
     """Refuses a field posted twice and text that is not valid UTF-8 or holds control characters."""
 
     def validate(self, extra_validators=None) -> bool:

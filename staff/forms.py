@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cases.vocabulary import PRIORITY_TITLES, ROLE_TITLES, MessageKind, Priority, Role
+from web.forms import Form
 
 PRIORITY_CHOICES = [(p.label, _l(PRIORITY_TITLES[p])) for p in Priority]
 
@@ -26,7 +26,7 @@ REQUIRED = _l("Fill in this field.")
 TOO_LONG = _l("Write at most %(max)d characters.")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(
         _l("Email"), validators=[DataRequired(_l("Enter your email."))], render_kw={"autocomplete": "username"}
     )
@@ -37,7 +37,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     code = StringField(
         _l("6-digit code from your authenticator app"),
         validators=[DataRequired(_l("Enter the code."))],
@@ -45,13 +45,13 @@ class CodeForm(FlaskForm):
     )
 
 
-class RecoveryForm(FlaskForm):
+class RecoveryForm(Form):
     recovery = StringField(
         _l("Recovery code"), validators=[DataRequired(_l("Enter a recovery code."))], render_kw={"autocomplete": "off"}
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(Form):
     current = PasswordField(
         _l("Current password"), validators=[DataRequired(REQUIRED)], render_kw={"autocomplete": "current-password"}
     )
@@ -62,13 +62,13 @@ class PasswordChangeForm(FlaskForm):
     )
 
 
-class ReauthForm(FlaskForm):
+class ReauthForm(Form):
     password = PasswordField(
         _l("Your password"), validators=[DataRequired(REQUIRED)], render_kw={"autocomplete": "current-password"}
     )
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     version = HiddenField()
 
 
@@ -100,7 +100,7 @@ class MoveForm(VersionedForm):
     )
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     kind = SelectField(
         _l("Kind"),
         choices=[
@@ -120,7 +120,7 @@ class HoldForm(VersionedForm):
     )
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(REQUIRED), Length(max=254, message=TOO_LONG)])
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
     role = SelectField(
@@ -135,11 +135,11 @@ class UserForm(FlaskForm):
     )
 
 
-class MembershipForm(FlaskForm):
+class MembershipForm(Form):
     queues = SelectMultipleField(_l("Queues"))
 
 
-class QueueForm(FlaskForm):
+class QueueForm(Form):
     slug = StringField(
         _l("Short name (letters, digits, dashes)"),
         validators=[DataRequired(REQUIRED), Length(max=64, message=TOO_LONG)],
@@ -153,7 +153,7 @@ class QueueForm(FlaskForm):
 ANY = ("", _l("any"))
 
 
-class RuleForm(FlaskForm):
+class RuleForm(Form):
     name = StringField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
     position = IntegerField(
         _l("Position (lower runs first)"),

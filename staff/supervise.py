@@ -33,15 +33,15 @@ def _date(name: str) -> datetime | None:
     The page shows times in that zone, so "from 3 March" means from midnight there, not in UTC.
     """
     raw = request.args.get(name, "")
+    if not raw or len(raw) > 40:
+        return None
     try:
-        value = datetime.fromisoformat(raw) if raw else None
-    except ValueError:
+        value = datetime.fromisoformat(raw)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=ZoneInfo(current_app.config["OFFICE_TIMEZONE"]))
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):  # malformed, or out of range once moved to UTC (0001-01-01)
         return None
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(current_app.config["OFFICE_TIMEZONE"]))
-    return value.astimezone(UTC)
 
 
 @bp.get("/activity")
