@@ -52,13 +52,14 @@ def seed_demo() -> None:
         raise click.ClickException(str(exc)) from exc
     lines = ["Demo logins (fictional data; this database is for demonstration only):"]
     lines += [f"  {email:38} {password}" for email, password in logins.items()]
-    text = "\n".join(lines)
     path = Path(current_app.instance_path) / "demo-logins.txt"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
-        fh.write(text + "\n")
-    click.echo(text)
-    click.echo(f"(also saved in {path}; supervisor and admin enrol two-factor sign-in on first login)")
+        fh.write("\n".join(lines) + "\n")
+    # The passwords stay in that file (0600): a service log or a terminal recording never holds them.
+    click.echo(f"Demo accounts (fictional data; passwords in {path}, readable only by you):")
+    click.echo("\n".join(f"  {email}" for email in logins))
+    click.echo("(supervisor and admin enrol two-factor sign-in on first login)")
 
 
 @routing_cli.command("list")

@@ -130,6 +130,10 @@ def test_seed_demo_fills_a_fresh_database_once(app, runner):
     logins = Path(app.instance_path) / "demo-logins.txt"
     assert stat.S_IMODE(logins.stat().st_mode) == 0o600
     assert "supervisor@demo.shagym.test" in logins.read_text() and "supervisor@demo.shagym.test" in result.output
+    passwords = [line.split()[1] for line in logins.read_text().splitlines()[1:]]
+    assert len(passwords) == users and all(p.startswith("demo-") for p in passwords)
+    assert not any(p in result.output for p in passwords), "a demo password was printed"
+    assert "demo-logins.txt" in result.output
 
     again = invoke(runner, "seed-demo")
     assert again.exit_code != 0
