@@ -132,6 +132,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Reverse proxies in front of the app whose `X-Forwarded-For` is trusted (for rate limits; the address is never stored).",
         int,
     ),
+    Setting(
+        "FORWARDED_ALLOW_IPS",
+        "127.0.0.1",
+        "Addresses of the reverse proxy (comma-separated): only requests from them may set `X-Forwarded-*` "
+        "(read by the app and by gunicorn). gunicorn listens on 127.0.0.1 behind the proxy.",
+    ),
     Setting("PORT", 8000, "Port of `make run`.", int),
 )
 
@@ -140,7 +146,6 @@ OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SHAGYM_INSTANCE", "`instance/`", "Folder for the SQLite database, generated keys and secrets."),
     ("SHAGYM_PASSWORD", "—", "Password for `flask --app wsgi create-user` (else a hidden prompt)."),
     ("WEB_CONCURRENCY", "`4`", "gunicorn worker processes (`gunicorn.conf.py`)."),
-    ("FORWARDED_ALLOW_IPS", "`127.0.0.1`", "Proxies gunicorn trusts for the request scheme (`gunicorn.conf.py`)."),
     ("TEST_DATABASE_URL", "—", "Run the test suite on this PostgreSQL database instead of SQLite (it is wiped)."),
     ("CI", "—", "Set by CI: a missing Chromium fails the browser tests instead of skipping them."),
 )

@@ -5,6 +5,8 @@ import re
 
 from gunicorn.glogging import Logger
 
+import config
+
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 threads = 1
 timeout = 60
@@ -13,7 +15,8 @@ accesslog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = "info"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# The same setting the app reads (config.SETTINGS): one knob, one default.
+forwarded_allow_ips = config.load_settings()["FORWARDED_ALLOW_IPS"]
 
 _ADDRESS = re.compile(r"\bip=\S*?(?=: |\s|$)")  # IPv6 has colons, never ": "
 

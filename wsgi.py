@@ -15,7 +15,6 @@ from typing import Any
 
 import flask_babel
 from flask import Flask, current_app, g, request
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 import cli
 import config
@@ -32,6 +31,7 @@ from staff import admin, auth, gate, supervise
 from staff import views as staff_views
 from storage import crypto, db
 from web import errors, headers
+from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
 BLUEPRINTS = (intake_views.bp, track.bp, auth.bp, staff_views.bp, supervise.bp, admin.bp)
@@ -73,8 +73,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = config.instance_secret(app.instance_path, "secret_key")
     if app.config["SHAGYM_PROXY_HOPS"]:
-        hops = app.config["SHAGYM_PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        app.wsgi_app = TrustedProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, app.config["SHAGYM_PROXY_HOPS"], app.config["FORWARDED_ALLOW_IPS"]
+        )
     if app.config["SHAGYM_PRODUCTION"] and (app.debug or app.testing):
         raise RuntimeError("SHAGYM_PRODUCTION=1 refuses to run in debug or testing mode")
 

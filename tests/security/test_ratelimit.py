@@ -159,6 +159,20 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_limit(make_app):
         assert other.status_code == 200
 
 
+def test_a_client_that_reaches_the_app_directly_cannot_choose_its_address(make_app):
+    """Behind a proxy (hops=1), a forged ``X-Forwarded-For`` from anywhere but the proxy is ignored."""
+    app = make_app(**LIMITED, SHAGYM_PROXY_HOPS=1, FORWARDED_ALLOW_IPS="127.0.0.1")
+    with app.app_context():
+        statuses = [
+            from_address(app, "203.0.113.12")
+            .post("/report", data=REPORT, headers={"X-Forwarded-For": f"10.9.{n}.{n}"})
+            .status_code
+            for n in range(4)
+        ]
+        assert statuses == [200, 200, 429, 429]
+        assert db.session.scalar(select(func.count(Case.id))) == 2
+
+
 def test_the_limiter_never_keeps_a_client_address(limited):
     from_address(limited, "203.0.113.77").post("/report", data=REPORT)
     sign_in_status(from_address(limited, "203.0.113.77"), "someone@example.org", "wrong password!")
