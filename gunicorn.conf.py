@@ -5,7 +5,7 @@ import re
 
 from gunicorn.glogging import Logger
 
-import config
+from config import load_settings as _load_settings  # not "config": that name is a gunicorn setting
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 threads = 1
@@ -16,7 +16,7 @@ access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = "info"
 # The same setting the app reads (config.SETTINGS): one knob, one default.
-forwarded_allow_ips = config.load_settings()["FORWARDED_ALLOW_IPS"]
+forwarded_allow_ips = _load_settings()["FORWARDED_ALLOW_IPS"]
 
 _ADDRESS = re.compile(r"\bip=\S*?(?=: |\s|$)")  # IPv6 has colons, never ": "
 
