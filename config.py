@@ -106,6 +106,13 @@ SETTINGS: tuple[Setting, ...] = (
         "5 per minute",
         "Wrong two-factor codes allowed per account (and twice as many tries per client).",
     ),
+    Setting(
+        "TWO_FACTOR_HOURLY_LIMIT",
+        100,
+        "Wrong two-factor codes allowed per account per hour, counted in the database (so with any limiter "
+        "storage); past it the account's codes are refused until the hour is over, and a warning is logged.",
+        int,
+    ),
     Setting("STAFF_IDLE_MINUTES", 30, "A staff session ends after this many minutes without a request.", int),
     Setting("STAFF_SESSION_HOURS", 12, "A staff session ends this many hours after sign-in, however active.", int),
     Setting(

@@ -92,6 +92,9 @@ class User(db.Model):
     totp_secret: Mapped[Optional[str]] = mapped_column(EncryptedText("users.totp_secret"))
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
+    # Wrong second-factor codes in the hour that started at ``second_factor_window_at``.
+    second_factor_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    second_factor_window_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     queues: Mapped[list[Queue]] = relationship(secondary="queue_memberships", order_by="Queue.name")
 

@@ -13,7 +13,7 @@ import hmac
 import secrets
 import time
 from collections.abc import MutableMapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import segno
@@ -28,6 +28,29 @@ from storage import crypto, db
 ISSUER = "Shagym"
 STEP = 30
 RECOVERY_CODES = 10
+
+
+FAILURE_WINDOW = timedelta(hours=1)
+
+
+def failures_now(user: User, now: datetime) -> int:
+    """Wrong codes counted against the account in the current hour-long window."""
+    started = user.second_factor_window_at
+    return user.second_factor_failures if started is not None and now - started < FAILURE_WINDOW else 0
+
+
+def locked(user: User, now: datetime, hourly_limit: int) -> bool:
+    """Too many wrong codes this hour: every code is refused until the window is over."""
+    return failures_now(user, now) >= hourly_limit
+
+
+def count_failure(user: User, now: datetime) -> int:
+    """One more wrong code; a window older than an hour starts again. Returns the count in the window."""
+    if failures_now(user, now) == 0:
+        user.second_factor_window_at = now
+        user.second_factor_failures = 0
+    user.second_factor_failures += 1
+    return user.second_factor_failures
 
 
 def required_for(user: User, require_for_all: bool) -> bool:

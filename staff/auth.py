@@ -103,11 +103,18 @@ def second_factor():
         rec = (
             recovery.recovery.data if totp is None and "rec-recovery" in request.form and recovery.validate() else None
         )
+        user = current_user._get_current_object()
         if totp is not None or rec is not None:
+            limit = current_app.config["TWO_FACTOR_HOURLY_LIMIT"]
             try:
-                commands.pass_second_factor(current_user._get_current_object(), totp_code=totp, recovery_code=rec)
+                commands.pass_second_factor(user, totp_code=totp, recovery_code=rec, hourly_limit=limit)
+            except commands.SecondFactorLocked as exc:
+                security_log.warning("second_factor_locked user=%s", user.id)
+                flash(_(exc.template), "error")
+                return render_template("staff/second_factor.html", form=form, recovery=recovery), 429
             except Refused:
-                pass
+                if commands.record_second_factor_failure(user) == limit:
+                    security_log.warning("second_factor_limit_reached user=%s limit=%s per hour", user.id, limit)
             else:
                 return redirect(url_for("staff.home"))
         security_log.warning("second_factor_failed user=%s", current_user.id)

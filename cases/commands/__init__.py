@@ -9,6 +9,7 @@ functions; they never commit.
 """
 
 from cases.commands.accounts import (
+    SecondFactorLocked,
     add_rule,
     change_password,
     create_queue,
@@ -18,6 +19,7 @@ from cases.commands.accounts import (
     enrol_second_factor,
     pass_second_factor,
     reauthenticate,
+    record_second_factor_failure,
     refresh_session,
     set_memberships,
     sign_in,
@@ -69,6 +71,8 @@ __all__ = [
     "move_queue",
     "pass_second_factor",
     "reauthenticate",
+    "record_second_factor_failure",
+    "SecondFactorLocked",
     "record_download",
     "record_view",
     "reencrypt_all",

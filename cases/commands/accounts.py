@@ -161,14 +161,25 @@ def reauthenticate(user: User, password: str) -> bool:
     return True
 
 
+class SecondFactorLocked(CommandError):
+    """Too many wrong codes for this account this hour."""
+
+
 @command
-def pass_second_factor(user: User, totp_code: str | None = None, recovery_code: str | None = None) -> bool:
+def pass_second_factor(
+    user: User, totp_code: str | None = None, recovery_code: str | None = None, hourly_limit: int = 0
+) -> bool:
     """Check a TOTP or a recovery code once (a spent one is refused) and finish the sign-in.
 
     The user row is locked first, so a code spent by a concurrent request counts as spent
-    here (PostgreSQL; SQLite writers are serial anyway).
+    here (PostgreSQL; SQLite writers are serial anyway). With ``hourly_limit`` wrong codes
+    already this hour, every code is refused (``SecondFactorLocked``).
     """
     db.session.refresh(user, with_for_update=True)
+    if hourly_limit and twofactor.locked(user, unit.utcnow(), hourly_limit):
+        raise SecondFactorLocked(
+            N_("Too many wrong codes for this account. Try again in an hour, or ask an administrator for help.")
+        )
     ok = False
     if totp_code is not None:
         ok = twofactor.verify_code(user, totp_code)
@@ -176,8 +187,16 @@ def pass_second_factor(user: User, totp_code: str | None = None, recovery_code: 
         ok = twofactor.use_recovery_code(user, recovery_code)
     if not ok:
         raise CommandError(N_("That code is not valid. Codes can be used only once."))
+    user.second_factor_failures = 0
     user.staff_session.second_factor_done = True
     return True
+
+
+@command
+def record_second_factor_failure(user: User) -> int:
+    """Count a wrong code against the account (its own transaction: the refused check rolled back)."""
+    db.session.refresh(user, with_for_update=True)
+    return twofactor.count_failure(user, unit.utcnow())
 
 
 @command

@@ -12,6 +12,7 @@ import json
 import re
 import time
 import zlib
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -243,6 +244,49 @@ def test_guessing_codes_is_throttled_per_account(make_app):
         owner = from_address(app, "192.0.2.200")
         sign_in(owner, user)
         assert owner.post("/staff/2fa", data={"totp-code": pyotp.TOTP(user.totp_secret).now()}).status_code == 302
+
+
+def test_wrong_codes_are_capped_per_account_and_hour_whatever_the_limiter(make_app, make_user, caplog):
+    """ASVS 2.2.1: with the limiter off (or per-worker memory), the database still counts wrong codes."""
+    app = make_app(RATELIMIT_ENABLED=False, TWO_FACTOR_HOURLY_LIMIT=3)
+    with app.app_context():
+        user = make_user("supervisor")
+        statuses = []
+        for n in range(3):
+            attacker = from_address(app, f"198.51.100.{n + 1}")
+            sign_in(attacker, user)
+            statuses.append(attacker.post("/staff/2fa", data={"totp-code": "000000"}).status_code)
+        assert statuses == [401, 401, 401]
+        db.session.refresh(user)
+        assert user.second_factor_failures == 3
+        assert f"second_factor_limit_reached user={user.id}" in caplog.text
+        # Now even the right code is refused for the rest of the hour, with a clear message.
+        _fresh_step(user)
+        owner = from_address(app, "192.0.2.200")
+        sign_in(owner, user)
+        locked = owner.post("/staff/2fa", data={"totp-code": pyotp.TOTP(user.totp_secret).now()})
+        assert locked.status_code == 429
+        assert "Too many wrong codes for this account" in page(locked)
+        assert second_factor_done(user) == [False, False, False, False]
+        # An hour later the window is over: the right code works and the count starts again.
+        db.session.execute(
+            text("UPDATE users SET second_factor_window_at = :at WHERE id = :id"),
+            {"at": datetime.now(UTC) - timedelta(hours=1, seconds=1), "id": user.id},
+        )
+        db.session.commit()
+        _fresh_step(user)
+        assert owner.post("/staff/2fa", data={"totp-code": pyotp.TOTP(user.totp_secret).now()}).status_code == 302
+        db.session.refresh(user)
+        assert user.second_factor_failures == 0
+
+
+def test_the_hourly_window_counts_and_starts_again():
+    user = User(second_factor_failures=0)
+    start = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+    assert [twofactor.count_failure(user, start + timedelta(minutes=m)) for m in (0, 10, 59)] == [1, 2, 3]
+    assert twofactor.locked(user, start + timedelta(minutes=59), 3)
+    assert not twofactor.locked(user, start + timedelta(minutes=61), 3)
+    assert twofactor.count_failure(user, start + timedelta(minutes=61)) == 1
 
 
 def store_recovery_codes(user):
