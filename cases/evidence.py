@@ -1,18 +1,27 @@
 """Evidence files: what is accepted, decided from the content, never the name.
 
-Accepted: photos (JPEG, PNG, GIF, WebP, HEIC), PDF, audio (MP3, OGG, WAV,
+Accepted (README "Evidence files" says the same): photos (JPEG, PNG, GIF, WebP, HEIC), PDF, audio (MP3, OGG, WAV,
 M4A, FLAC, AMR), video (MP4, WebM, QuickTime, 3GP) and office documents
 (Word, Excel, PowerPoint, OpenDocument). Anything else (executables, HTML,
 SVG, archives, scripts) is refused.
+
+Inside what is accepted, refused too: photos of more than ``MAX_PIXELS``
+(decompression bombs); office documents with macros, embedded OLE objects or
+executables; and office documents (zip containers) with more than
+``ZIP_MAX_ENTRIES`` entries, more than ``ZIP_MAX_UNPACKED`` bytes unpacked or a
+compression ratio above ``ZIP_MAX_RATIO`` (zip bombs). Zip entries are really
+unpacked, within that budget, so a bomb that lies about its sizes is caught too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from dataclasses import dataclass
 
 import filetype
+import olefile
 from PIL import Image, UnidentifiedImageError
 
 from i18n import N_
@@ -47,7 +56,23 @@ ALLOWED = {
     "ppt": "application/vnd.ms-powerpoint",
 }
 IMAGE_KINDS = {"jpg", "png", "gif", "webp"}
+ZIP_KINDS = {"docx", "xlsx", "pptx", "odt", "ods", "odp"}
+OLE_KINDS = {"doc", "xls", "ppt"}
 GPS_IFD = 0x8825
+MAX_PIXELS = 80_000_000  # a 10,000 × 8,000 photo; more is a decompression bomb, not evidence
+ZIP_MAX_ENTRIES = 2_000
+ZIP_MAX_UNPACKED = 200 * 1024 * 1024
+ZIP_MAX_RATIO = 100
+ZIP_CHUNK = 64 * 1024
+# What makes an office document run code or carry another program.
+ACTIVE_PARTS = ("vbaproject", "vbadata", "activex", "oleobject", "/embeddings/", "macros/", "basic/", "scripts/")
+EXECUTABLE_SUFFIXES = (
+    ".exe", ".dll", ".com", ".scr", ".bat", ".cmd", ".ps1", ".vbs", ".vbe", ".js", ".jse", ".wsf", ".hta",
+    ".jar", ".msi", ".sh", ".lnk", ".cpl",
+)  # fmt: skip
+EXECUTABLE_MAGIC = (b"MZ", b"\x7fELF", b"\xca\xfe\xba\xbe", b"\xcf\xfa\xed\xfe", b"#!")
+MACRO_CONTENT_TYPE = b"macroEnabled"
+OLE_ACTIVE_STREAMS = ("_vba_project", "vba", "macros", "objectpool", "\x01ole10native", "mbd")
 
 
 @dataclass(frozen=True)
@@ -79,6 +104,14 @@ MSG_LARGE = N_("The file “%(name)s” is larger than %(mb)s MB.")
 MSG_TYPE = N_("The file “%(name)s” is not a photo, PDF, audio, video or office document, so we cannot accept it.")
 MSG_COUNT = N_("You can attach at most %(count)s files to a report.")
 MSG_TOTAL = N_("All files of a report together can be at most %(mb)s MB.")
+MSG_PIXELS = N_("The photo “%(name)s” has too many pixels (at most %(mp)s megapixels). Please send a smaller copy.")
+MSG_ACTIVE = N_(
+    "The document “%(name)s” contains macros, embedded objects or programs, so we cannot accept it. "
+    "Please save it as PDF, or copy its text into your report."
+)
+MSG_BOMB = N_(
+    "The document “%(name)s” unpacks to far more than its size, so we cannot accept it. Please send it as PDF."
+)
 
 
 class RefusedFile(Refused):
@@ -88,7 +121,11 @@ class RefusedFile(Refused):
 
 
 def detect(content: bytes) -> str | None:
-    """The extension of an accepted type, from the bytes alone; None if not accepted."""
+    """The extension of an accepted type, from the bytes alone; None if not accepted.
+
+    Raises ``RefusedFile`` (with the name ``%(name)s`` left to fill) for an accepted type
+    whose content is dangerous: too many pixels, macros or embedded programs, a zip bomb.
+    """
     kind = filetype.guess(content[:8192] if len(content) > 8192 else content)
     if kind is None:
         return None
@@ -96,12 +133,74 @@ def detect(content: bytes) -> str | None:
     if ext not in ALLOWED:
         return None
     if ext in IMAGE_KINDS:
-        try:
-            with Image.open(io.BytesIO(content)) as img:
-                img.verify()
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            return None
+        return ext if _image_ok(content) else None
+    if ext in ZIP_KINDS:
+        return ext if _zip_document_ok(content) else None
+    if ext in OLE_KINDS:
+        return ext if _ole_document_ok(content) else None
     return ext
+
+
+class _Dangerous(Exception):
+    def __init__(self, template: str, **params) -> None:
+        super().__init__(template)
+        self.template, self.params = template, params
+
+
+def _image_ok(content: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(content)) as img:
+            if img.width * img.height > MAX_PIXELS:
+                raise _Dangerous(MSG_PIXELS, mp=MAX_PIXELS // 1_000_000)
+            img.verify()
+    except Image.DecompressionBombError as exc:  # Pillow's own, far larger limit
+        raise _Dangerous(MSG_PIXELS, mp=MAX_PIXELS // 1_000_000) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _zip_document_ok(content: bytes) -> bool:
+    """An office document that is a zip: no active parts, and it really unpacks within the limits."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            entries = archive.infolist()
+            if len(entries) > ZIP_MAX_ENTRIES:
+                raise _Dangerous(MSG_BOMB)
+            unpacked = 0
+            for entry in entries:
+                name = "/" + entry.filename.lower()
+                if any(part in name for part in ACTIVE_PARTS) or name.endswith(EXECUTABLE_SUFFIXES):
+                    raise _Dangerous(MSG_ACTIVE)
+                if entry.compress_size and entry.file_size / entry.compress_size > ZIP_MAX_RATIO:
+                    raise _Dangerous(MSG_BOMB)
+                macro_types = name == "/[content_types].xml"  # .docm/.xlsm/.pptm declare themselves here
+                with archive.open(entry) as fh:
+                    first = True
+                    while chunk := fh.read(ZIP_CHUNK):
+                        if first and (
+                            chunk.startswith(EXECUTABLE_MAGIC) or (macro_types and MACRO_CONTENT_TYPE in chunk)
+                        ):
+                            raise _Dangerous(MSG_ACTIVE)
+                        first = False
+                        unpacked += len(chunk)
+                        if unpacked > ZIP_MAX_UNPACKED or unpacked > ZIP_MAX_RATIO * len(content):
+                            raise _Dangerous(MSG_BOMB)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError):
+        return False
+    return True
+
+
+def _ole_document_ok(content: bytes) -> bool:
+    """A legacy Word/Excel/PowerPoint file: no VBA macros, no embedded OLE objects or packages."""
+    try:
+        with olefile.OleFileIO(content) as ole:
+            streams = ["/".join(path).lower() for path in ole.listdir(streams=True, storages=True)]
+    except (OSError, ValueError, IndexError, TypeError):
+        return False
+    if any(part.startswith(OLE_ACTIVE_STREAMS) for path in streams for part in path.split("/")):
+        raise _Dangerous(MSG_ACTIVE)
+    return True
 
 
 def has_gps(content: bytes) -> bool:
@@ -126,7 +225,10 @@ def check(filename: str, content: bytes, limits: Limits) -> Checked:
         raise RefusedFile(MSG_EMPTY, name=name)
     if len(content) > limits.max_file:
         raise RefusedFile(MSG_LARGE, name=name, mb=limits.max_file // (1024 * 1024))
-    kind = detect(content)
+    try:
+        kind = detect(content)
+    except _Dangerous as exc:
+        raise RefusedFile(exc.template, name=name, **exc.params) from exc
     if kind is None:
         raise RefusedFile(MSG_TYPE, name=name)
     return Checked(

@@ -14,7 +14,7 @@ from cases.commands import unit
 from cases.models import Case, Event, Evidence
 from storage import db
 from tests.helpers import report, report_form
-from tests.samples import ACCEPTED, REFUSED, image
+from tests.samples import ACCEPTED, DANGEROUS, REFUSED, image
 
 VALID = report_form(
     narrative="The guards took my phone and beat me in the corridor.", in_custody="yes", reporter_role="affected"
@@ -48,6 +48,71 @@ def test_dangerous_or_unknown_files_are_refused_and_the_form_is_kept(client, nam
     assert "The guards took my phone and beat me in the corridor." in page  # the rest of the form is kept
     assert db.session.scalar(select(func.count(Case.id))) == 0
     assert db.session.scalar(select(func.count(Evidence.id))) == 0
+
+
+# The signature filetype reads as a Word 97 file (OLE compound document + Word's class marker).
+OLE_HEADER = bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00" * 504 + bytes.fromhex("eca5c100") + b"\x00" * 1000
+LIMITS = evidence.Limits(10**7, 10**8, 20)
+
+
+@pytest.mark.parametrize("name", sorted(DANGEROUS))
+def test_dangerous_content_in_an_accepted_type_is_refused_and_the_form_is_kept(client, name):
+    content, says = DANGEROUS[name]
+    response = _post(client, [(name, content)])
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert says in page and name in page
+    assert "The guards took my phone and beat me in the corridor." in page  # the rest of the form is kept
+    assert db.session.scalar(select(func.count(Case.id))) == 0
+    assert db.session.scalar(select(func.count(Evidence.id))) == 0
+
+
+@pytest.mark.parametrize(
+    "streams",
+    [
+        [["Macros", "VBA", "dir"]],
+        [["_VBA_PROJECT_CUR", "VBA"]],
+        [["ObjectPool", "_1234", "\x01Ole10Native"]],
+        [["MBD0001", "Package"]],
+    ],
+    ids=["word macros", "excel macros", "embedded object", "excel embedded storage"],
+)
+def test_legacy_office_files_with_macros_or_embedded_objects_are_refused(monkeypatch, streams):
+    class FakeOle:
+        def __init__(self, _content):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def listdir(self, streams=True, storages=False):
+            return [["WordDocument"], ["\x05SummaryInformation"], *self.paths]
+
+    FakeOle.paths = streams
+    monkeypatch.setattr(evidence.olefile, "OleFileIO", FakeOle)
+    with pytest.raises(evidence.RefusedFile, match="contains macros"):
+        evidence.check("old.doc", OLE_HEADER, LIMITS)
+
+
+def test_a_plain_legacy_office_file_passes_the_macro_check(monkeypatch):
+    class PlainOle:
+        def __init__(self, _content):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def listdir(self, streams=True, storages=False):
+            return [["WordDocument"], ["1Table"], ["\x05SummaryInformation"]]
+
+    monkeypatch.setattr(evidence.olefile, "OleFileIO", PlainOle)
+    assert evidence.check("old.doc", OLE_HEADER, LIMITS).kind == "doc"
 
 
 def test_empty_and_oversize_files_are_refused(make_app):
