@@ -78,6 +78,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_CASE_FILES_MB", 100, "Total evidence per case, in MB.", int),
     Setting("MAX_CASE_FILES", 20, "Evidence files per case.", int),
     Setting(
+        "EVIDENCE_DAILY_QUOTA_MB",
+        5000,
+        "Evidence stored per UTC day for the whole site, in MB; a warning is logged at 80 %. When it is full, "
+        "reports and replies are still taken, without their files, and the reporter is told (`0`: no quota).",
+        int,
+    ),
+    Setting(
         "MAIL_SERVER",
         None,
         "SMTP host for reporter notifications. Unset: notifications are skipped (staff pages say so).",

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -288,6 +289,14 @@ class Evidence(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     has_gps: Mapped[bool] = mapped_column(Boolean, default=False)
     content: Mapped[Optional[bytes]] = mapped_column(EncryptedBytes("evidence.content"), deferred=True)
+
+
+class EvidenceDay(db.Model):
+    """Evidence bytes stored on one UTC day, for the global daily quota (one small row a day)."""
+
+    __tablename__ = "evidence_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 # Every column encrypted at rest (key rotation re-encrypts these; a test scans them raw).

@@ -88,14 +88,22 @@ def track_reply():
         problems.append(_("Your message contains characters we cannot read. Please retype it."))
     if not problems:
         try:
-            commands.reporter_reply(case.id, body, accepted)
+            replied = commands.reporter_reply(case.id, body, accepted)
         except Refused as exc:
             problems.append(_(exc.template, **exc.params))
     if problems:
         return render_template(
             "intake/track_case.html", view=view, limits=evidence_limits(), problems=problems, body=body
         ), 422
-    flash(_("Thank you. Your message was sent to the case worker."), "success")
+    if replied.files_not_kept:
+        flash(
+            _(
+                "Your message was sent, but we could not keep your files: today's space for files is full. Please try adding them again tomorrow."
+            ),
+            "info",
+        )
+    else:
+        flash(_("Thank you. Your message was sent to the case worker."), "success")
     return redirect(url_for("track.track_case"), 303)
 
 

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Optional
 
+from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from cases import evidence, receipts, routing
 from cases.commands import unit
 from cases.commands.casework import first_response_due
 from cases.commands.unit import CommandError, command, record
-from cases.models import Case, Evidence, Queue, RoutingRule
+from cases.models import Case, Evidence, EvidenceDay, Queue, RoutingRule
 from cases.vocabulary import Action, ActorType, Channel, Priority
 from cases.workflow import Status
 from i18n import N_
 from storage import db
+
+log = logging.getLogger("shagym.evidence")
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,34 @@ class NewReport:
         )
 
 
+QUOTA_WARNING_SHARE = 0.8
+
+
+def take_evidence_quota(files: Sequence[evidence.Checked], now: datetime) -> bool:
+    """Reserve today's space for these files in the site-wide daily quota; False if it is full.
+
+    One row a day, locked for the transaction, so concurrent reports cannot both take the
+    last space. Part of a command: the reservation is committed (or rolled back) with the report.
+    """
+    quota = current_app.config["EVIDENCE_DAILY_QUOTA_MB"] * 1024 * 1024
+    size = sum(f.size for f in files)
+    if not files or quota <= 0:
+        return True
+    day = now.astimezone(UTC).date()
+    upsert = sqlite_insert if db.engine.dialect.name == "sqlite" else pg_insert
+    db.session.execute(upsert(EvidenceDay).values(day=day, stored_bytes=0).on_conflict_do_nothing())
+    row = db.session.scalars(
+        select(EvidenceDay).where(EvidenceDay.day == day).with_for_update().execution_options(populate_existing=True)
+    ).one()
+    if row.stored_bytes + size > quota:
+        log.warning("evidence_quota_full day=%s quota_mb=%s", day.isoformat(), quota // (1024 * 1024))
+        return False
+    if row.stored_bytes < QUOTA_WARNING_SHARE * quota <= row.stored_bytes + size:
+        log.warning("evidence_quota_80_percent day=%s quota_mb=%s", day.isoformat(), quota // (1024 * 1024))
+    row.stored_bytes += size
+    return True
+
+
 @dataclass(frozen=True)
 class Filed:
     """The new case, its receipt, and what the receipt page shows, read before the commit
@@ -58,6 +92,7 @@ class Filed:
     queue_name: str = ""
     queue_description: str = ""
     has_email: bool = False
+    files_not_kept: int = 0  # accepted files left out because the daily quota was full
 
 
 class DuplicateSubmission(CommandError):
@@ -139,10 +174,20 @@ def file_report(
             "due": case.due_at.isoformat(),
         },
     )
-    for checked in files:
+    # Files never cost the report itself: with the day's quota full, the report is kept without them.
+    kept = files if take_evidence_quota(files, now) else ()
+    for checked in kept:
         add_evidence(case, checked, now)
     return Filed(
-        case, code, queue, case.reference, case.due_at, queue.name, queue.description or "", bool(report.contact_email)
+        case,
+        code,
+        queue,
+        case.reference,
+        case.due_at,
+        queue.name,
+        queue.description or "",
+        bool(report.contact_email),
+        len(files) - len(kept),
     )
 
 

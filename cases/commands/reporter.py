@@ -9,12 +9,13 @@ recorded as a ``system`` event, and flags the case as having news for staff.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Optional
 
 from cases import evidence, workflow
 from cases.commands import unit
 from cases.commands.casework import add_message, apply_transition
-from cases.commands.intake import add_evidence
+from cases.commands.intake import add_evidence, take_evidence_quota
 from cases.commands.unit import CommandError, command, lock_case, record, touch
 from cases.models import Message
 from cases.notify import REPORTER_ACTION
@@ -27,9 +28,19 @@ from storage import db
 REPLY_MAX = 10_000
 
 
+QUOTA_FULL = N_("We could not keep your files: today's space for files is full. Please try again tomorrow.")
+
+
+@dataclass(frozen=True)
+class Replied:
+    message: Optional[Message]
+    files_not_kept: int  # accepted files left out because the daily quota was full
+
+
 @command
-def reporter_reply(case_id: int, body: str, files: Sequence[evidence.Checked] = ()) -> Optional[Message]:
-    """The reporter adds a message and/or files; audit events for each. Refused on a finished case."""
+def reporter_reply(case_id: int, body: str, files: Sequence[evidence.Checked] = ()) -> Replied:
+    """The reporter adds a message and/or files; audit events for each. Refused on a finished case,
+    and when only files were sent and the day's quota for files is full (a message is always kept)."""
     body = (body or "").strip()
     if not body and not files:
         raise CommandError(N_("Write a message or choose a file."))
@@ -39,8 +50,11 @@ def reporter_reply(case_id: int, body: str, files: Sequence[evidence.Checked] = 
     if not can_reply(case):
         raise CommandError(N_("This case is closed. If something new has happened, please send a new report."))
     now = unit.utcnow()
+    kept = files if take_evidence_quota(files, now) else ()
+    if files and not kept and not body:
+        raise CommandError(QUOTA_FULL)
     message = add_message(case, None, MessageKind.FROM_REPORTER, body, now) if body else None
-    for checked in files:
+    for checked in kept:
         add_evidence(case, checked, now)
     if case.status == Status.AWAITING_INFO:
         transition = workflow.check(case.status, Status.INVESTIGATING, workflow.SYSTEM, None)
@@ -59,4 +73,4 @@ def reporter_reply(case_id: int, body: str, files: Sequence[evidence.Checked] = 
     case.reporter_news = True
     db.session.info[REPORTER_ACTION] = True  # no email to the reporter about their own reply
     case.public_updated_at = now
-    return message
+    return Replied(message, len(files) - len(kept))

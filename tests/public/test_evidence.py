@@ -5,13 +5,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from cases import commands, evidence
 from cases.commands import unit
-from cases.models import Case, Event, Evidence
+from cases.models import Case, Event, Evidence, EvidenceDay, Message
 from storage import db
 from tests.helpers import report, report_form
 from tests.samples import ACCEPTED, DANGEROUS, REFUSED, image
@@ -224,3 +225,68 @@ def test_reporter_adds_files_later_from_the_tracking_page(client, make_case):
         content_type="multipart/form-data",
     )
     assert response.status_code == 422 and "and this" in response.get_data(as_text=True)
+
+
+# --- the site-wide daily quota -----------------------------------------------------------
+
+
+MB = 1024 * 1024
+
+
+def _fill_today(stored: int) -> None:
+    db.session.add(EvidenceDay(day=datetime.now(UTC).date(), stored_bytes=stored))
+    db.session.commit()
+
+
+def test_when_the_daily_quota_is_full_the_report_is_kept_without_its_files(make_app, caplog):
+    app = make_app(EVIDENCE_DAILY_QUOTA_MB=1)
+    with app.app_context():
+        _fill_today(MB - 100)
+        response = _post(app.test_client(), [("photo.jpg", image("JPEG"))])
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "Your report was received" in page
+        assert "Your files were not kept." in page and "Nothing you wrote was lost" in page
+        case = db.session.scalar(select(Case))
+        assert case.narrative == VALID["narrative"]
+        assert db.session.scalar(select(func.count(Evidence.id))) == 0
+        assert "evidence_added" not in set(db.session.scalars(select(Event.action)))
+        assert db.session.get(EvidenceDay, datetime.now(UTC).date()).stored_bytes == MB - 100
+        assert "evidence_quota_full" in caplog.text
+
+
+def test_files_within_the_quota_are_counted_and_80_percent_is_logged(make_app, caplog):
+    app = make_app(EVIDENCE_DAILY_QUOTA_MB=1)
+    with app.app_context():
+        _fill_today(int(0.8 * MB) - 10)
+        content = image("PNG")
+        response = _post(app.test_client(), [("photo.png", content)])
+        assert response.status_code == 200 and "Your files were not kept." not in response.get_data(as_text=True)
+        assert db.session.scalar(select(func.count(Evidence.id))) == 1
+        assert db.session.get(EvidenceDay, datetime.now(UTC).date()).stored_bytes == int(0.8 * MB) - 10 + len(content)
+        assert "evidence_quota_80_percent" in caplog.text
+
+
+def test_a_reply_keeps_its_message_when_the_quota_is_full_and_files_alone_are_refused(make_app):
+    app = make_app(EVIDENCE_DAILY_QUOTA_MB=1)
+    with app.app_context():
+        filed = commands.file_report(report(), app.extensions["shagym_receipt_key"])
+        _fill_today(MB)
+        client = app.test_client()
+        client.post("/track", data={"receipt": filed.receipt})
+        files_only = client.post(
+            "/track/reply",
+            data={"body": "", "evidence": [(io.BytesIO(image("JPEG")), "photo.jpg")]},
+            content_type="multipart/form-data",
+        )
+        assert files_only.status_code == 422 and "space for files is full" in files_only.get_data(as_text=True)
+        both = client.post(
+            "/track/reply",
+            data={"body": "Here is what I saw.", "evidence": [(io.BytesIO(image("JPEG")), "photo.jpg")]},
+            content_type="multipart/form-data",
+            follow_redirects=True,
+        )
+        assert "Your message was sent, but we could not keep your files" in both.get_data(as_text=True)
+        assert [m.body for m in db.session.scalars(select(Message).where(Message.kind == "from_reporter"))] == [
+            "Here is what I saw."
+        ]
+        assert db.session.scalar(select(func.count(Evidence.id))) == 0
