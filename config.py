@@ -104,6 +104,13 @@ SETTINGS: tuple[Setting, ...] = (
         "20 per hour;5 per minute",
         "Report submissions allowed per client (keyed hash of the address).",
     ),
+    Setting(
+        "RECEIPT_REISSUE_MINUTES",
+        15,
+        "The same report form sent again within this many minutes (its answer was lost, e.g. a dropped "
+        "connection) gets a fresh receipt for the stored report; the first code stops working. Later: 409.",
+        int,
+    ),
     Setting("TRACK_RATE_LIMIT", "10 per minute;50 per hour", "Receipt look-ups allowed per client."),
     Setting(
         "LOGIN_RATE_LIMIT", "5 per minute", "Failed staff sign-ins allowed per account and, separately, per client."

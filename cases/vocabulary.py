@@ -55,6 +55,7 @@ class Action(StrEnum):
     EVIDENCE_DOWNLOADED = N_("evidence_downloaded")
     LEGAL_HOLD = N_("legal_hold")
     CONTENT_DESTROYED = N_("content_destroyed")
+    RECEIPT_REISSUED = N_("receipt_reissued")
     USER_CREATED = N_("user_created")
     USER_DEACTIVATED = N_("user_deactivated")
     MEMBERSHIP_CHANGED = N_("membership_changed")
@@ -66,7 +67,7 @@ class Action(StrEnum):
     KEYS_ROTATED = N_("keys_rotated")
 
 
-CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.CONTENT_DESTROYED) + 1]
+CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
 
 
 class Priority(IntEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -55,7 +56,15 @@ def report():
                 accepted,
             )
         except commands.DuplicateSubmission:
-            return render_template("intake/duplicate.html"), 409
+            # The answer to the first sending may never have arrived: within a short window the
+            # same form gets a fresh receipt (the first code stops working), later a plain 409.
+            window = timedelta(minutes=current_app.config["RECEIPT_REISSUE_MINUTES"])
+            try:
+                filed = commands.reissue_receipt(
+                    form.submission_token.data or "", current_app.extensions["shagym_receipt_key"], window
+                )
+            except commands.DuplicateSubmission:
+                return render_template("intake/duplicate.html"), 409
         # Shown exactly once, in the answer to the POST: the receipt is in no URL and no cache.
         return render_template(
             "intake/receipt.html", filed=filed, receipt=filed.receipt, speakable=receipts.speakable(filed.receipt)

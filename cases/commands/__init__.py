@@ -38,7 +38,7 @@ from cases.commands.casework import (
     send_message,
     set_legal_hold,
 )
-from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report
+from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report, reissue_receipt
 from cases.commands.maintenance import destroy_content, due_for_destruction, reencrypt_all, rotate_keys
 from cases.commands.reporter import REPLY_MAX, reporter_reply
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, write_checkpoint
@@ -76,6 +76,7 @@ __all__ = [
     "record_download",
     "record_view",
     "reencrypt_all",
+    "reissue_receipt",
     "refresh_session",
     "reporter_reply",
     "rotate_keys",

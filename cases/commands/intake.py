@@ -6,7 +6,7 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Optional
 
 from flask import current_app
@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from cases import evidence, receipts, routing
 from cases.commands import unit
 from cases.commands.casework import first_response_due
-from cases.commands.unit import CommandError, command, record
+from cases.commands.unit import CommandError, command, record, touch
 from cases.models import Case, Evidence, EvidenceDay, Queue, RoutingRule
 from cases.vocabulary import Action, ActorType, Channel, Priority
 from cases.workflow import Status
@@ -214,6 +214,40 @@ def add_evidence(case: Case, checked: evidence.Checked, now: datetime) -> Eviden
         details={"sha256": checked.sha256, "size": checked.size, "type": checked.kind},
     )
     return item
+
+
+@command
+def reissue_receipt(submission_token: str, receipt_key: bytes, window: timedelta) -> Filed:
+    """The same form came back (its answer never reached the reporter): a fresh receipt for the
+    case it stored, shown once; the earlier code stops working (``receipt_reissued`` event).
+
+    Raises ``DuplicateSubmission`` when no case has this form token, or it is older than ``window``.
+    """
+    digest = hashlib.sha256(submission_token.encode()).digest()
+    case = db.session.scalars(select(Case).where(Case.submission_hash == digest).with_for_update(of=Case)).first()
+    now = unit.utcnow()
+    if case is None or now - case.created_at > window or case.content_destroyed_at is not None:
+        raise DuplicateSubmission(N_("This report was already received."))
+    code = receipts.new_code()
+    case.receipt_hash = receipts.digest(receipt_key, receipts.normalize(code) or "")
+    touch(case, now)
+    record(case, ActorType.PUBLIC, Action.RECEIPT_REISSUED, at=now)
+    return _filed(case, code)
+
+
+def _filed(case: Case, code: str) -> Filed:
+    """What the receipt page shows, read before the commit."""
+    queue = case.queue
+    return Filed(
+        case,
+        code,
+        queue,
+        case.reference or "",
+        case.due_at,
+        queue.name,
+        queue.description or "",
+        bool(case.contact_email),
+    )
 
 
 def _submission_used(token: str) -> bool:

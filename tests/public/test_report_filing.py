@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import inspect, select, text, update
 
 from cases import audit, queries
 from cases.categories import CATEGORIES
@@ -182,8 +182,12 @@ def test_two_submissions_racing_in_threads(app, same_token):
     statuses = sorted(r.status_code for r in results)
     cases = db.session.scalars(select(Case).order_by(Case.id)).all()
     if same_token:
-        assert statuses == [200, 409]
+        # The second sending gets a fresh receipt for the one stored report; only one code works.
+        assert statuses == [200, 200]
         assert len(cases) == 1
+        codes = [receipt_of(r.get_data(as_text=True)) for r in results]
+        found = [queries.find_by_receipt(app.extensions["shagym_receipt_key"], c) for c in codes]
+        assert sorted(f is not None for f in found) == [False, True]
     else:
         assert statuses == [200, 200]
         assert len(cases) == 2 and cases[0].reference != cases[1].reference
@@ -194,14 +198,36 @@ def test_two_submissions_racing_in_threads(app, same_token):
         assert [e.action for e in db.session.scalars(select(Event).where(Event.case_id == case.id))] == [
             "created",
             "routed",
-        ]
+        ] + (["receipt_reissued"] if same_token else [])
 
 
-def test_same_form_sent_twice_is_stored_once(app, en):
+def test_same_form_sent_twice_is_stored_once_and_the_second_answer_carries_a_fresh_receipt(app, en):
+    """The first answer may never have arrived (a dropped connection): the reporter must still get a code."""
     data = form()
     first = en.post("/report", data=data)
     second = en.post("/report", data=data)
+    assert first.status_code == 200 and second.status_code == 200
+    old, new = receipt_of(first.get_data(as_text=True)), receipt_of(second.get_data(as_text=True))
+    assert old != new
+    assert count(Case) == 1 and count(Event) == 3
+    case = db.session.scalar(select(Case))
+    assert [e.action for e in db.session.scalars(select(Event).where(Event.case_id == case.id).order_by(Event.seq))][
+        -1
+    ] == "receipt_reissued"
+    assert audit.verify_chain(db.session, case.id) is None
+    # The first code stops working; the new one opens the case.
+    assert en.post("/track", data={"receipt": old}).status_code == 404
+    assert en.post("/track", data={"receipt": new}).status_code == 303
+
+
+def test_the_same_form_after_the_reissue_window_is_refused_without_a_code(app, en):
+    data = form()
+    first = en.post("/report", data=data)
     assert first.status_code == 200
+    window = app.config["RECEIPT_REISSUE_MINUTES"]
+    db.session.execute(update(Case).values(created_at=datetime.now(UTC) - timedelta(minutes=window, seconds=1)))
+    db.session.commit()
+    second = en.post("/report", data=data)
     assert second.status_code == 409
     html = second.get_data(as_text=True)
     assert "This report was already received" in html
