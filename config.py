@@ -142,6 +142,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "TRACK_SESSION_HOURS",
+        2,
+        "A reporter's check of their case ends this many hours after the receipt was given, however active.",
+        int,
+    ),
+    Setting(
         "OFFICE_TIMEZONE",
         "Asia/Almaty",
         "The office's time zone: working-day due dates, dates typed in filters, times shown on pages.",

@@ -291,6 +291,17 @@ class Evidence(db.Model):
     content: Mapped[Optional[bytes]] = mapped_column(EncryptedBytes("evidence.content"), deferred=True)
 
 
+class TrackingSession(db.Model):
+    """A reporter's check of their case after giving the receipt. The cookie holds only a random
+    token whose SHA-256 is the id; deleting the row ends the check at once (leave, quick exit)."""
+
+    __tablename__ = "tracking_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class EvidenceDay(db.Model):
     """Evidence bytes stored on one UTC day, for the global daily quota (one small row a day)."""
 

@@ -9,6 +9,7 @@ costs the same at a thousand or a million cases.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Optional
@@ -16,7 +17,7 @@ from typing import Optional
 from sqlalchemy import Integer, Select, func, literal, select, tuple_
 
 from cases import receipts
-from cases.models import Case, Event, Evidence, Message, Queue, User
+from cases.models import Case, Event, Evidence, Message, Queue, TrackingSession, User
 from cases.vocabulary import MessageKind, Priority
 from cases.workflow import FINISHED_STATUSES, Status
 from storage import db
@@ -133,6 +134,36 @@ def find_by_receipt(receipt_key: bytes, typed: str) -> Optional[Case]:
     digest = receipts.digest(receipt_key, normalized or "0" * receipts.LENGTH)
     case = db.session.scalar(select(Case).where(Case.receipt_hash == digest))
     return case if normalized else None
+
+
+# --- the reporter's tracking session --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tracking:
+    """What a tracking cookie names: the row (None if unknown), its case, and what is due."""
+
+    row: Optional[TrackingSession]
+    case: Optional[Case]
+    expired: bool = False
+    refresh: bool = False
+
+
+def tracking_key(token: str) -> str:
+    """The stored id of a tracking session: a hash, so the database holds no usable cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_tracking(token: object, idle: timedelta, absolute: timedelta, now: datetime) -> Tracking:
+    """Look up a tracking session by its cookie token, without changing anything."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return Tracking(None, None)
+    row = db.session.get(TrackingSession, tracking_key(token))
+    if row is None:
+        return Tracking(None, None)
+    if now - row.last_seen_at > idle or now - row.created_at > absolute:
+        return Tracking(row, None, expired=True)
+    return Tracking(row, db.session.get(Case, row.case_id), refresh=now - row.last_seen_at > timedelta(minutes=1))
 
 
 # --- the reporter's view ------------------------------------------------------------

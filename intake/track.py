@@ -1,12 +1,13 @@
 """Tracking by receipt: look up, read, reply, add files, leave.
 
-The case id lives only in the signed session cookie for 30 idle minutes;
-nothing about the case is ever in a URL.
+The session cookie holds only an opaque token of a server-side tracking session
+(idle and absolute expiry, ended by Leave and by the quick exit); nothing about
+the case is ever in a URL or a cookie.
 """
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -16,7 +17,6 @@ from cases.models import Case
 from cases.refusals import Refused
 from extensions import limiter
 from intake.uploads import evidence_limits, track_limit, uploaded_files
-from storage import db
 
 bp = Blueprint("track", __name__)
 SESSION_KEY = "track"
@@ -27,18 +27,34 @@ def _not_found(response) -> bool:
 
 
 def _tracked_case() -> Case | None:
-    data = session.get(SESSION_KEY)
-    idle_seconds = current_app.config["TRACK_IDLE_MINUTES"] * 60
-    if not isinstance(data, dict) or time.time() - data.get("seen", 0) > idle_seconds:
+    """The case of this browser's tracking session, or None (ended, idle, too old, never started).
+
+    The cookie holds only an opaque token; the session itself is a row, so "Leave my case"
+    and the quick exit end it for every copy of the cookie.
+    """
+    cfg, now = current_app.config, datetime.now(UTC)
+    found = queries.find_tracking(
+        session.get(SESSION_KEY),
+        timedelta(minutes=cfg["TRACK_IDLE_MINUTES"]),
+        timedelta(hours=cfg["TRACK_SESSION_HOURS"]),
+        now,
+    )
+    if found.expired:
+        commands.quietly(commands.end_tracking_row, found.row)
+    if found.case is None:
         session.pop(SESSION_KEY, None)
         return None
-    case = db.session.get(Case, data.get("case"))
-    if case is None:
-        session.pop(SESSION_KEY, None)
-        return None
-    data["seen"] = time.time()
-    session[SESSION_KEY] = data
-    return case
+    if found.refresh:
+        commands.quietly(commands.refresh_tracking, found.row, now)
+    return found.case
+
+
+def end_tracking_session() -> None:
+    """End this browser's tracking session, if any (Leave my case; the quick exit)."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str) and token:
+        commands.end_tracking(token)
+    session.clear()
 
 
 def _expired():
@@ -56,8 +72,8 @@ def track():
         case = queries.find_by_receipt(current_app.extensions["shagym_receipt_key"], request.form.get("receipt", ""))
         if case is None:
             return render_template("intake/track.html", not_found=True), 404
-        session.clear()
-        session[SESSION_KEY] = {"case": case.id, "seen": time.time()}
+        end_tracking_session()  # a new check replaces this browser's earlier one
+        session[SESSION_KEY] = commands.start_tracking(case.id)
         session.permanent = False
         return redirect(url_for("track.track_case"), 303)
     if _tracked_case() is not None:
@@ -109,7 +125,6 @@ def track_reply():
 
 @bp.post("/track/leave")
 def track_leave():
-    session.pop(SESSION_KEY, None)
-    session.clear()
+    end_tracking_session()
     flash(_("You have left your case. Nothing about it is kept in this browser."), "success")
     return redirect(url_for("track.track"), 303)

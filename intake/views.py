@@ -14,7 +14,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -24,8 +23,10 @@ from cases import commands, evidence, queries, receipts
 from cases.categories import CATEGORIES
 from extensions import limiter
 from i18n import LANGUAGES
+from intake import track
 from intake.forms import ReportForm, local_today
 from intake.uploads import evidence_limits, report_limit, track_limit, uploaded_files
+from storage import writes_on_get
 from web import errors
 from web.redirects import local_path
 
@@ -148,12 +149,13 @@ def language(code: str) -> Response:
 
 
 @bp.get("/leave")
+@writes_on_get
 def leave():
     """Quick exit: end any case-tracking session, then go straight to a neutral site.
 
     With JavaScript the page also calls this in the background while it replaces itself.
     """
-    session.clear()
+    track.end_tracking_session()
     response = redirect(current_app.config["QUICK_EXIT_URL"], 303)
     response.headers["Clear-Site-Data"] = '"cache"'
     return response

@@ -75,6 +75,10 @@ def login():
         user.session_id = token
         user.staff_session = db.session.get(StaffSession, accounts.session_key(token))
         login_user(user)
+        # Flask-Login stores a hash of the client's address and user agent as ``_id`` (for its
+        # session protection, which is off: sessions are checked server-side). Nothing about the
+        # client's address goes into any cookie.
+        session.pop("_id", None)
         if needs_2fa:
             return redirect(url_for("staff_auth.second_factor" if user.totp_enabled else "staff_auth.enrol"))
         return redirect(url_for("staff.home"))

@@ -12,7 +12,6 @@ from functools import wraps
 from flask import Flask, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy.exc import OperationalError
 
 from cases import accounts, commands
 from cases.vocabulary import Role
@@ -82,23 +81,15 @@ def load_user(token: str):
     now = datetime.now(UTC)
     found = accounts.find_session(token, _session_limits(), now)
     if found.expired:
-        _housekeeping(commands.end_session_row, found.row)
+        commands.quietly(commands.end_session_row, found.row)
         return None
     if found.user is None:
         return None
     if found.refresh:
-        _housekeeping(commands.refresh_session, found.row, now)
+        commands.quietly(commands.refresh_session, found.row, now)
     found.user.session_id = token
     found.user.staff_session = found.row
     return found.user
-
-
-def _housekeeping(cmd, *args) -> None:
-    """Session upkeep during a read: if SQLite is busy, the next request tries again."""
-    try:
-        cmd(*args)
-    except OperationalError:
-        pass
 
 
 def init_app(app: Flask) -> None:

@@ -7,9 +7,11 @@ here is an ordinary function, class or constant, imported where it is used.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import time
+import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pyotp
 import pytest
+from itsdangerous import base64_decode
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -367,3 +370,12 @@ def redis_or_skip(url: str):
             raise
         pytest.skip("no local Redis (CI requires one)")
     return client
+
+
+def cookie_session(client) -> dict:
+    """What Flask's (signed, not encrypted) session cookie of ``client`` shows anyone who reads it."""
+    cookie = client.get_cookie("shagym").value
+    compressed = cookie.startswith(".")
+    payload = cookie.split(".")[1] if compressed else cookie.split(".")[0]
+    raw = base64_decode(payload)
+    return json.loads(zlib.decompress(raw) if compressed else raw)

@@ -40,8 +40,15 @@ from cases.commands.casework import (
 )
 from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report, reissue_receipt
 from cases.commands.maintenance import destroy_content, due_for_destruction, reencrypt_all, rotate_keys
-from cases.commands.reporter import REPLY_MAX, reporter_reply
-from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, write_checkpoint
+from cases.commands.reporter import (
+    REPLY_MAX,
+    end_tracking,
+    end_tracking_row,
+    refresh_tracking,
+    reporter_reply,
+    start_tracking,
+)
+from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, quietly, write_checkpoint
 
 __all__ = [
     "REPLY_MAX",
@@ -79,6 +86,11 @@ __all__ = [
     "reissue_receipt",
     "refresh_session",
     "reporter_reply",
+    "start_tracking",
+    "end_tracking",
+    "end_tracking_row",
+    "refresh_tracking",
+    "quietly",
     "rotate_keys",
     "send_message",
     "set_legal_hold",

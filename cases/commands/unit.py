@@ -21,7 +21,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from cases import access, audit
@@ -83,6 +83,15 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
 
     run.is_command = True  # type: ignore[attr-defined]
     return run
+
+
+def quietly(cmd: Callable[..., object], *args: object) -> None:
+    """Upkeep during a read (a session's idle clock, an expired session): if SQLite is busy,
+    the read is still answered and the next request tries again."""
+    try:
+        cmd(*args)
+    except OperationalError:
+        pass
 
 
 def lock_case(case_id: int, actor: User | None = None, expected_version: int | None = None) -> Case:

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
+import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from cases import audit, commands, queries
-from cases.models import Case, Event, Message
-from intake import track
+from cases.models import Case, Event, Message, TrackingSession
 from storage import db
-from tests.helpers import redis_or_skip
+from tests.helpers import cookie_session, count, redis_or_skip
 
 
 def _spellings(code: str) -> list[str]:
@@ -152,13 +152,52 @@ def test_leave_ends_the_tracking_session(client, make_case):
     assert client.get("/track/case").status_code == 302
 
 
-def test_tracking_session_expires_after_30_idle_minutes(app, client, make_case, monkeypatch):
+def _age_tracking(**ago: timedelta) -> None:
+    now = datetime.now(UTC)
+    db.session.execute(update(TrackingSession).values({column: now - delta for column, delta in ago.items()}))
+    db.session.commit()
+
+
+def test_tracking_session_expires_after_30_idle_minutes(app, client, make_case):
     filed = make_case()
     client.post("/track", data={"receipt": filed.receipt})
-    now = time.time()
-    monkeypatch.setattr(track.time, "time", lambda: now + app.config["TRACK_IDLE_MINUTES"] * 60 + 1)
+    _age_tracking(last_seen_at=timedelta(minutes=app.config["TRACK_IDLE_MINUTES"], seconds=1))
     response = client.get("/track/case")
     assert response.status_code == 302 and response.headers["Location"].endswith("/track")
+    assert count(TrackingSession) == 0  # the expired session was ended, not just ignored
+
+
+def test_tracking_session_has_an_absolute_expiry_however_active(app, client, make_case):
+    filed = make_case()
+    client.post("/track", data={"receipt": filed.receipt})
+    _age_tracking(created_at=timedelta(hours=app.config["TRACK_SESSION_HOURS"], seconds=1))
+    assert client.get("/track/case").status_code == 302
+
+
+@pytest.mark.parametrize("ending", ["leave my case", "quick exit"])
+def test_a_tracking_cookie_copied_before_leaving_no_longer_opens_the_case(app, client, make_case, ending):
+    filed = make_case()
+    client.post("/track", data={"receipt": filed.receipt})
+    copy = app.test_client()
+    copy.set_cookie("shagym", client.get_cookie("shagym").value)
+    assert copy.get("/track/case").status_code == 200  # the copy works while the session lives...
+    if ending == "leave my case":
+        client.post("/track/leave")
+    else:
+        client.get("/leave")
+    assert copy.get("/track/case").status_code == 302  # ...and not after it ended
+    assert count(TrackingSession) == 0
+
+
+def test_the_tracking_cookie_shows_neither_the_case_nor_the_receipt(client, make_case):
+    filed = make_case()
+    client.post("/track", data={"receipt": filed.receipt})
+    shown = cookie_session(client)
+    text_ = json.dumps(shown)
+    assert set(shown) - {"_permanent"} == {"track"} and isinstance(shown["track"], str) and len(shown["track"]) >= 40
+    assert str(filed.case.id) not in text_.replace(shown["track"], "") and filed.receipt not in text_
+    row = db.session.scalar(select(TrackingSession))
+    assert row.id != shown["track"] and row.case_id == filed.case.id  # stored as a hash of the token
 
 
 def test_throttle_engages_after_the_documented_number_of_failures(make_app, make_case):

@@ -9,6 +9,7 @@ password again after 10 minutes.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ import config
 from cases import accounts, commands
 from cases.models import Event, StaffSession, User
 from storage import db
-from tests.helpers import PASSWORD, Auth, sessions_of, sign_in, stolen_copy
+from tests.helpers import PASSWORD, Auth, cookie_session, sessions_of, sign_in, stolen_copy
 
 NEW_PASSWORD = "a brand new and long passphrase"
 
@@ -244,3 +245,15 @@ def test_reauth_only_returns_to_staff_pages(admin):
         response = client.post("/staff/admin/reauth", query_string={"next": target}, data={"password": PASSWORD})
         assert response.status_code == 302
         assert response.headers["Location"] in ("/staff/", "http://localhost/staff/")
+
+
+def test_the_staff_cookie_carries_nothing_about_the_client(app, make_user):
+    """No ``_id`` (Flask-Login's hash of address and user agent), no address, only the opaque session."""
+    client = app.test_client()
+    user = make_user("caseworker", ["general"])
+    assert sign_in(client, user).status_code == 302
+    assert client.get("/staff/").status_code == 200
+    shown = cookie_session(client)
+    assert "_id" not in shown
+    assert set(shown) <= {"_user_id", "_fresh", "_flashes", "csrf_token", "_permanent"}
+    assert "127.0.0.1" not in json.dumps(shown)
