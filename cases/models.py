@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Optional
 
@@ -22,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.vocabulary import Answer, Channel, MessageKind, Priority, Role, check_in
+from cases.vocabulary import AccessKind, Answer, Channel, MessageKind, Priority, Role, check_in
 from cases.workflow import CLOCK_RUNNING, Status
 from storage import db
 from storage.types import EncryptedBytes, EncryptedText, UTCDateTime, utcnow
@@ -289,6 +290,32 @@ class Evidence(db.Model):
     sha256: Mapped[str] = mapped_column(String(64))
     has_gps: Mapped[bool] = mapped_column(Boolean, default=False)
     content: Mapped[Optional[bytes]] = mapped_column(EncryptedBytes("evidence.content"), deferred=True)
+
+
+class AccessRequest(db.Model):
+    """A grant of case access asked for by an administrator, waiting for a supervisor (four eyes)."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", AccessKind), name="kind_values"),
+        Index("ix_access_requests_pending", "decided_at", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    queues: Mapped[Optional[str]] = mapped_column(Text)  # JSON list of queue slugs, for ``queues``
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    decided_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    approved: Mapped[Optional[bool]] = mapped_column(Boolean)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    requester: Mapped[User] = relationship(foreign_keys=[requested_by], lazy="joined")
+
+    @property
+    def queue_slugs(self) -> list[str]:
+        return json.loads(self.queues) if self.queues else []
 
 
 class TrackingSession(db.Model):

@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import Integer, Select, func, literal, select, tuple_
 
 from cases import receipts
-from cases.models import Case, Event, Evidence, Message, Queue, TrackingSession, User
+from cases.models import AccessRequest, Case, Event, Evidence, Message, Queue, TrackingSession, User
 from cases.vocabulary import MessageKind, Priority
 from cases.workflow import FINISHED_STATUSES, Status
 from storage import db
@@ -240,3 +240,24 @@ def activity_page(f: ActivityFilter, before: Optional[int]) -> tuple[list[Event]
         rows = rows[:PAGE_SIZE]
         nxt = rows[-1].id
     return rows, nxt
+
+
+# --- access waiting for a supervisor ----------------------------------------------------------
+
+
+def pending_access(limit: int = PAGE_SIZE) -> list[AccessRequest]:
+    """Grants of case access not yet decided, oldest first (bounded: an office has a handful)."""
+    return list(
+        db.session.scalars(
+            select(AccessRequest).where(AccessRequest.decided_at.is_(None)).order_by(AccessRequest.id).limit(limit)
+        )
+    )
+
+
+def has_pending_access(user: User) -> bool:
+    return (
+        db.session.scalar(
+            select(AccessRequest.id).where(AccessRequest.user_id == user.id, AccessRequest.decided_at.is_(None))
+        )
+        is not None
+    )

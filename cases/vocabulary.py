@@ -65,6 +65,9 @@ class Action(StrEnum):
     TWO_FACTOR_ENROLLED = N_("2fa_enrolled")
     PASSWORD_CHANGED = N_("password_changed")
     KEYS_ROTATED = N_("keys_rotated")
+    ACCESS_REQUESTED = N_("access_requested")
+    ACCESS_APPROVED = N_("access_approved")
+    ACCESS_REFUSED = N_("access_refused")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
@@ -112,6 +115,13 @@ class MessageKind(StrEnum):
     NOTE = "note"  # staff only
     TO_REPORTER = "to_reporter"
     FROM_REPORTER = "from_reporter"
+
+
+class AccessKind(StrEnum):
+    """Access to case content that an administrator asks for and a supervisor must approve."""
+
+    SUPERVISOR = "supervisor"  # a new supervisor account (supervisors read every case)
+    QUEUES = "queues"  # queues added to a case worker
 
 
 class Answer(StrEnum):

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import commands, routing
+from cases import commands, queries, routing
 from cases.categories import CATEGORIES, REGIONS
 from cases.models import Queue, RoutingRule, User
 from cases.refusals import Refused
@@ -76,7 +76,16 @@ def _create_user(form: UserForm):
         except Refused as exc:
             _refused(exc)
         else:
-            flash(_("Account created for %(email)s.", email=user.email), "success")
+            if queries.has_pending_access(user):
+                flash(
+                    _(
+                        "Account created for %(email)s. Its access to cases takes effect once a supervisor approves it.",
+                        email=user.email,
+                    ),
+                    "success",
+                )
+            else:
+                flash(_("Account created for %(email)s.", email=user.email), "success")
             return redirect(url_for("staff_admin.users"))
     rows = db.session.scalars(select(User).order_by(User.active.desc(), User.name)).all()
     return render_template("staff/admin_users.html", users=rows, form=form), 422
@@ -89,8 +98,10 @@ def user(user_id: int):
     form = MembershipForm(queues=[q.slug for q in target.queues])
     form.queues.choices = _queue_choices()
     if form.validate_on_submit():
-        commands.set_memberships(target, form.queues.data, by=current_user)
-        flash(_("Queues updated."), "success")
+        if commands.set_memberships(target, form.queues.data, by=current_user):
+            flash(_("Queues updated. The new queues take effect once a supervisor approves them."), "success")
+        else:
+            flash(_("Queues updated."), "success")
         return redirect(url_for("staff_admin.user", user_id=target.id))
     return render_template("staff/admin_user.html", target=target, form=form)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit, queries
+from cases import audit, commands, queries
 from cases.models import Checkpoint, Queue, User
+from cases.refusals import Refused
 from cases.vocabulary import CASE_ACTIONS, Role
 from staff.gate import id_or_none
 from storage import db
@@ -66,3 +68,22 @@ def audit_status():
     checkpoints = db.session.scalars(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(20)).all()
     public = current_app.extensions["shagym_signing_key"].public_key()
     return render_template("staff/audit.html", checkpoints=checkpoints, key_id=audit.key_id(public))
+
+
+@bp.get("/approvals")
+def approvals():
+    """Grants of case access that an administrator asked for: a supervisor approves or refuses each."""
+    return render_template("staff/approvals.html", requests=queries.pending_access())
+
+
+@bp.post("/approvals/<int:request_id>/<any(approve, refuse):decision>")
+def decide(request_id: int, decision: str):
+    try:
+        commands.decide_access(request_id, decision == "approve", current_user)
+    except commands.NotFound:
+        abort(404)
+    except Refused as exc:
+        flash(_(exc.template), "error")
+    else:
+        flash(_("Access approved.") if decision == "approve" else _("Access refused."), "success")
+    return redirect(url_for("supervise.approvals"))

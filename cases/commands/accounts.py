@@ -7,6 +7,7 @@ to ``system`` with ``via: cli`` from the command line).
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Optional
 
@@ -15,9 +16,9 @@ from sqlalchemy import delete, select
 from cases import accounts, routing, twofactor
 from cases.accounts import AccountError
 from cases.commands import unit
-from cases.commands.unit import CommandError, command, record
-from cases.models import Queue, QueueMembership, RecoveryCode, RoutingRule, StaffSession, User
-from cases.vocabulary import Action, ActorType, Priority, Role
+from cases.commands.unit import CommandError, Forbidden, NotFound, command, record
+from cases.models import AccessRequest, Queue, QueueMembership, RecoveryCode, RoutingRule, StaffSession, User
+from cases.vocabulary import AccessKind, Action, ActorType, Priority, Role
 from i18n import N_
 from storage import db
 
@@ -60,17 +61,55 @@ def create_user(
         raise refusal
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError(N_("An account with this email already exists."))
-    user = User(email=email, name=name.strip(), role=role, password_hash=accounts.hash_password(password))
+    # From the admin pages (``by``), case access waits for a supervisor: a new supervisor starts
+    # inactive and a case worker without queues. From the server's CLI it is given at once.
+    four_eyes = by is not None
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        password_hash=accounts.hash_password(password),
+        active=not (four_eyes and role == Role.SUPERVISOR),
+    )
     db.session.add(user)
     db.session.flush()
     slugs = list(queue_slugs or [])
-    for slug in slugs:
-        queue = db.session.scalar(select(Queue).where(Queue.slug == slug))
-        if queue is None:
-            raise AccountError(N_("Unknown queue: %(slug)s"), slug=slug)
-        db.session.add(QueueMembership(user_id=user.id, queue_id=queue.id))
+    queues = _queues(slugs)
+    if not four_eyes:
+        db.session.add_all(QueueMembership(user_id=user.id, queue_id=q.id) for q in queues)
     _system_event(by, Action.USER_CREATED, new=user.email, details={"role": str(role), "queues": slugs})
+    if four_eyes and role == Role.SUPERVISOR:
+        _request_access(user, AccessKind.SUPERVISOR, [], by)
+    elif four_eyes and slugs:
+        _request_access(user, AccessKind.QUEUES, slugs, by)
     return user
+
+
+def _queues(slugs: list[str]) -> list[Queue]:
+    found = {q.slug: q for q in db.session.scalars(select(Queue).where(Queue.slug.in_(slugs)))}
+    for slug in slugs:
+        if slug not in found:
+            raise AccountError(N_("Unknown queue: %(slug)s"), slug=slug)
+    return [found[s] for s in slugs]
+
+
+def _request_access(user: User, kind: AccessKind, slugs: list[str], by: User) -> AccessRequest:
+    request = AccessRequest(
+        user_id=user.id,
+        kind=kind.value,
+        queues=json.dumps(sorted(slugs)) if slugs else None,
+        requested_by=by.id,
+        requested_at=unit.utcnow(),
+    )
+    db.session.add(request)
+    db.session.flush()
+    _system_event(
+        by,
+        Action.ACCESS_REQUESTED,
+        new=user.email,
+        details={"kind": kind.value, "queues": sorted(slugs), "request": request.id},
+    )
+    return request
 
 
 @command
@@ -84,13 +123,63 @@ def deactivate_user(target: User, by: User | None = None) -> None:
 
 
 @command
-def set_memberships(target: User, queue_slugs: list[str], by: User) -> None:
-    """Replace the queues a person works; unknown slugs are ignored (the form offers only real ones)."""
-    wanted = set(queue_slugs)
-    db.session.execute(delete(QueueMembership).where(QueueMembership.user_id == target.id))
-    for q in db.session.scalars(select(Queue).where(Queue.slug.in_(wanted))):
-        db.session.add(QueueMembership(user_id=target.id, queue_id=q.id))
-    _system_event(by, Action.MEMBERSHIP_CHANGED, new=target.email, details={"queues": sorted(wanted)})
+def set_memberships(target: User, queue_slugs: list[str], by: User) -> bool:
+    """Change the queues a person works. Removals apply at once (less access is always safe);
+    added queues wait for a supervisor's approval. Unknown slugs are ignored (the form offers
+    only real ones). Returns whether something now waits for approval."""
+    wanted = {q.slug: q for q in db.session.scalars(select(Queue).where(Queue.slug.in_(set(queue_slugs))))}
+    current = {q.slug: q for q in target.queues}
+    removed = sorted(set(current) - set(wanted))
+    added = sorted(set(wanted) - set(current))
+    if removed:
+        db.session.execute(
+            delete(QueueMembership).where(
+                QueueMembership.user_id == target.id, QueueMembership.queue_id.in_([current[s].id for s in removed])
+            )
+        )
+    _system_event(
+        by, Action.MEMBERSHIP_CHANGED, new=target.email, details={"queues": sorted(wanted), "removed": removed}
+    )
+    if added:
+        _request_access(target, AccessKind.QUEUES, added, by)
+    return bool(added)
+
+
+@command
+def decide_access(request_id: int, approve: bool, by: User) -> AccessRequest:
+    """A supervisor approves or refuses a pending grant of case access; the one who asked cannot.
+
+    Approving a supervisor account activates it; approving queues adds the memberships.
+    Raises ``Forbidden`` for anyone but another supervisor, ``NotFound`` for an unknown
+    or already decided request.
+    """
+    if by.role != Role.SUPERVISOR:
+        raise Forbidden(N_("Only a supervisor can approve access to cases."))
+    request = db.session.scalars(
+        select(AccessRequest).where(AccessRequest.id == request_id).with_for_update(of=AccessRequest)
+    ).first()
+    if request is None or request.decided_at is not None:
+        raise NotFound(N_("This request was already decided."))
+    if by.id in (request.requested_by, request.user_id):
+        raise Forbidden(N_("Access must be approved by a second person."))
+    target = request.user
+    if approve and request.kind == AccessKind.SUPERVISOR:
+        target.active = True
+    elif approve:
+        have = {q.id for q in target.queues}
+        db.session.add_all(
+            QueueMembership(user_id=target.id, queue_id=q.id)
+            for q in db.session.scalars(select(Queue).where(Queue.slug.in_(request.queue_slugs)))
+            if q.id not in have
+        )
+    request.decided_by, request.decided_at, request.approved = by.id, unit.utcnow(), approve
+    _system_event(
+        by,
+        Action.ACCESS_APPROVED if approve else Action.ACCESS_REFUSED,
+        new=target.email,
+        details={"kind": request.kind, "queues": request.queue_slugs, "request": request.id},
+    )
+    return request
 
 
 @command

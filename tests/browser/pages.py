@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cases import commands, queries
+from cases.models import User
+from storage import db
+
 VALID_NARRATIVE = "A teacher at our school hits the children in my son's class and locks them in a cupboard."
 NEUTRAL_TITLE = "Weather"
 
@@ -99,6 +103,24 @@ def _admin_user(page, live, case) -> None:
     _get(f"/staff/admin/users/{live.account('caseworker').id}")(page, live, case)
 
 
+def _approvals(page, live, case) -> None:
+    """The supervisor's approvals page with one request on it (an admin asked for queues)."""
+    admin_id = live.account("admin").id  # before this context: it signs up in a session of its own
+    with live.app.app_context():
+        if not queries.pending_access():
+            admin = db.session.get(User, admin_id)
+            commands.create_user(
+                "new.colleague@example.org",
+                "New Colleague",
+                "caseworker",
+                "a sturdy long passphrase",
+                ["women"],
+                by=admin,
+            )
+        db.session.remove()
+    _get("/staff/supervise/approvals")(page, live, case)
+
+
 PUBLIC = (
     Scenario("home", _get("/")),
     Scenario("report", _get("/report")),
@@ -123,6 +145,7 @@ STAFF = (
     Scenario("staff-accounts", _get("/staff/admin/users"), "admin", False),
     Scenario("staff-second-factor", _second_factor, None, False),
     Scenario("staff-audit", _get("/staff/supervise/audit"), "supervisor", False),
+    Scenario("staff-approvals", _approvals, "supervisor", False),
     Scenario("staff-account", _admin_user, "admin", False),
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
 )

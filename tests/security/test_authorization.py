@@ -16,7 +16,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from cases import commands
-from cases.models import Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
+from cases.models import AccessRequest, Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
 from staff import gate
 from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
@@ -31,6 +31,7 @@ HOME = "home"  # 302 to the staff home page
 ADMIN_HOME = "admin_home"  # 302 to the accounts page
 SELF = "self"  # 302 to the same page (e.g. a saved form)
 RULES = "rules"  # 302 to the routing rules
+APPROVALS = "approvals"  # 302 to the access requests
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -68,6 +69,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # Supervision.
     ("supervise.activity", "GET"): SUPERVISOR_PAGE,
     ("supervise.audit_status", "GET"): SUPERVISOR_PAGE,
+    # Four eyes: only a supervisor decides on case access that an admin asked for.
+    ("supervise.approvals", "GET"): SUPERVISOR_PAGE,
+    ("supervise.decide", "POST"): e(LOGIN, 403, 403, APPROVALS, 403),
     # Administration: admins only, and never case content (above).
     ("staff_admin.reauth", "GET"): e(LOGIN, 200, 200, 200, 200),  # confirming one's password harms no one
     ("staff_admin.reauth", "POST"): e(LOGIN, 200, 200, 200, 200),
@@ -145,7 +149,12 @@ def world(app, make_case, make_user):
     clients = {"anonymous": app.test_client()} | {name: signed_in(app, user) for name, user in users.items()}
     target = make_user("caseworker", ["general"], email="target@example.org")
     rule = db.session.scalar(select(RoutingRule).where(RoutingRule.category == "women"))
+    # An admin asked for another queue for the target; a supervisor must decide.
+    commands.set_memberships(target, ["general", "children"], by=users["admin"])
+    pending = db.session.scalar(select(AccessRequest.id))
     values = {
+        "request_id": pending,
+        "decision": "approve",
         "case_id": case.id,
         "slug": "general",
         "user_id": target.id,
@@ -174,6 +183,7 @@ def fingerprint(case_id: int) -> tuple:
         (case.status, case.priority, case.queue_id, case.assignee_id, case.legal_hold, case.version),
         tuple(db.session.scalars(select(User.active).order_by(User.id))),
         tuple(db.session.scalars(select(RoutingRule.active).order_by(RoutingRule.id))),
+        tuple(db.session.scalars(select(AccessRequest.decided_at).order_by(AccessRequest.id))),
     )
 
 
@@ -191,6 +201,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         ADMIN_HOME: "/staff/admin/users",
         SELF: path,
         RULES: "/staff/admin/routing",
+        APPROVALS: "/staff/supervise/approvals",
     }[expected]
     assert location.split("?")[0].endswith(target), (path, location)
 

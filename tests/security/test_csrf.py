@@ -12,7 +12,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from cases import commands
-from cases.models import Case, RoutingRule
+from cases.models import AccessRequest, Case, RoutingRule, User
 from storage import db
 from tests.helpers import PASSWORD, report, report_form
 
@@ -65,7 +65,11 @@ def csrf_world(csrf_app):
             db.session.commit()
             users[role] = {"id": user.id, "email": user.email, "totp": user.totp_secret}
         rule_id = db.session.scalar(select(RoutingRule.id).where(RoutingRule.category == "women"))
+        admin = db.session.get(User, users["admin"]["id"])
+        commands.set_memberships(db.session.get(User, users["caseworker"]["id"]), ["general", "women"], by=admin)
         values = {
+            "request_id": db.session.scalar(select(AccessRequest.id)),
+            "decision": "approve",
             "case_id": filed.case.id,
             "user_id": users["caseworker"]["id"],
             "rule_id": rule_id,
@@ -107,6 +111,7 @@ FORMS = {
     "staff.move": ("supervisor", {"queue": "women", "reason": "x"}),
     "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
     "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
+    "supervise.decide": ("supervisor", {}),
     "staff_admin.users": (
         "admin",
         {"email": "new@example.org", "name": "New", "role": "admin", "password": "a long enough passphrase"},

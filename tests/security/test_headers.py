@@ -91,6 +91,8 @@ def route_world(app, make_user):
         "slug": db.session.get(Queue, filed.case.queue_id).slug,
         "code": "en",
         "filename": "css/site.css",
+        "request_id": 1,
+        "decision": "refuse",
     }
 
     def client_for(role: str):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from cases import audit
+from cases import audit, commands, queries
 from cases.models import Event, Queue, QueueMembership, RoutingRule, StaffSession, User
 from storage import db
 from tests.helpers import PASSWORD, page, report
@@ -68,11 +68,17 @@ def test_admin_creates_a_user_after_reauthentication(app, admin):
     assert created.status_code == 302
     user = db.session.scalar(select(User).where(User.email == "dana@example.org"))
     assert (user.name, user.role, user.active) == ("Dana Seitkali", "caseworker", True)
-    assert sorted(q.slug for q in user.queues) == ["children", "women"]
+    assert user.queues == []  # four eyes: the queues wait for a supervisor
+    assert "takes effect once a supervisor approves it" in page(client.get("/staff/admin/users"))
     assert user.password_hash.startswith("$argon2id$")
     [event] = system_events("user_created")
     assert event.actor_id == me.id and event.new_value == "dana@example.org"
     assert json.loads(event.details)["role"] == "caseworker"
+    [asked] = system_events("access_requested")
+    assert asked.actor_id == me.id and json.loads(asked.details)["queues"] == ["children", "women"]
+    approve_all()
+    db.session.expire_all()
+    assert sorted(q.slug for q in db.session.get(User, user.id).queues) == ["children", "women"]
     # The new colleague can sign in.
     assert (
         app.test_client()
@@ -172,18 +178,27 @@ def test_admin_edits_memberships(app, admin, make_user, login_as):
     assert worker.email in form
     response = client.post(f"/staff/admin/users/{worker.id}", data={"queues": ["women", "online"]})
     assert response.status_code == 302
-    slugs = set(
-        db.session.scalars(
-            select(Queue.slug)
-            .join(QueueMembership, QueueMembership.queue_id == Queue.id)
-            .where(QueueMembership.user_id == worker.id)
+
+    def slugs():
+        return set(
+            db.session.scalars(
+                select(Queue.slug)
+                .join(QueueMembership, QueueMembership.queue_id == Queue.id)
+                .where(QueueMembership.user_id == worker.id)
+            )
         )
-    )
-    assert slugs == {"women", "online"}
+
+    # Less access takes effect at once; more waits for a supervisor.
+    assert slugs() == set()
     [event] = system_events("membership_changed")
-    assert event.actor_id == me.id and json.loads(event.details) == {"queues": ["online", "women"]}
-    # It takes effect at once: the old queue is gone from view, the new one appears.
+    assert event.actor_id == me.id and json.loads(event.details) == {
+        "queues": ["online", "women"],
+        "removed": ["general"],
+    }
     assert worker_client.get("/staff/queues/general").status_code == 404
+    assert worker_client.get("/staff/queues/women").status_code == 404
+    approve_all()
+    assert slugs() == {"women", "online"}
     assert worker_client.get("/staff/queues/women").status_code == 200
 
 
@@ -352,3 +367,75 @@ def test_admin_pages_are_for_admins_only(app, login_as):
         assert client.get(path).status_code == 403
     assert client.post("/staff/admin/queues", data={"slug": "sneaky", "name": "Sneaky"}).status_code == 403
     assert db.session.scalar(select(Queue).where(Queue.slug == "sneaky")) is None
+
+
+# --- four eyes: case access that an admin asks for, a supervisor decides ----------------------
+
+
+def approve_all(approve: bool = True) -> None:
+    """A supervisor (a second person) decides every pending request."""
+    supervisor = db.session.scalar(select(User).where(User.role == "supervisor", User.active.is_(True)))
+    if supervisor is None:
+        supervisor = commands.create_user("approver@example.org", "Approver", "supervisor", PASSWORD)
+    for request in queries.pending_access():
+        commands.decide_access(request.id, approve, supervisor)
+
+
+def test_a_supervisor_created_by_an_admin_cannot_sign_in_until_another_supervisor_approves(app, admin, staff):
+    client, me = admin
+    data = {**NEW_USER, "email": "boss@example.org", "role": "supervisor", "queues": []}
+    assert client.post("/staff/admin/users", data=data).status_code == 302
+    boss = db.session.scalar(select(User).where(User.email == "boss@example.org"))
+    assert boss.active is False
+    login = {"email": "boss@example.org", "password": NEW_USER["password"]}
+    assert app.test_client().post("/staff/login", data=login).status_code == 401
+    # The admin cannot approve it; a supervisor sees it and approves.
+    assert client.get("/staff/supervise/approvals").status_code == 403
+    [pending] = queries.pending_access()
+    assert client.post(f"/staff/supervise/approvals/{pending.id}/approve").status_code == 403
+    approver, approver_user = staff("supervisor")
+    listing = page(approver.get("/staff/supervise/approvals"))
+    assert "boss@example.org" in listing and "A supervisor account (sees every case)" in listing
+    done = approver.post(f"/staff/supervise/approvals/{pending.id}/approve", follow_redirects=True)
+    assert "Access approved." in page(done) and "Nothing waits for approval." in page(done)
+    db.session.expire_all()
+    assert db.session.get(User, boss.id).active is True
+    assert app.test_client().post("/staff/login", data=login).status_code == 302
+    [event] = system_events("access_approved")
+    assert event.actor_id == approver_user.id and json.loads(event.details)["kind"] == "supervisor"
+    # A decided request cannot be decided again.
+    assert approver.post(f"/staff/supervise/approvals/{pending.id}/refuse").status_code == 404
+
+
+def test_refused_queues_are_never_added(app, admin, staff, make_user):
+    client, _ = admin
+    worker = make_user("caseworker", ["general"])
+    client.post(f"/staff/admin/users/{worker.id}", data={"queues": ["general", "torture-prevention"]})
+    approver, _ = staff("supervisor")
+    [pending] = queries.pending_access()
+    assert pending.queue_slugs == ["torture-prevention"]
+    response = approver.post(f"/staff/supervise/approvals/{pending.id}/refuse", follow_redirects=True)
+    assert "Access refused." in page(response)
+    assert [q.slug for q in db.session.get(User, worker.id).queues] == ["general"]
+    assert len(system_events("access_refused")) == 1
+
+
+def test_nobody_approves_access_they_asked_for_or_that_is_their_own(app, make_user):
+    admin_user = make_user("admin")
+    supervisor = make_user("supervisor")
+    worker = commands.create_user("w@example.org", "Worker", "caseworker", PASSWORD, ["general"], by=admin_user)
+    [pending] = queries.pending_access()
+    with pytest.raises(commands.Forbidden):
+        commands.decide_access(pending.id, True, admin_user)  # an admin is not a supervisor
+    with pytest.raises(commands.Forbidden):
+        commands.decide_access(pending.id, True, worker)
+    commands.decide_access(pending.id, True, supervisor)
+    assert [q.slug for q in db.session.get(User, worker.id).queues] == ["general"]
+
+
+def test_the_servers_cli_still_grants_access_at_once(app, runner, monkeypatch):
+    monkeypatch.setenv("SHAGYM_PASSWORD", NEW_USER["password"])
+    result = runner.invoke(args=["create-user", "cli@example.org", "--name", "From CLI", "--role", "supervisor"])
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.email == "cli@example.org"))
+    assert user.active is True and queries.pending_access() == []
