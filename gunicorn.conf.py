@@ -8,8 +8,13 @@ from gunicorn.glogging import Logger
 from config import load_settings as _load_settings  # not "config": that name is a gunicorn setting
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
-threads = 1
+# Threads, not one sync process per request: a client that sends its body at a byte a second
+# holds one thread, not a whole worker, so a handful of slow connections cannot take the site
+# down (behind nginx, which buffers request bodies, such a client never reaches gunicorn).
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 timeout = 60
+keepalive = 5
 accesslog = "-"
 # time, method, path (no query string), status, bytes, duration; no %(h)s, %(a)s, %(f)s or header atoms.
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
