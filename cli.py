@@ -177,7 +177,10 @@ def audit_verify() -> None:
     head_problem = audit.check_head(db.session, current_app.instance_path)
     if head_problem:
         click.echo(f"BROKEN: {head_problem}", err=True)
-    if not report.intact or head_problem:
+    missing = audit.missing_triggers(db.session)
+    if missing:
+        click.echo(f"BROKEN: append-only triggers missing or disabled: {', '.join(missing)}", err=True)
+    if not report.intact or head_problem or missing:
         sys.exit(1)
     click.echo("History intact.")
 

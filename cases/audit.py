@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, lazyload
 
@@ -224,6 +224,28 @@ class MerkleAccumulator:
         for _, left in reversed(self._stack[:-1]):
             node = node_hash(left, node)
         return node
+
+
+# --- the append-only guards ---------------------------------------------------------
+
+# The triggers the migrations create; a database writer who drops (or disables) one can then
+# rewrite history, so ``audit verify`` checks that they are all still there and enabled.
+APPEND_ONLY_TRIGGERS = {
+    "sqlite": ("events_no_update", "events_no_delete", "checkpoints_no_update", "checkpoints_no_delete"),
+    "postgresql": ("events_append_only", "events_no_truncate", "checkpoints_append_only", "checkpoints_no_truncate"),
+}
+
+
+def missing_triggers(session: Session) -> list[str]:
+    """The append-only triggers that are gone (or, on PostgreSQL, disabled), by name."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        present = set(session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+    else:
+        present = set(
+            session.scalars(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgenabled <> 'D'"))
+        )
+    return [name for name in APPEND_ONLY_TRIGGERS.get(dialect, ()) if name not in present]
 
 
 # --- signing key ------------------------------------------------------------

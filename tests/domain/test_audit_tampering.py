@@ -336,3 +336,16 @@ def merkle_root(leaves):
     for leaf in leaves:
         acc.add(leaf)
     return acc.root()
+
+
+def test_dropping_or_disabling_the_append_only_triggers_alone_is_reported(app, make_case, runner, request):
+    """The first step of any rewrite: with the guards gone, ``audit verify`` fails and names each one."""
+    make_case()
+    assert verify(runner)[0] == 0
+    assert audit.missing_triggers(db.session) == []
+    request.getfixturevalue("no_triggers")
+    code, output = verify(runner)
+    assert code == 1 and "append-only triggers missing or disabled" in output
+    expected = audit.APPEND_ONLY_TRIGGERS[db.engine.dialect.name]
+    assert all(name in output for name in expected)
+    assert audit.missing_triggers(db.session) == list(expected)
