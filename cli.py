@@ -118,7 +118,8 @@ def cases_show(reference: str, content: bool) -> None:
             f"email: {case.contact_email or '-'}  phone: {case.contact_phone or '-'}"
         )
     click.echo("events:")
-    for e in db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)):
+    events = list(db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)))
+    for e in events:
         who = e.actor.email if e.actor else e.actor_type
         change = f" {e.old_value or ''}→{e.new_value or ''}" if (e.old_value or e.new_value) else ""
         click.echo(
@@ -126,7 +127,7 @@ def cases_show(reference: str, content: bool) -> None:
             + (f" ({e.reason})" if e.reason else "")
             + (f" {e.details}" if e.details else "")
         )
-    broken = audit.verify_chain(db.session, case.id)
+    broken = audit.verify_chain(db.session, case.id) or audit.disagreement(case, events)
     click.echo("history intact" if broken is None else f"HISTORY BROKEN: {broken}")
 
 
@@ -177,10 +178,17 @@ def audit_verify() -> None:
     head_problem = audit.check_head(db.session, current_app.instance_path)
     if head_problem:
         click.echo(f"BROKEN: {head_problem}", err=True)
+    disagreeing = 0
+    for case, problem in audit.replay_all(db.session):
+        disagreeing += 1
+        if disagreeing <= 20:
+            click.echo(f"BROKEN: {case.reference}, event {problem.seq}: {problem.problem}", err=True)
+    if disagreeing > 20:
+        click.echo(f"BROKEN: … and {disagreeing - 20} more cases whose row disagrees with their history", err=True)
     missing = audit.missing_triggers(db.session)
     if missing:
         click.echo(f"BROKEN: append-only triggers missing or disabled: {', '.join(missing)}", err=True)
-    if not report.intact or head_problem or missing:
+    if not report.intact or head_problem or missing or disagreeing:
         sys.exit(1)
     click.echo("History intact.")
 

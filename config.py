@@ -173,7 +173,11 @@ OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SHAGYM_INSTANCE", "`instance/`", "Folder for the SQLite database, generated keys and secrets."),
     ("SHAGYM_PASSWORD", "—", "Password for `flask --app wsgi create-user` (else a hidden prompt)."),
     ("WEB_CONCURRENCY", "`4`", "gunicorn worker processes (`gunicorn.conf.py`)."),
-    ("GUNICORN_THREADS", "`32`", "Threads per gunicorn worker (`gunicorn.conf.py`): slow clients hold a thread, not a worker."),
+    (
+        "GUNICORN_THREADS",
+        "`32`",
+        "Threads per gunicorn worker (`gunicorn.conf.py`): slow clients hold a thread, not a worker.",
+    ),
     ("TEST_DATABASE_URL", "—", "Run the test suite on this PostgreSQL database instead of SQLite (it is wiped)."),
     ("CI", "—", "Set by CI: a missing Chromium fails the browser tests instead of skipping them."),
 )

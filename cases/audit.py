@@ -155,6 +155,77 @@ def verify_events(events: Iterable[Event], chain_id: int) -> Break | None:
     return None
 
 
+# --- the case row against its history -----------------------------------------------------
+
+# What each action sets, as (field, where the new value is): the case row must agree with the
+# last event that set each field, or someone changed the row without writing history.
+REPLAYED_FIELDS = ("status", "queue", "assignee", "priority", "legal hold")
+
+
+def replay(events: Iterable[Event]) -> dict[str, tuple[str | None, int]]:
+    """The value of each field after ``events`` (in ``seq`` order), with the seq that set it."""
+    state: dict[str, tuple[str | None, int]] = {"status": ("new", 1), "assignee": (None, 1), "legal hold": ("false", 1)}
+    for e in events:
+        if e.action == Action.ROUTED:
+            state["queue"] = (e.new_value, e.seq)
+            state["priority"] = (json.loads(e.details or "{}").get("priority"), e.seq)
+        elif e.action in (Action.STATUS, Action.QUEUE, Action.PRIORITY):
+            state[{"status": "status", "queue": "queue", "priority": "priority"}[e.action]] = (e.new_value, e.seq)
+        elif e.action in (Action.ASSIGNED, Action.UNASSIGNED):
+            state["assignee"] = (e.new_value, e.seq)
+        elif e.action == Action.LEGAL_HOLD:
+            state["legal hold"] = (e.new_value, e.seq)
+    return state
+
+
+def row_values(case: Case) -> dict[str, str | None]:
+    return {
+        "status": case.status,
+        "queue": case.queue.slug,
+        "assignee": None if case.assignee_id is None else str(case.assignee_id),
+        "priority": case.priority_name,
+        "legal hold": str(bool(case.legal_hold)).lower(),
+    }
+
+
+def disagreement(case: Case, events: Iterable[Event]) -> Break | None:
+    """The first field where the case row differs from what its own history says, or None."""
+    expected = replay(events)
+    actual = row_values(case)
+    for name in REPLAYED_FIELDS:
+        if name in expected and actual[name] != expected[name][0]:
+            value, seq = expected[name]
+            return Break(
+                case.id,
+                seq,
+                None,
+                f"its {name} is “{actual[name]}” but its history says “{value}” (changed outside the audit trail)",
+            )
+    return None
+
+
+def replay_all(session: Session, batch: int = 500) -> Iterator[tuple[Case, Break]]:
+    """Every case whose row disagrees with its history, in id order; two queries per ``batch`` cases."""
+    last_id = 0
+    while True:
+        cases = session.scalars(select(Case).where(Case.id > last_id).order_by(Case.id).limit(batch)).all()
+        if not cases:
+            return
+        events: dict[int, list[Event]] = {}
+        for e in session.scalars(
+            select(Event)
+            .options(lazyload(Event.actor))
+            .where(Event.chain_id.in_([c.id for c in cases]))
+            .order_by(Event.chain_id, Event.seq)
+        ):
+            events.setdefault(e.chain_id, []).append(e)
+        for case in cases:
+            problem = disagreement(case, events.get(case.id, []))
+            if problem is not None:
+                yield case, problem
+        last_id = cases[-1].id
+
+
 def verify_chain(session: Session, chain_id: int) -> Break | None:
     events = session.scalars(
         select(Event).where(Event.chain_id == chain_id).order_by(Event.seq).execution_options(populate_existing=True)

@@ -92,7 +92,11 @@ def case(case_id: int):
     events = list(db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)))
     messages = list(db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id)))
     evidence = list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)))
-    broken = audit.verify_events(events, case.id) if current_user.role == Role.SUPERVISOR else None
+    broken = (
+        audit.verify_events(events, case.id) or audit.disagreement(case, events)
+        if current_user.role == Role.SUPERVISOR
+        else None
+    )
     status_form = StatusForm(version=case.version)
     status_form.target.choices = [
         (t.target.value, _(t.label)) for t in workflow.available(case.status, current_user.role)

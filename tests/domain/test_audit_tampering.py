@@ -349,3 +349,43 @@ def test_dropping_or_disabling_the_append_only_triggers_alone_is_reported(app, m
     expected = audit.APPEND_ONLY_TRIGGERS[db.engine.dialect.name]
     assert all(name in output for name in expected)
     assert audit.missing_triggers(db.session) == list(expected)
+
+
+ROW_TAMPERING = [
+    pytest.param({"status": "rejected"}, "status", id="status"),
+    pytest.param({"queue_id": 1}, "queue", id="queue"),
+    pytest.param({"priority": 0}, "priority", id="priority"),
+    pytest.param({"legal_hold": True}, "legal hold", id="legal hold"),
+    pytest.param({"assignee_id": "worker"}, "assignee", id="assignee"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), ROW_TAMPERING)
+def test_a_case_row_changed_outside_the_audit_trail_is_reported(
+    app, make_case, make_user, runner, login_as, change, field
+):
+    """Writing to ``cases`` directly needs no trigger to be dropped: the row is replayed against its history."""
+    filed = make_case(category="women")  # routed to the women's queue, normal priority, nobody assigned
+    worker = make_user("caseworker", ["women"])
+    values = {k: (worker.id if v == "worker" else v) for k, v in change.items()}
+    assert verify(runner)[0] == 0
+    db.session.execute(update(Case).where(Case.id == filed.case.id).values(**values))
+    db.session.commit()
+    code, output = verify(runner)
+    assert code == 1 and filed.case.reference in output and f"its {field} is" in output
+    client, _ = login_as("supervisor")
+    page = client.get(f"/staff/cases/{filed.case.id}").get_data(as_text=True)
+    assert "History broken" in page and f"its {field} is" in page
+
+
+def test_changes_made_through_the_commands_replay_cleanly(app, make_case, make_user, runner):
+    filed = make_case()
+    supervisor = make_user("supervisor")
+    worker = make_user("caseworker", ["general"])
+    commands.claim(filed.case.id, worker)
+    commands.change_priority(filed.case.id, worker, "urgent", "danger")
+    commands.change_status(filed.case.id, worker, "triage")
+    commands.set_legal_hold(filed.case.id, supervisor, True, "court order")
+    commands.move_queue(filed.case.id, supervisor, "women", "belongs there")
+    assert list(audit.replay_all(db.session)) == []
+    assert verify(runner)[0] == 0
