@@ -132,15 +132,22 @@ def find_session(token: str, limits: SessionLimits, now: datetime | None = None)
     ``expired``: idle or too old (the caller ends it). ``refresh``: the idle clock was last
     moved over a minute ago (moved at most once a minute, to keep reads cheap).
     """
-    if not token or len(token) > 100:
-        return Found(None, None)
-    row = db.session.get(StaffSession, session_key(token))
-    if row is None:
-        return Found(None, None)
-    now = now or datetime.now(UTC)
-    if now - row.last_seen_at > limits.idle or now - row.created_at > limits.absolute:
-        return Found(row, None, expired=True)
+    row, expired, refresh = find_row(StaffSession, token, limits, now or datetime.now(UTC))
+    if row is None or expired:
+        return Found(row, None, expired=expired)
     user = db.session.get(User, row.user_id)
     if user is None or not user.active:
         return Found(row, None)
-    return Found(row, user, refresh=now - row.last_seen_at > timedelta(minutes=1))
+    return Found(row, user, refresh=refresh)
+
+
+def find_row(model, token: object, limits: SessionLimits, now: datetime):
+    """The session row (staff or tracking) that a cookie token names, whether it has expired
+    (idle or too old), and whether its idle clock is due to move (at most once a minute)."""
+    if not isinstance(token, str) or not token or len(token) > 100:
+        return None, False, False
+    row = db.session.get(model, session_key(token))
+    if row is None:
+        return None, False, False
+    expired = now - row.last_seen_at > limits.idle or now - row.created_at > limits.absolute
+    return row, expired, not expired and now - row.last_seen_at > timedelta(minutes=1)

@@ -9,14 +9,13 @@ costs the same at a thousand or a million cases.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Optional
 
 from sqlalchemy import Integer, Select, func, literal, select, tuple_
 
-from cases import receipts
+from cases import accounts, receipts
 from cases.models import AccessRequest, Case, Event, Evidence, Message, Queue, TrackingSession, User
 from cases.vocabulary import MessageKind, Priority
 from cases.workflow import FINISHED_STATUSES, Status
@@ -149,21 +148,12 @@ class Tracking:
     refresh: bool = False
 
 
-def tracking_key(token: str) -> str:
-    """The stored id of a tracking session: a hash, so the database holds no usable cookie."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def find_tracking(token: object, idle: timedelta, absolute: timedelta, now: datetime) -> Tracking:
-    """Look up a tracking session by its cookie token, without changing anything."""
-    if not isinstance(token, str) or not token or len(token) > 100:
-        return Tracking(None, None)
-    row = db.session.get(TrackingSession, tracking_key(token))
-    if row is None:
-        return Tracking(None, None)
-    if now - row.last_seen_at > idle or now - row.created_at > absolute:
-        return Tracking(row, None, expired=True)
-    return Tracking(row, db.session.get(Case, row.case_id), refresh=now - row.last_seen_at > timedelta(minutes=1))
+def find_tracking(token: object, limits: accounts.SessionLimits, now: datetime) -> Tracking:
+    """Look up a tracking session by its cookie token (stored as its hash), without changing anything."""
+    row, expired, refresh = accounts.find_row(TrackingSession, token, limits, now)
+    if row is None or expired:
+        return Tracking(row, None, expired=expired)
+    return Tracking(row, db.session.get(Case, row.case_id), refresh=refresh)
 
 
 # --- the reporter's view ------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from cases import commands, evidence, queries
+from cases import accounts, commands, evidence, queries
 from cases.models import Case
 from cases.refusals import Refused
 from extensions import limiter
@@ -33,19 +33,17 @@ def _tracked_case() -> Case | None:
     and the quick exit end it for every copy of the cookie.
     """
     cfg, now = current_app.config, datetime.now(UTC)
-    found = queries.find_tracking(
-        session.get(SESSION_KEY),
-        timedelta(minutes=cfg["TRACK_IDLE_MINUTES"]),
-        timedelta(hours=cfg["TRACK_SESSION_HOURS"]),
-        now,
+    limits = accounts.SessionLimits(
+        idle=timedelta(minutes=cfg["TRACK_IDLE_MINUTES"]), absolute=timedelta(hours=cfg["TRACK_SESSION_HOURS"])
     )
+    found = queries.find_tracking(session.get(SESSION_KEY), limits, now)
     if found.expired:
-        commands.quietly(commands.end_tracking_row, found.row)
+        commands.quietly(commands.end_session_row, found.row)
     if found.case is None:
         session.pop(SESSION_KEY, None)
         return None
     if found.refresh:
-        commands.quietly(commands.refresh_tracking, found.row, now)
+        commands.quietly(commands.refresh_session, found.row, now)
     return found.case
 
 

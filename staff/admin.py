@@ -31,8 +31,13 @@ def _admins_only():
         abort(403)
 
 
-def _refused(exc: Refused) -> None:
-    flash(_(exc.template, **exc.params), "error")
+def _attempt(call):
+    """Run a command; a refusal is flashed in the reader's language. Returns (done, result)."""
+    try:
+        return True, call()
+    except Refused as exc:
+        flash(_(exc.template, **exc.params), "error")
+        return False, None
 
 
 @bp.route("/reauth", methods=["GET", "POST"])
@@ -64,8 +69,8 @@ def users():
 
 def _create_user(form: UserForm):
     if form.validate():
-        try:
-            user = commands.create_user(
+        done, user = _attempt(
+            lambda: commands.create_user(
                 form.email.data,
                 form.name.data,
                 form.role.data,
@@ -73,9 +78,8 @@ def _create_user(form: UserForm):
                 form.queues.data if form.role.data == Role.CASEWORKER else [],
                 by=current_user,
             )
-        except Refused as exc:
-            _refused(exc)
-        else:
+        )
+        if done:
             if queries.has_pending_access(user):
                 flash(
                     _(
@@ -110,11 +114,7 @@ def user(user_id: int):
 @recent_auth
 def deactivate(user_id: int):
     target = db.get_or_404(User, user_id)
-    try:
-        commands.deactivate_user(target, by=current_user)
-    except Refused as exc:
-        _refused(exc)
-    else:
+    if _attempt(lambda: commands.deactivate_user(target, by=current_user))[0]:
         flash(_("%(email)s can no longer sign in; their sessions were ended.", email=target.email), "success")
     return redirect(url_for("staff_admin.users"))
 
@@ -123,11 +123,9 @@ def deactivate(user_id: int):
 def queues():
     form = QueueForm()
     if form.validate_on_submit():
-        try:
-            commands.create_queue(form.slug.data, form.name.data, form.description.data or "", by=current_user)
-        except Refused as exc:
-            _refused(exc)
-        else:
+        if _attempt(
+            lambda: commands.create_queue(form.slug.data, form.name.data, form.description.data or "", by=current_user)
+        )[0]:
             flash(_("Queue created."), "success")
             return redirect(url_for("staff_admin.queues"))
     rows = db.session.scalars(select(Queue).order_by(Queue.name)).all()
@@ -151,8 +149,8 @@ def _tri(value: str):
 def rules():
     form = _rule_form()
     if form.validate_on_submit():
-        try:
-            commands.add_rule(
+        done, _rule = _attempt(
+            lambda: commands.add_rule(
                 name=form.name.data,
                 position=form.position.data,
                 queue_slug=form.queue.data,
@@ -164,9 +162,8 @@ def rules():
                 in_custody=_tri(form.in_custody.data),
                 region=_tri(form.region.data),
             )
-        except Refused as exc:
-            _refused(exc)
-        else:
+        )
+        if done:
             flash(_("Rule added."), "success")
             return redirect(url_for("staff_admin.rules"))
     rows = db.session.scalars(select(RoutingRule).order_by(RoutingRule.position)).all()
@@ -176,10 +173,7 @@ def rules():
 @bp.post("/routing/<int:rule_id>/toggle")
 def toggle_rule(rule_id: int):
     rule = db.get_or_404(RoutingRule, rule_id)
-    try:
-        active = commands.toggle_rule(rule, by=current_user)
-    except Refused as exc:
-        _refused(exc)
-    else:
+    done, active = _attempt(lambda: commands.toggle_rule(rule, by=current_user))
+    if done:
         flash(_("Rule switched on.") if active else _("Rule switched off."), "success")
     return redirect(url_for("staff_admin.rules"))

@@ -215,24 +215,21 @@ def status(case_id: int):
 @bp.post("/cases/<int:case_id>/priority")
 @roles(*CASE_ROLES)
 def priority(case_id: int):
-    return _act(
-        case_id,
-        lambda: commands.change_priority(
-            case_id, current_user, request.form.get("priority", ""), request.form.get("reason", ""), _version()
-        ),
-        _("Priority changed."),
-    )
+    return _with_reason(case_id, commands.change_priority, "priority", _("Priority changed."))
 
 
 @bp.post("/cases/<int:case_id>/move")
 @roles(Role.SUPERVISOR)
 def move(case_id: int):
+    return _with_reason(case_id, commands.move_queue, "queue", _("Case moved to another queue."))
+
+
+def _with_reason(case_id: int, command, field: str, success: str):
+    """A case action that takes one chosen value and a reason (priority, queue)."""
     return _act(
         case_id,
-        lambda: commands.move_queue(
-            case_id, current_user, request.form.get("queue", ""), request.form.get("reason", ""), _version()
-        ),
-        _("Case moved to another queue."),
+        lambda: command(case_id, current_user, request.form.get(field, ""), request.form.get("reason", ""), _version()),
+        success,
     )
 
 

@@ -44,8 +44,6 @@ from cases.commands.maintenance import destroy_content, due_for_destruction, ree
 from cases.commands.reporter import (
     REPLY_MAX,
     end_tracking,
-    end_tracking_row,
-    refresh_tracking,
     reporter_reply,
     start_tracking,
 )
@@ -90,8 +88,6 @@ __all__ = [
     "reporter_reply",
     "start_tracking",
     "end_tracking",
-    "end_tracking_row",
-    "refresh_tracking",
     "quietly",
     "rotate_keys",
     "send_message",

@@ -17,7 +17,16 @@ from cases import accounts, routing, twofactor
 from cases.accounts import AccountError
 from cases.commands import unit
 from cases.commands.unit import CommandError, Forbidden, NotFound, command, record
-from cases.models import AccessRequest, Queue, QueueMembership, RecoveryCode, RoutingRule, StaffSession, User
+from cases.models import (
+    AccessRequest,
+    Queue,
+    QueueMembership,
+    RecoveryCode,
+    RoutingRule,
+    StaffSession,
+    TrackingSession,
+    User,
+)
 from cases.vocabulary import AccessKind, Action, ActorType, Priority, Role
 from i18n import N_
 from storage import db
@@ -230,14 +239,14 @@ def sign_out(token: str) -> None:
 
 
 @command
-def end_session_row(row: StaffSession) -> None:
-    """An idle or too old session is ended when it is next presented."""
+def end_session_row(row: StaffSession | TrackingSession) -> None:
+    """An idle or too old session (staff or tracking) is ended when it is next presented."""
     db.session.delete(row)
 
 
 @command
-def refresh_session(row: StaffSession, now: datetime) -> None:
-    """Move the idle clock of a session in use."""
+def refresh_session(row: StaffSession | TrackingSession, now: datetime) -> None:
+    """Move the idle clock of a session (staff or tracking) in use."""
     row.last_seen_at = now
 
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import delete
 
 from cases import evidence, workflow
+from cases.accounts import session_key
 from cases.commands import unit
 from cases.commands.casework import add_message, apply_transition
 from cases.commands.intake import add_evidence, take_evidence_quota
 from cases.commands.unit import CommandError, command, lock_case, record, touch
 from cases.models import Message, TrackingSession
 from cases.notify import REPORTER_ACTION
-from cases.queries import can_reply, tracking_key
+from cases.queries import can_reply
 from cases.vocabulary import Action, ActorType, MessageKind
 from cases.workflow import Status
 from i18n import N_
@@ -88,23 +88,11 @@ def start_tracking(case_id: int) -> str:
     """The receipt was right: a server-side tracking session for this case; returns the cookie token."""
     token = secrets.token_urlsafe(32)
     now = unit.utcnow()
-    db.session.add(TrackingSession(id=tracking_key(token), case_id=case_id, created_at=now, last_seen_at=now))
+    db.session.add(TrackingSession(id=session_key(token), case_id=case_id, created_at=now, last_seen_at=now))
     return token
 
 
 @command
 def end_tracking(token: str) -> None:
     """Leave my case, or the quick exit: the session ends at once, wherever its cookie was copied."""
-    db.session.execute(delete(TrackingSession).where(TrackingSession.id == tracking_key(token)))
-
-
-@command
-def end_tracking_row(row: TrackingSession) -> None:
-    """An idle or too old tracking session is ended when it is next presented."""
-    db.session.delete(row)
-
-
-@command
-def refresh_tracking(row: TrackingSession, now: datetime) -> None:
-    """Move the idle clock of a tracking session in use."""
-    row.last_seen_at = now
+    db.session.execute(delete(TrackingSession).where(TrackingSession.id == session_key(token)))
