@@ -90,6 +90,8 @@ def test_report_in_kazakh_by_keyboard_is_worked_to_resolution_with_history_intac
     # 1. The citizen: a Kazakh browser, no mouse.
     citizen = open_tab(None, locale="kk-KZ")
     page = citizen.page
+    from playwright.sync_api import expect  # here, not at the top: without Playwright the module still loads and skips
+
     page.goto("/")
     assert page.locator("html").get_attribute("lang") == "kk"
     tab_to(page, 'main a[href="/report"]')
@@ -105,11 +107,13 @@ def test_report_in_kazakh_by_keyboard_is_worked_to_resolution_with_history_intac
     choose_radio(page, "reporter_role", "relative")
     tab_to(page, "form.report-form button[type=submit]")  # forgot to tick the consent box
     page.keyboard.press("Enter")
-    page.locator("#error-summary").wait_for()
+    # The summary is focused by script once the page has loaded: wait for that, not for luck.
+    expect(page.locator("#error-summary")).to_be_focused()
     assert page.evaluate("() => document.activeElement.id") == "error-summary"
     assert page.title().startswith(in_kazakh(live, "Error:"))
     tab_to(page, '#error-summary a[href="#consent"]')
     page.keyboard.press("Enter")
+    expect(page.locator("#consent")).to_be_focused()
     assert page.evaluate("() => document.activeElement.id") == "consent"
     page.keyboard.press("Space")
     assert page.input_value("#narrative") == NARRATIVE  # nothing typed was lost
