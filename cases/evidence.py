@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 import zipfile
 from dataclasses import dataclass
 
@@ -149,11 +150,14 @@ class _Dangerous(Exception):
 
 def _image_ok(content: bytes) -> bool:
     try:
-        with Image.open(io.BytesIO(content)) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise _Dangerous(MSG_PIXELS, mp=MAX_PIXELS // 1_000_000)
-            img.verify()
-    except Image.DecompressionBombError as exc:  # Pillow's own, far larger limit
+        with warnings.catch_warnings():
+            # Pillow warns past its own limit and raises past twice that: both are a refusal here.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as img:
+                if img.width * img.height > MAX_PIXELS:
+                    raise _Dangerous(MSG_PIXELS, mp=MAX_PIXELS // 1_000_000)
+                img.verify()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _Dangerous(MSG_PIXELS, mp=MAX_PIXELS // 1_000_000) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return False
