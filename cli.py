@@ -16,10 +16,10 @@ from sqlalchemy import inspect, select
 
 from cases import accounts, audit, commands, routing, seed
 from cases.categories import CATEGORIES
-from cases.models import Case, Event, Queue, RoutingRule, User
+from cases.models import SEALED_MODELS, Case, Event, Queue, RoutingRule, User
 from cases.refusals import Refused
 from cases.vocabulary import Priority, Role
-from storage import db
+from storage import db, witness
 
 routing_cli = AppGroup("routing", help="Inspect and try the routing rules.")
 cases_cli = AppGroup("cases", help="Look at cases.")
@@ -127,7 +127,7 @@ def cases_show(reference: str, content: bool) -> None:
             + (f" ({e.reason})" if e.reason else "")
             + (f" {e.details}" if e.details else "")
         )
-    broken = audit.verify_chain(db.session, case.id) or audit.disagreement(case, events)
+    broken = audit.check_case(db.session, case, events)
     click.echo("history intact" if broken is None else f"HISTORY BROKEN: {broken}")
 
 
@@ -166,31 +166,96 @@ def users_deactivate(email: str) -> None:
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Recompute every chain and checkpoint; exit 0 only when the whole history is intact."""
+@click.option(
+    "--witness-log",
+    "witness_logs",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Also compare with an external witness log (AUDIT_WITNESS_LOG, or a syslog export). Repeatable.",
+)
+@click.option(
+    "--witness",
+    "witness_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The witness file to compare with, instead of the one in instance/ (to check a copied database).",
+)
+def audit_verify(witness_logs: tuple[str, ...], witness_file: str | None) -> None:
+    """Recompute every chain, checkpoint and case row; compare with the witness; open every
+    encrypted value. Exit 0 only when the whole history is intact."""
     public = current_app.extensions["shagym_signing_key"].public_key()
-    report = audit.verify_all(db.session, public)
-    click.echo(f"{report.events} events in {report.chains} chains, {report.checkpoints} checkpoints checked.")
-    if report.first_break:
-        click.echo(f"BROKEN: {report.first_break}", err=True)
-    if report.checkpoint_problem:
-        click.echo(f"BROKEN: {report.checkpoint_problem}", err=True)
-    head_problem = audit.check_head(db.session, current_app.instance_path)
-    if head_problem:
-        click.echo(f"BROKEN: {head_problem}", err=True)
-    disagreeing = 0
-    for case, problem in audit.replay_all(db.session):
-        disagreeing += 1
-        if disagreeing <= 20:
-            click.echo(f"BROKEN: {case.reference}, event {problem.seq}: {problem.problem}", err=True)
-    if disagreeing > 20:
-        click.echo(f"BROKEN: … and {disagreeing - 20} more cases whose row disagrees with their history", err=True)
+    keys = current_app.extensions["shagym_audit_keys"]
+    local = witness.Witness(Path(witness_file), keys) if witness_file else audit.current_witness()
+    extra_heads: dict = {}
+    extra_checkpoints: list = []
+    for path in witness_logs:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            heads, checkpoints = witness.parse_log(fh)
+        for chain, head in heads.items():
+            if chain not in extra_heads or extra_heads[chain].seq < head.seq:
+                extra_heads[chain] = head
+        extra_checkpoints.extend(checkpoints)
+    report = audit.verify_all(db.session, public, keys, local, extra_heads, extra_checkpoints)
+    problems: list[str] = [_named(p) for p in report.problems]
+    if report.events and not local.exists and not witness_logs:
+        problems.append(
+            f"no audit witness at {local.path}: deleted events and checkpoints cannot be ruled out "
+            "(point --witness at the server's copy)"
+        )
+    problems += [f"{case.reference}, event {p.seq}: {p.problem}" for case, p in audit.replay_all(db.session)]
+    problems += [
+        f"{_row_name(row)}: its {name.replace('_', ' ')} was not written for this {_owner_word(row)} (moved in the database)"
+        for row, name in audit.misplaced_values(db.session, SEALED_MODELS)
+    ]
     missing = audit.missing_triggers(db.session)
     if missing:
-        click.echo(f"BROKEN: append-only triggers missing or disabled: {', '.join(missing)}", err=True)
-    if not report.intact or head_problem or missing or disagreeing:
+        problems.append(f"append-only triggers missing or disabled: {', '.join(missing)}")
+    click.echo(
+        f"{report.events} events in {report.chains} chains, {report.checkpoints} checkpoints, "
+        f"{report.witnessed} witnessed heads checked."
+    )
+    for problem in problems[:50]:
+        click.echo(f"BROKEN: {problem}", err=True)
+    if len(problems) > 50:
+        click.echo(f"BROKEN: … and {len(problems) - 50} more problems", err=True)
+    if problems:
         sys.exit(1)
     click.echo("History intact.")
+
+
+def _named(problem: audit.Break | str) -> str:
+    """A problem with the case's reference where the case still exists."""
+    if isinstance(problem, str) or problem.chain_id == audit.SYSTEM_CHAIN:
+        return str(problem)
+    reference = db.session.scalar(select(Case.reference).where(Case.id == problem.chain_id))
+    where = f"{reference} (case {problem.chain_id})" if reference else f"case {problem.chain_id} (row deleted)"
+    return f"{where}, event {problem.seq}: {problem.problem}"
+
+
+def _row_name(row: object) -> str:
+    if isinstance(row, Case):
+        return f"{row.reference} (case {row.id})"
+    case_id = getattr(row, "case_id", None)
+    if case_id is None:
+        return f"{type(row).__tablename__} row {row.id}"
+    reference = db.session.scalar(select(Case.reference).where(Case.id == case_id))
+    return f"{reference} (case {case_id}), {type(row).__name__.lower()} {row.id}"
+
+
+def _owner_word(row: object) -> str:
+    return "case" if isinstance(row, Case) or getattr(row, "case_id", None) else "row"
+
+
+@audit_cli.command("rotate-key")
+def audit_rotate_key() -> None:
+    """Make a new audit MAC key current (older events keep theirs; keep every key file)."""
+    try:
+        new = commands.rotate_audit_key(current_app.extensions["shagym_audit_keys"])
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"Audit key {new} is current. Keep every instance/keys/audit-*.key file, and back them up with the "
+        "other keys: audit verify needs each key that an event names."
+    )
 
 
 @audit_cli.command("checkpoint")

@@ -50,6 +50,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Data-encryption keys as `id:base64,...` (last is current). Unset: key files in `instance/keys/` (mode 0600).",
     ),
     Setting(
+        "SHAGYM_AUDIT_KEYS",
+        None,
+        "Audit-chain MAC keys as `id:base64,...` (last is current; every instance needs all of them). "
+        "Unset: key files `instance/keys/audit-*.key` (mode 0600).",
+    ),
+    Setting(
         "SHAGYM_RECEIPT_KEY",
         None,
         "Key of the receipt-code HMAC (base64). Unset: generated into `instance/receipt_key`.",
@@ -62,6 +68,22 @@ SETTINGS: tuple[Setting, ...] = (
         "Flask-Limiter storage; `redis://127.0.0.1:6379/0` to share limits between gunicorn workers.",
     ),
     Setting("AUDIT_CHECKPOINT_EVERY", 1000, "Write a signed Merkle checkpoint after this many audit events.", int),
+    Setting(
+        "AUDIT_CHECKPOINT_SECONDS",
+        600,
+        "…and at the first commit after this many seconds since the last checkpoint (0: only by count).",
+        int,
+    ),
+    Setting(
+        "AUDIT_WITNESS_LOG",
+        "",
+        "Also append every witnessed audit head, fsync'd, to this file (put it on another volume or host mount).",
+    ),
+    Setting(
+        "AUDIT_WITNESS_SYSLOG",
+        "",
+        "Also send every witnessed audit head to syslog: `/dev/log` or `host:514` (a log host the database admin cannot edit).",
+    ),
     Setting(
         "REQUIRE_2FA_FOR_ALL",
         False,

@@ -29,7 +29,7 @@ from intake import views as intake_views
 from intake.uploads import raise_upload_limit
 from staff import admin, auth, gate, supervise
 from staff import views as staff_views
-from storage import crypto, db
+from storage import crypto, db, witness
 from web import errors, headers
 from web.proxy import TrustedProxyFix
 
@@ -145,6 +145,11 @@ def _init_secrets(app: Flask) -> None:
     receipt = app.config["SHAGYM_RECEIPT_KEY"] or config.instance_secret(app.instance_path, "receipt_key")
     app.extensions["shagym_receipt_key"] = base64.urlsafe_b64decode(receipt + "=" * (-len(receipt) % 4))
     app.extensions["shagym_signing_key"] = audit.load_signing_key(app.instance_path)
+    audit_keys = crypto.load_keyring(app.instance_path, app.config["SHAGYM_AUDIT_KEYS"], prefix="audit")
+    app.extensions["shagym_audit_keys"] = audit_keys
+    app.extensions["shagym_witness"] = witness.open_witness(
+        app.instance_path, audit_keys, app.config["AUDIT_WITNESS_LOG"], app.config["AUDIT_WITNESS_SYSLOG"]
+    )
 
 
 def select_locale() -> str:

@@ -1,18 +1,28 @@
-"""The audit trail: appending events, the per-case hash chain, checkpoints.
+"""The audit trail: appending events, the per-case keyed chain, checkpoints, verification.
 
-``hash = SHA-256(prev_hash || canonical_json(event))`` per chain (one chain per
-case, chain 0 for system events). Checkpoints are RFC 6962 Merkle tree heads
-over every event hash in id order, signed with an Ed25519 key that lives in
-``instance/``, never in the database.
+``hash = HMAC-SHA256(audit key, prev_hash || canonical_json(event))`` per chain
+(one chain per case, chain 0 for system events); the event records which audit
+key (``key_id``), and the keys live outside the database (``instance/keys/`` or
+``SHAGYM_AUDIT_KEYS``), so someone who can write to the database cannot edit an
+event and compute a matching hash. Events written before keyed chains
+(``key_id`` NULL, plain SHA-256) are accepted only where a signed checkpoint
+covers them.
+
+Checkpoints are RFC 6962 Merkle tree heads over every event hash in id order,
+signed with an Ed25519 key that also lives in ``instance/``. The newest head of
+each chain and every checkpoint are also written to the witness outside the
+database (``storage/witness.py``) after each commit, so deleting the tail of a
+chain, a whole case, or the newest checkpoints is detected too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,12 +30,16 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from flask import current_app
 from sqlalchemy import select, text
 from sqlalchemy.event import listens_for
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, lazyload, undefer
 
 from cases.models import Case, Checkpoint, Event
 from cases.vocabulary import Action, ActorType
+from storage import crypto
+from storage.types import unreadable
+from storage.witness import Head, SignedHead, Witness
 
 GENESIS = "0" * 64
 # Set in ``session.info`` by ``append``; the committer pops it to decide on a checkpoint.
@@ -44,7 +58,7 @@ def _iso(at: datetime) -> str:
 
 def event_fields(e: Event) -> dict[str, Any]:
     """The hashed content of an event: everything except the hashes themselves."""
-    return {
+    fields = {
         "chain": e.chain_id,
         "case": e.case_id,
         "seq": e.seq,
@@ -57,10 +71,21 @@ def event_fields(e: Event) -> dict[str, Any]:
         "reason": e.reason,
         "details": e.details,
     }
+    if e.key_id is not None:
+        fields["key"] = e.key_id
+    return fields
 
 
-def compute_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical_json(fields).encode("utf-8")).hexdigest()
+def compute_hash(prev_hash: str, fields: dict[str, Any], key: bytes | None = None) -> str:
+    """The link: HMAC-SHA256 under the audit key, or plain SHA-256 for events from before keyed chains."""
+    message = bytes.fromhex(prev_hash) + canonical_json(fields).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(message).hexdigest()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def audit_keys() -> crypto.Keyring:
+    return current_app.extensions["shagym_audit_keys"]
 
 
 def append(
@@ -107,7 +132,9 @@ def append(
         details=canonical_json(details) if details else None,
         prev_hash=prev,
     )
-    event.hash = compute_hash(prev, event_fields(event))
+    key_id, key = audit_keys().current()
+    event.key_id = key_id
+    event.hash = compute_hash(prev, event_fields(event), key)
     session.add(event)
     session.info[APPENDED] = True
     heads[chain_id] = (seq, event.hash)
@@ -139,19 +166,65 @@ class Break:
         return f"{where}, event {self.seq}: {self.problem}"
 
 
-def verify_events(events: Iterable[Event], chain_id: int) -> Break | None:
+class ChainCheck:
+    """Follows one chain event by event (in ``seq`` order); ``feed`` returns the first broken link.
+
+    ``covered_until`` is the newest signed checkpoint's last event id: an event without a key
+    id (plain SHA-256, from before keyed chains) is accepted only up to there, because
+    anyone can compute a plain hash.
+    """
+
+    def __init__(self, chain_id: int, keys: crypto.Keyring, covered_until: int) -> None:
+        self.chain_id, self.keys, self.covered_until = chain_id, keys, covered_until
+        self.seq, self.hash = 0, GENESIS
+
+    def feed(self, e: Event) -> Break | None:
+        if e.seq != self.seq + 1:
+            return Break(self.chain_id, self.seq + 1, e.id, f"sequence jumps from {self.seq} to {e.seq}")
+        if e.prev_hash != self.hash:
+            return Break(self.chain_id, e.seq, e.id, "does not link to the previous event")
+        if e.key_id is None:
+            if e.id > self.covered_until:
+                return Break(self.chain_id, e.seq, e.id, "has no audit key and no signed checkpoint covers it")
+            key = None
+        else:
+            try:
+                key = self.keys.key(e.key_id)
+            except crypto.KeyError_:
+                return Break(self.chain_id, e.seq, e.id, f"names audit key {e.key_id!r}, which this server does not have")
+        if not hmac.compare_digest(compute_hash(self.hash, event_fields(e), key), e.hash):
+            return Break(self.chain_id, e.seq, e.id, "content does not match its hash")
+        self.seq, self.hash = e.seq, e.hash
+        return None
+
+
+def verify_events(
+    events: Iterable[Event], chain_id: int, keys: crypto.Keyring | None = None, covered_until: int = 0
+) -> Break | None:
     """Check one chain, given its events in ``seq`` order; return the first broken link."""
-    prev = GENESIS
-    expected_seq = 1
+    check = ChainCheck(chain_id, keys or audit_keys(), covered_until)
     for e in events:
-        if e.seq != expected_seq:
-            return Break(chain_id, expected_seq, e.id, f"sequence jumps from {expected_seq - 1} to {e.seq}")
-        if e.prev_hash != prev:
-            return Break(chain_id, e.seq, e.id, "does not link to the previous event")
-        if compute_hash(prev, event_fields(e)) != e.hash:
-            return Break(chain_id, e.seq, e.id, "content does not match its hash")
-        prev = e.hash
-        expected_seq += 1
+        problem = check.feed(e)
+        if problem is not None:
+            return problem
+    return None
+
+
+def against_witness(chain_id: int, events: list[Event], head: Head | None, keys: crypto.Keyring) -> Break | None:
+    """The chain must reach the head the witness saw committed, with the same hash there."""
+    if head is None:
+        return None
+    if not head.authentic(keys):
+        return Break(chain_id, head.seq, None, "the witness's record of this chain has been altered")
+    have = len(events) and events[-1].seq
+    if have < head.seq:
+        missing = f"{have + 1}" if have + 1 == head.seq else f"{have + 1}–{head.seq}"
+        return Break(
+            chain_id, have + 1, None, f"events {missing} were committed and witnessed but are missing (deleted)"
+        )
+    at = next((e for e in events if e.seq == head.seq), None)
+    if at is None or at.hash != head.hash:
+        return Break(chain_id, head.seq, at.id if at else None, "differs from the event the witness saw committed")
     return None
 
 
@@ -226,11 +299,76 @@ def replay_all(session: Session, batch: int = 500) -> Iterator[tuple[Case, Break
         last_id = cases[-1].id
 
 
-def verify_chain(session: Session, chain_id: int) -> Break | None:
-    events = session.scalars(
-        select(Event).where(Event.chain_id == chain_id).order_by(Event.seq).execution_options(populate_existing=True)
+def newest_checkpoint(session: Session) -> Checkpoint | None:
+    return session.scalar(select(Checkpoint).order_by(Checkpoint.last_event_id.desc()).limit(1))
+
+
+def covered_until(session: Session) -> int:
+    """The last event id the newest signed checkpoint covers (0 without one)."""
+    return session.scalar(select(Checkpoint.last_event_id).order_by(Checkpoint.last_event_id.desc()).limit(1)) or 0
+
+
+def chain_events(session: Session, chain_id: int) -> list[Event]:
+    return list(
+        session.scalars(
+            select(Event).where(Event.chain_id == chain_id).order_by(Event.seq).execution_options(populate_existing=True)
+        )
     )
-    return verify_events(events, chain_id)
+
+
+def verify_chain(session: Session, chain_id: int) -> Break | None:
+    """One chain's links and keys, and that it reaches the head the witness saw."""
+    events = chain_events(session, chain_id)
+    keys = audit_keys()
+    return verify_events(events, chain_id, keys, covered_until(session)) or against_witness(
+        chain_id, events, current_witness().head(chain_id), keys
+    )
+
+
+def current_witness() -> Witness:
+    return current_app.extensions["shagym_witness"]
+
+
+# --- one case, for its page and ``cases show`` ---------------------------------------
+
+
+def check_case(session: Session, case: Case, events: list[Event], related: Iterable[object] = ()) -> Break | None:
+    """Everything that can be checked about one case from its own rows, cheaply: its chain (links,
+    keys), the head the witness saw, the row against its history, and that its encrypted text
+    (and that of ``related`` messages and files) belongs to it. Then the trail as a whole
+    (``trail_problem``), so a page never says "intact" while the trail is known to be broken."""
+    keys = audit_keys()
+    problem = (
+        verify_events(events, case.id, keys, covered_until(session))
+        or against_witness(case.id, events, current_witness().head(case.id), keys)
+        or disagreement(case, events)
+    )
+    if problem is not None:
+        return problem
+    last = events[-1].seq if events else 0
+    for obj in (case, *related):
+        for name in unreadable(obj):
+            what = type(obj).__name__.lower()
+            return Break(case.id, last, None, f"its {what} {name.replace('_', ' ')} was not written for this case (moved in the database)")
+    trail = trail_problem(session, current_witness())
+    return Break(case.id, last, None, trail) if trail else None
+
+
+def trail_problem(session: Session, witness: Witness) -> str | None:
+    """Problems of the whole trail that two cheap queries can see: missing append-only triggers,
+    and the newest witnessed checkpoint missing from the database."""
+    missing = missing_triggers(session)
+    if missing:
+        return f"the append-only triggers {', '.join(missing)} are missing or disabled"
+    signed = witness.newest_checkpoint()
+    if signed is not None:
+        found = session.scalar(select(Checkpoint).where(Checkpoint.last_event_id == signed.last_event_id))
+        if found is None or found.root_hash != signed.root or found.tree_size != signed.tree_size:
+            return (
+                f"the newest signed checkpoint (over {signed.tree_size} events, up to event "
+                f"{signed.last_event_id}) is missing from the database or differs from what was witnessed"
+            )
+    return None
 
 
 def _all_events(session: Session) -> Iterator[Event]:
@@ -287,6 +425,22 @@ class MerkleAccumulator:
             node, height = node_hash(left, node), height + 1
         self._stack.append((height, node))
         self.size += 1
+
+    @classmethod
+    def from_frontier(cls, size: int, frontier: str) -> MerkleAccumulator | None:
+        """Resume from a stored frontier; None when it does not describe a tree of ``size`` leaves."""
+        try:
+            stack = [(int(h), bytes.fromhex(node)) for h, node in json.loads(frontier)]
+        except (ValueError, TypeError):
+            return None
+        if sum(1 << h for h, _ in stack) != size:
+            return None
+        acc = cls()
+        acc.size, acc._stack = size, stack
+        return acc
+
+    def frontier(self) -> str:
+        return json.dumps([[h, node.hex()] for h, node in self._stack], separators=(",", ":"))
 
     def root(self) -> bytes:
         if not self._stack:
@@ -350,11 +504,19 @@ def _signed_message(tree_size: int, last_event_id: int, root_hex: str) -> bytes:
 
 
 def write_checkpoint(session: Session, key: Ed25519PrivateKey) -> Checkpoint | None:
-    """Sign the tree head over every event so far; None when nothing is new."""
-    last = session.scalar(select(Checkpoint).order_by(Checkpoint.last_event_id.desc()).limit(1))
-    acc = MerkleAccumulator()
-    last_id = 0
-    for event_id, event_hash in session.execute(select(Event.id, Event.hash).order_by(Event.id)):
+    """Sign the tree head over every event so far; None when nothing is new.
+
+    Continues from the previous checkpoint's frontier when it folds to that checkpoint's
+    signed root (reading only the newer events), otherwise starts from the first event.
+    """
+    last = newest_checkpoint(session)
+    acc, after_id = MerkleAccumulator(), 0
+    if last is not None and last.frontier:
+        resumed = MerkleAccumulator.from_frontier(last.tree_size, last.frontier)
+        if resumed is not None and resumed.root().hex() == last.root_hash:
+            acc, after_id = resumed, last.last_event_id
+    last_id = after_id
+    for event_id, event_hash in session.execute(select(Event.id, Event.hash).where(Event.id > after_id).order_by(Event.id)):
         acc.add(bytes.fromhex(event_hash))
         last_id = event_id
     if acc.size == 0 or (last is not None and last.last_event_id >= last_id):
@@ -366,6 +528,7 @@ def write_checkpoint(session: Session, key: Ed25519PrivateKey) -> Checkpoint | N
         root_hash=root,
         key_id=key_id(key.public_key()),
         signature=key.sign(_signed_message(acc.size, last_id, root)).hex(),
+        frontier=acc.frontier(),
     )
     session.add(cp)
     return cp
@@ -376,48 +539,98 @@ class Report:
     events: int = 0
     chains: int = 0
     checkpoints: int = 0
-    first_break: Break | None = None
-    checkpoint_problem: str | None = None
+    witnessed: int = 0
+    problems: list[Break | str] = field(default_factory=list)
 
     @property
     def intact(self) -> bool:
-        return self.first_break is None and self.checkpoint_problem is None
+        return not self.problems
 
 
-def verify_all(session: Session, public: Ed25519PublicKey) -> Report:
-    """Recompute every chain and every checkpoint in one pass over the events.
+def verify_all(
+    session: Session,
+    public: Ed25519PublicKey,
+    keys: crypto.Keyring | None = None,
+    witness: Witness | None = None,
+    extra_heads: dict[int, Head] | None = None,
+    extra_checkpoints: Iterable[SignedHead] = (),
+) -> Report:
+    """Recompute every chain and every checkpoint in one pass over the events, and compare the
+    database with every head the witness saw (and those of an external witness log).
 
-    Events are read in id order; each chain's running head is kept in a dict,
-    and the Merkle accumulator yields the root at each checkpoint's size.
+    Events are read in id order; each chain's running check is kept in a dict, and the
+    Merkle accumulator yields the root at each checkpoint's size. One problem is reported
+    per chain (its first), so a report names every damaged case.
     """
+    keys = keys or audit_keys()
     report = Report()
     checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.last_event_id)))
+    covered = checkpoints[-1].last_event_id if checkpoints else 0
+    witnessed = _witnessed_heads(witness, extra_heads, keys, report)
     cp_index = 0
-    heads: dict[int, tuple[int, str]] = {}
+    chains: dict[int, ChainCheck] = {}
+    broken: set[int] = set()
     acc = MerkleAccumulator()
     for e in _all_events(session):
         report.events += 1
-        seq, prev = heads.get(e.chain_id, (0, GENESIS))
-        if report.first_break is None:
-            if e.seq != seq + 1:
-                report.first_break = Break(e.chain_id, seq + 1, e.id, f"sequence jumps from {seq} to {e.seq}")
-            elif e.prev_hash != prev:
-                report.first_break = Break(e.chain_id, e.seq, e.id, "does not link to the previous event")
-            elif compute_hash(prev, event_fields(e)) != e.hash:
-                report.first_break = Break(e.chain_id, e.seq, e.id, "content does not match its hash")
-        heads[e.chain_id] = (e.seq, e.hash)
+        check = chains.get(e.chain_id)
+        if check is None:
+            check = chains[e.chain_id] = ChainCheck(e.chain_id, keys, covered)
+        if e.chain_id not in broken:
+            problem = check.feed(e)
+            if problem is None and e.chain_id in witnessed and witnessed[e.chain_id].seq == e.seq:
+                if witnessed[e.chain_id].hash != e.hash:
+                    problem = Break(e.chain_id, e.seq, e.id, "differs from the event the witness saw committed")
+            if problem is not None:
+                report.problems.append(problem)
+                broken.add(e.chain_id)
         acc.add(bytes.fromhex(e.hash))
         while cp_index < len(checkpoints) and checkpoints[cp_index].last_event_id == e.id:
-            problem = _check_checkpoint(checkpoints[cp_index], acc, public)
-            if problem and report.checkpoint_problem is None:
-                report.checkpoint_problem = problem
+            problem_text = _check_checkpoint(checkpoints[cp_index], acc, public)
+            if problem_text:
+                report.problems.append(problem_text)
             cp_index += 1
             report.checkpoints += 1
-    if cp_index < len(checkpoints) and report.checkpoint_problem is None:
-        cp = checkpoints[cp_index]
-        report.checkpoint_problem = f"checkpoint {cp.id} covers event {cp.last_event_id}, which is missing"
-    report.chains = len(heads)
+    for cp in checkpoints[cp_index:]:
+        report.problems.append(f"checkpoint {cp.id} covers event {cp.last_event_id}, which is missing")
+    for chain_id, head in witnessed.items():
+        if chain_id in broken:
+            continue
+        have = chains[chain_id].seq if chain_id in chains else 0
+        if have < head.seq:
+            what = "all of its events are missing" if have == 0 else f"events {have + 1}–{head.seq} are missing"
+            if have + 1 == head.seq and have:
+                what = f"event {head.seq} is missing"
+            report.problems.append(Break(chain_id, have + 1, None, f"{what} (committed and witnessed, then deleted)"))
+    signed = [*([witness.newest_checkpoint()] if witness is not None else []), *extra_checkpoints]
+    by_last = {cp.last_event_id: cp for cp in checkpoints}
+    for head in signed:
+        if head is None:
+            continue
+        found = by_last.get(head.last_event_id)
+        if found is None or found.root_hash != head.root or found.tree_size != head.tree_size:
+            report.problems.append(
+                f"the signed checkpoint over {head.tree_size} events (up to event {head.last_event_id}) that the "
+                "witness recorded is missing from the database or differs"
+            )
+    report.chains = len(chains)
     return report
+
+
+def _witnessed_heads(
+    witness: Witness | None, extra: dict[int, Head] | None, keys: crypto.Keyring, report: Report
+) -> dict[int, Head]:
+    """The newest authentic head per chain from the local witness and any external log."""
+    heads: dict[int, Head] = {}
+    sources = [*(witness.heads() if witness is not None else ()), *(extra or {}).values()]
+    for head in sources:
+        report.witnessed += 1
+        if not head.authentic(keys):
+            report.problems.append(Break(head.chain, head.seq, None, "the witness's record of this chain has been altered"))
+            continue
+        if head.chain not in heads or heads[head.chain].seq < head.seq:
+            heads[head.chain] = head
+    return heads
 
 
 def _check_checkpoint(cp: Checkpoint, acc: MerkleAccumulator, public: Ed25519PublicKey) -> str | None:
@@ -433,33 +646,22 @@ def _check_checkpoint(cp: Checkpoint, acc: MerkleAccumulator, public: Ed25519Pub
     return None
 
 
-# --- the newest signed head, kept outside the database ---------------------------
-
-HEAD_FILE = "audit_head"
+# --- encrypted text that belongs to another row -------------------------------------------
 
 
-def record_head(instance_path: str, cp: Checkpoint) -> None:
-    """Remember the newest checkpoint in ``instance/`` (atomic replace), so deleting
-    checkpoints from the database — and rewriting the chains after them — is noticed."""
-    path = Path(instance_path) / HEAD_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"{cp.tree_size} {cp.last_event_id} {cp.root_hash}\n")
-    os.replace(tmp, path)
-
-
-def check_head(session: Session, instance_path: str) -> str | None:
-    """A problem if the newest head recorded outside the database is missing from it."""
-    path = Path(instance_path) / HEAD_FILE
-    if not path.exists():
-        return None
-    try:
-        size, last_id, root = path.read_text().split()
-    except ValueError:
-        return f"{path} is unreadable"
-    found = session.scalar(select(Checkpoint).where(Checkpoint.last_event_id == int(last_id)))
-    if found is None or found.root_hash != root or found.tree_size != int(size):
-        return (
-            f"the newest signed checkpoint (over {size} events, up to event {last_id}) recorded in "
-            f"{HEAD_FILE} is missing from the database or differs"
-        )
-    return None
+def misplaced_values(session: Session, models: Iterable[type], batch: int = 200) -> Iterator[tuple[object, str]]:
+    """Every (row, field) whose encrypted value does not open for its owner: moved or swapped in
+    the database. Reads each table in id batches; values are opened one by one."""
+    for model in models:
+        last_id = 0
+        while True:
+            rows = session.scalars(
+                select(model).where(model.id > last_id).order_by(model.id).limit(batch).options(undefer("*"))
+            ).all()
+            if not rows:
+                break
+            for row in rows:
+                for name in unreadable(row):
+                    yield row, name
+                session.expunge(row)
+            last_id = rows[-1].id

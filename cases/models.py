@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    event,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cases.vocabulary import AccessKind, Answer, Channel, MessageKind, Priority, Role, check_in
 from cases.workflow import CLOCK_RUNNING, Status
 from storage import db
-from storage.types import EncryptedBytes, EncryptedText, UTCDateTime, utcnow
+from storage.types import Sealed, UTCDateTime, seal_pending, sealed_fields, utcnow
 
 CLOCK_RUNNING_VALUES = frozenset(s.value for s in CLOCK_RUNNING)
 PRIORITY_RANGE = f"priority BETWEEN {min(Priority)} AND {max(Priority)}"
@@ -91,7 +92,7 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    totp_secret: Mapped[Optional[str]] = mapped_column(EncryptedText("users.totp_secret"))
+    _totp_secret: Mapped[Optional[bytes]] = mapped_column("totp_secret", LargeBinary)
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     totp_last_step: Mapped[Optional[int]] = mapped_column(Integer)
     # Wrong second-factor codes in the hour that started at ``second_factor_window_at``.
@@ -99,6 +100,8 @@ class User(db.Model):
     second_factor_window_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     queues: Mapped[list[Queue]] = relationship(secondary="queue_memberships", order_by="Queue.name")
+
+    totp_secret = Sealed("_totp_secret", "users.totp_secret")
 
     # Flask-Login protocol; the session id, not the user id, is what is stored.
     session_id = None  # set per request by the user loader
@@ -166,8 +169,9 @@ class Case(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     category: Mapped[str] = mapped_column(ForeignKey("categories.slug"))
     region: Mapped[str] = mapped_column(String(32))
-    place_description: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.place_description"))
-    narrative: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.narrative"))
+    # Sealed (below): encrypted, bound to this case's id, decrypted only when read.
+    _place_description: Mapped[Optional[bytes]] = mapped_column("place_description", LargeBinary)
+    _narrative: Mapped[Optional[bytes]] = mapped_column("narrative", LargeBinary)
     occurred_on: Mapped[Optional[date]] = mapped_column(Date)
     ongoing: Mapped[bool] = mapped_column(Boolean, default=False)
     immediate_danger: Mapped[bool] = mapped_column(Boolean)
@@ -175,8 +179,8 @@ class Case(db.Model):
     in_custody: Mapped[str] = mapped_column(String(8))
     reporter_role: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16), default=Channel.WEB.value, server_default=Channel.WEB.value)
-    contact_email: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.contact_email"))
-    contact_phone: Mapped[Optional[str]] = mapped_column(EncryptedText("cases.contact_phone"))
+    _contact_email: Mapped[Optional[bytes]] = mapped_column("contact_email", LargeBinary)
+    _contact_phone: Mapped[Optional[bytes]] = mapped_column("contact_phone", LargeBinary)
     receipt_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     submission_hash: Mapped[Optional[bytes]] = mapped_column(LargeBinary(32), unique=True)
 
@@ -200,6 +204,11 @@ class Case(db.Model):
 
     queue: Mapped[Queue] = relationship(lazy="joined")
     assignee: Mapped[Optional[User]] = relationship(lazy="joined")
+
+    narrative = Sealed("_narrative", "cases.narrative")
+    place_description = Sealed("_place_description", "cases.place_description")
+    contact_email = Sealed("_contact_email", "cases.contact_email")
+    contact_phone = Sealed("_contact_phone", "cases.contact_phone")
 
     @property
     def status_enum(self) -> Status:
@@ -242,7 +251,8 @@ class Event(db.Model):
     reason: Mapped[Optional[str]] = mapped_column(Text)
     details: Mapped[Optional[str]] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))  # HMAC-SHA256 under the audit key ``key_id``
+    key_id: Mapped[Optional[str]] = mapped_column(String(8))  # None: plain SHA-256 (before keyed chains)
 
     actor: Mapped[Optional[User]] = relationship(lazy="joined")
 
@@ -258,6 +268,9 @@ class Checkpoint(db.Model):
     root_hash: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(String(200))
+    # The Merkle frontier (roots of the perfect subtrees) at this head, so the next checkpoint
+    # reads only newer events; it folds to ``root_hash``, which is signed.
+    frontier: Mapped[Optional[str]] = mapped_column(Text)
 
 
 class Message(db.Model):
@@ -272,10 +285,12 @@ class Message(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     kind: Mapped[str] = mapped_column(String(16))
     author_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
-    body: Mapped[Optional[str]] = mapped_column(EncryptedText("messages.body"))
+    _body: Mapped[Optional[bytes]] = mapped_column("body", LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     author: Mapped[Optional[User]] = relationship(lazy="joined")
+
+    body = Sealed("_body", "messages.body", owner="case_id")
 
 
 class Evidence(db.Model):
@@ -284,12 +299,15 @@ class Evidence(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    filename: Mapped[Optional[str]] = mapped_column(EncryptedText("evidence.filename"))
+    _filename: Mapped[Optional[bytes]] = mapped_column("filename", LargeBinary)
     kind: Mapped[str] = mapped_column(String(32))  # detected from content
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     has_gps: Mapped[bool] = mapped_column(Boolean, default=False)
-    content: Mapped[Optional[bytes]] = mapped_column(EncryptedBytes("evidence.content"), deferred=True)
+    _content: Mapped[Optional[bytes]] = mapped_column("content", LargeBinary, deferred=True)
+
+    filename = Sealed("_filename", "evidence.filename", owner="case_id")
+    content = Sealed("_content", "evidence.content", owner="case_id", binary=True)
 
 
 class AccessRequest(db.Model):
@@ -337,10 +355,11 @@ class EvidenceDay(db.Model):
     stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-# Every column encrypted at rest (key rotation re-encrypts these; a test scans them raw).
-ENCRYPTED_COLUMNS = (
-    (Case, ("narrative", "place_description", "contact_email", "contact_phone")),
-    (Message, ("body",)),
-    (Evidence, ("filename", "content")),
-    (User, ("totp_secret",)),
-)
+# Every model with fields encrypted at rest (key rotation re-encrypts them; ``audit verify``
+# opens each to find values moved between rows; a test scans them raw).
+SEALED_MODELS = (Case, Message, Evidence, User)
+ENCRYPTED_COLUMNS = tuple((model, tuple(sealed_fields(model))) for model in SEALED_MODELS)
+
+for _model in SEALED_MODELS:
+    event.listen(_model, "before_insert", seal_pending)
+    event.listen(_model, "before_update", seal_pending)

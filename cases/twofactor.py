@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 
 import pyotp
 import segno
-from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 
 from cases import accounts
@@ -75,7 +74,7 @@ def pending_secret(store: MutableMapping, ring: crypto.Keyring, bound_to: str) -
     if isinstance(sealed, str):
         try:
             return ring.decrypt(base64.b64decode(sealed), purpose).decode("ascii")
-        except (ValueError, binascii.Error, crypto.KeyError_, InvalidTag):
+        except (ValueError, binascii.Error, crypto.KeyError_, crypto.Misplaced):
             pass
     secret = new_secret()
     store[PENDING_KEY] = base64.b64encode(ring.encrypt(secret.encode("ascii"), purpose)).decode("ascii")

@@ -65,6 +65,7 @@ class Action(StrEnum):
     TWO_FACTOR_ENROLLED = N_("2fa_enrolled")
     PASSWORD_CHANGED = N_("password_changed")
     KEYS_ROTATED = N_("keys_rotated")
+    AUDIT_KEY_ROTATED = N_("audit_key_rotated")
     ACCESS_REQUESTED = N_("access_requested")
     ACCESS_APPROVED = N_("access_approved")
     ACCESS_REFUSED = N_("access_refused")

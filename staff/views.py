@@ -75,6 +75,15 @@ def queue(slug: str):
     )
 
 
+def _missing_case(case_id: int):
+    """A case nobody can see is a 404; to a supervisor (who may see every case), one whose chain
+    the audit witness saw committed was deleted from the database outside the audit trail."""
+    head = audit.current_witness().head(case_id) if current_user.role == Role.SUPERVISOR else None
+    if head is None:
+        abort(404)
+    return render_template("staff/case_deleted.html", case_id=case_id, head=head), 404
+
+
 def _visible_or_404(case_id: int) -> Case:
     case = access.visible_case(db.session, current_user, case_id)
     if case is None:
@@ -86,14 +95,15 @@ def _visible_or_404(case_id: int) -> Case:
 @roles(*CASE_ROLES)
 @writes_on_get
 def case(case_id: int):
-    case = _visible_or_404(case_id)
-    commands.record_view(case.id, current_user)
+    if access.visible_case(db.session, current_user, case_id) is None:
+        return _missing_case(case_id)
+    commands.record_view(case_id, current_user)
     case = _visible_or_404(case_id)
     events = list(db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)))
     messages = list(db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id)))
     evidence = list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)))
     broken = (
-        audit.verify_events(events, case.id) or audit.disagreement(case, events)
+        audit.check_case(db.session, case, events, [*messages, *evidence])
         if current_user.role == Role.SUPERVISOR
         else None
     )

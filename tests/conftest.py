@@ -22,7 +22,7 @@ from sqlalchemy import event as sa_event
 import storage
 from cases import accounts, commands, seed
 from cases.models import Queue, QueueMembership, User
-from storage import db
+from storage import db, witness
 from tests.helpers import BASE_CONFIG, PASSWORD, PG_URL, Auth, pg_url, report, reset_pg, signed_in
 from wsgi import create_app
 
@@ -43,6 +43,7 @@ def _fast(monkeypatch):
             sa_event.listen(engine, "connect", lambda conn, _record: conn.execute("PRAGMA synchronous=OFF"))
 
     monkeypatch.setattr(storage, "configure_engine", configure_without_fsync)
+    monkeypatch.setattr(witness, "SYNCHRONOUS", "OFF")
 
 
 @pytest.fixture(scope="session")
@@ -186,25 +187,36 @@ def login_as(app, make_user):
     return factory
 
 
-@pytest.fixture
-def no_triggers(app):
-    """What an attacker with database access does first: switch off the append-only guards
-    of the audit tables, so a test can tamper with them."""
-    tables = ("events", "checkpoints")
-    if db.engine.dialect.name == "sqlite":
-        for table in tables:
+TRIGGERED_TABLES = ("events", "checkpoints")
+
+
+def switch_off_triggers() -> None:
+    """What an attacker with database access does first: drop (SQLite) or disable (PostgreSQL)
+    the append-only guards of the audit tables."""
+    for table in TRIGGERED_TABLES:
+        if db.engine.dialect.name == "sqlite":
             db.session.execute(text(f"DROP TRIGGER {table}_no_update"))
             db.session.execute(text(f"DROP TRIGGER {table}_no_delete"))
-    else:
-        for table in tables:
+        else:
             db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
     db.session.commit()
-    yield
-    if db.engine.dialect.name != "sqlite":  # the PostgreSQL test database is shared by the next test
+
+
+def switch_on_triggers() -> None:
+    """Back on for the next test (the PostgreSQL test database is shared; SQLite files are not)."""
+    if db.engine.dialect.name != "sqlite":
         db.session.rollback()
-        for table in tables:
+        for table in TRIGGERED_TABLES:
             db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
         db.session.commit()
+
+
+@pytest.fixture
+def no_triggers(app):
+    """The append-only guards switched off, so a test can tamper with the audit tables."""
+    switch_off_triggers()
+    yield
+    switch_on_triggers()
 
 
 def _password_hash() -> str:

@@ -37,6 +37,7 @@ BASE_CONFIG = {
     "WTF_CSRF_ENABLED": False,
     "RATELIMIT_ENABLED": False,
     "AUDIT_CHECKPOINT_EVERY": 0,
+    "AUDIT_CHECKPOINT_SECONDS": 0,
     # Assertions read English page text; tests of the Kazakh default set it back explicitly.
     "BABEL_DEFAULT_LOCALE": "en",
 }

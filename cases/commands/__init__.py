@@ -40,7 +40,13 @@ from cases.commands.casework import (
     set_legal_hold,
 )
 from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report, reissue_receipt
-from cases.commands.maintenance import destroy_content, due_for_destruction, reencrypt_all, rotate_keys
+from cases.commands.maintenance import (
+    destroy_content,
+    due_for_destruction,
+    reencrypt_all,
+    rotate_audit_key,
+    rotate_keys,
+)
 from cases.commands.reporter import (
     REPLY_MAX,
     end_tracking,
@@ -89,6 +95,7 @@ __all__ = [
     "start_tracking",
     "end_tracking",
     "quietly",
+    "rotate_audit_key",
     "rotate_keys",
     "send_message",
     "set_legal_hold",

@@ -120,8 +120,6 @@ def file_report(
         public_updated_at=now,
         category=report.category,
         region=report.region,
-        place_description=report.place_description or None,
-        narrative=report.narrative,
         occurred_on=report.occurred_on,
         ongoing=report.ongoing,
         immediate_danger=report.immediate_danger,
@@ -129,8 +127,6 @@ def file_report(
         in_custody=report.in_custody,
         reporter_role=report.reporter_role,
         channel=report.channel.value,
-        contact_email=report.contact_email or None,
-        contact_phone=report.contact_phone or None,
         receipt_hash=receipts.digest(receipt_key, receipts.normalize(code) or ""),
         submission_hash=hashlib.sha256(submission_token.encode()).digest() if submission_token else None,
         queue_id=decision.queue_id,
@@ -150,7 +146,12 @@ def file_report(
         if submission_token and _submission_used(submission_token):
             raise DuplicateSubmission(N_("This report was already received.")) from exc
         raise
+    # Set with the reference in the same UPDATE: the text is sealed to the case id, known only now.
     case.reference = f"SHG-{now.year}-{case.id:06d}"
+    case.narrative = report.narrative
+    case.place_description = report.place_description or None
+    case.contact_email = report.contact_email or None
+    case.contact_phone = report.contact_phone or None
     queue = decision.rule.queue
     record(
         case,

@@ -6,17 +6,20 @@ case destroyed, one per batch re-encrypted.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import LargeBinary, func, select, type_coerce, update
+from sqlalchemy import func, select, update
 
 from cases.commands.unit import command, lock_case, record
 from cases.models import ENCRYPTED_COLUMNS, Case, CategorySetting, Evidence, Message
 from cases.vocabulary import Action, ActorType
 from storage import crypto, db
+from storage.types import sealed_fields
 
 BATCH = 500
+log = logging.getLogger("shagym.keys")
 
 
 # --- retention ------------------------------------------------------------------
@@ -88,9 +91,9 @@ def _key_ids_in_use() -> set[str]:
     found: set[str] = set()
     for model, columns in ENCRYPTED_COLUMNS:
         for name in columns:
-            column = getattr(model, name)
+            column = getattr(model, sealed_fields(model)[name].raw)
             # The key id sits at bytes 3..10 of every stored value (after the 2-byte format marker).
-            prefix = func.substr(type_coerce(column, LargeBinary), 1, 2 + crypto.KEY_ID_LEN)
+            prefix = func.substr(column, 1, 2 + crypto.KEY_ID_LEN)
             for raw in db.session.scalars(select(prefix).where(column.is_not(None)).distinct()):
                 found.add(crypto.Keyring.key_id_of(bytes(raw)))
     return found
@@ -98,24 +101,30 @@ def _key_ids_in_use() -> set[str]:
 
 @command
 def reencrypt_batch(ring: crypto.Keyring, model, name: str, after_id: int) -> tuple[int | None, int]:
-    """Re-encrypt up to BATCH values of one column after ``after_id`` under the current key.
+    """Re-encrypt up to BATCH values of one field after ``after_id`` under the current key,
+    bound to their owner (values from before owners were bound are upgraded too).
 
-    Returns the last id looked at (None when the column is done) and how many were rewritten.
+    Returns the last id looked at (None when the field is done) and how many were rewritten.
+    A value that does not open for its owner (moved in the database) is left as it is, for
+    ``audit verify`` to report.
     """
-    column = getattr(model, name)
+    field = sealed_fields(model)[name]
+    raw, owner = getattr(model, field.raw), getattr(model, field.owner)
     rows = db.session.execute(
-        select(model.id, type_coerce(column, LargeBinary))
-        .where(model.id > after_id, column.is_not(None))
-        .order_by(model.id)
-        .limit(BATCH)
+        select(model.id, owner, raw).where(model.id > after_id, raw.is_not(None)).order_by(model.id).limit(BATCH)
     ).all()
     done = 0
-    for row_id, raw in rows:
-        if crypto.Keyring.key_id_of(bytes(raw)) == ring.current_id:
+    for row_id, owner_id, stored in rows:
+        stored = bytes(stored)
+        if crypto.Keyring.key_id_of(stored) == ring.current_id and crypto.Keyring.is_bound(stored):
             continue
-        plain = ring.decrypt(bytes(raw), column.type.purpose)
-        value = plain if name == "content" else plain.decode("utf-8")
-        db.session.execute(update(model).where(model.id == row_id).values({name: value}))
+        try:
+            plain = ring.decrypt(stored, field.purpose, owner_id)
+        except crypto.Misplaced:
+            log.warning("reencrypt_skipped_unreadable table=%s field=%s id=%s", model.__tablename__, name, row_id)
+            continue
+        resealed = ring.encrypt(plain, field.purpose, owner_id)
+        db.session.execute(update(model).where(model.id == row_id).values({raw: resealed}))
         done += 1
     return (rows[-1][0] if rows else None), done
 
@@ -158,3 +167,20 @@ def rotate_keys(ring: crypto.Keyring) -> tuple[str, dict[str, int]]:
     counts = reencrypt_all(ring)
     record_key_rotation(old, new, counts)
     return new, counts
+
+
+@command
+def record_audit_key_rotation(old: str, new: str) -> None:
+    """The ``audit_key_rotated`` event in the system chain, the first one MAC'd under the new key."""
+    record(None, ActorType.SYSTEM, Action.AUDIT_KEY_ROTATED, old=old, new=new, at=datetime.now(UTC))
+
+
+def rotate_audit_key(ring: crypto.Keyring) -> str:
+    """Make a new audit MAC key current. Events keep the key they were written under (its id is
+    part of each event), so nothing is rewritten; every older key stays needed for ``audit verify``."""
+    if ring.from_environment:
+        raise RuntimeError("audit keys come from SHAGYM_AUDIT_KEYS: append a new id:key there and restart")
+    old = ring.current_id
+    new = ring.add_new_key()
+    record_audit_key_rotation(old, new)
+    return new

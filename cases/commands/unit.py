@@ -128,12 +128,15 @@ def touch(case: Case, now: datetime) -> None:
 def _commit() -> None:
     """Commit the command and its events; a lost race (unique seq, stale row) becomes ``Conflict``.
 
-    A checkpoint is due when the newest event id has passed a multiple of
-    AUDIT_CHECKPOINT_EVERY since the last checkpoint. (Counting only the events
-    still pending here would miss those that autoflush already sent.)
+    Then, before the caller answers, the new head of each chain the command appended to is
+    written to the witness outside the database (durably), and a checkpoint is signed when due:
+    when the newest event id has passed a multiple of AUDIT_CHECKPOINT_EVERY since the last
+    checkpoint, or the last one is older than AUDIT_CHECKPOINT_SECONDS. (Counting only the
+    events still pending here would miss those that autoflush already sent.)
     """
     session = db.session
     wrote_events = session.info.pop(audit.APPENDED, False)
+    heads = dict(session.info.get(audit.HEADS_KEY) or {}) if wrote_events else {}
     try:
         session.flush()
         due = wrote_events and _checkpoint_due()
@@ -141,17 +144,36 @@ def _commit() -> None:
     except (IntegrityError, StaleDataError) as exc:
         session.rollback()
         raise Conflict() from exc
+    if heads:
+        _witness_quietly(heads)
     if due:
         _write_checkpoint_quietly()
 
 
+def _witness_quietly(heads: dict[int, tuple[int, str]]) -> None:
+    try:
+        audit.current_witness().record_heads(heads)
+    except Exception:  # the change is committed and must be answered; the next commit witnesses the chain again
+        log.exception("audit_witness_failed")
+
+
 def _checkpoint_due() -> bool:
     every = current_app.config["AUDIT_CHECKPOINT_EVERY"]
-    if every <= 0:
+    seconds = current_app.config["AUDIT_CHECKPOINT_SECONDS"]
+    if every <= 0 and seconds <= 0:
         return False
     last_event = db.session.scalar(select(func.max(Event.id))) or 0
-    last_signed = db.session.scalar(select(func.max(Checkpoint.last_event_id))) or 0
-    return last_event // every > last_signed // every
+    last = db.session.execute(
+        select(Checkpoint.last_event_id, Checkpoint.created_at).order_by(Checkpoint.last_event_id.desc()).limit(1)
+    ).first()
+    last_signed, signed_at = (last[0], last[1]) if last else (0, None)
+    if every > 0 and last_event // every > last_signed // every:
+        return True
+    if seconds > 0 and last_event > last_signed:
+        if signed_at is None:  # no checkpoint yet: count from the first event
+            signed_at = db.session.scalar(select(Event.created_at).order_by(Event.id).limit(1))
+        return signed_at is not None and (utcnow() - signed_at).total_seconds() >= seconds
+    return False
 
 
 def _write_checkpoint_quietly() -> None:
@@ -173,7 +195,7 @@ def sign_checkpoint() -> Checkpoint | None:
     cp = audit.write_checkpoint(session, current_app.extensions["shagym_signing_key"])
     session.commit()
     if cp is not None:
-        audit.record_head(current_app.instance_path, cp)
+        audit.current_witness().record_checkpoint(cp.last_event_id, cp.tree_size, cp.root_hash, cp.signature)
     return cp
 
 

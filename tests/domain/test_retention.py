@@ -77,8 +77,8 @@ def content(case_id: int) -> dict:
         "place": case.place_description,
         "email": case.contact_email,
         "phone": case.contact_phone,
-        "messages": db.session.scalars(select(Message.body).where(Message.case_id == case_id)).all(),
-        "filenames": db.session.scalars(select(Evidence.filename).where(Evidence.case_id == case_id)).all(),
+        "messages": [m.body for m in db.session.scalars(select(Message).where(Message.case_id == case_id))],
+        "filenames": [e.filename for e in db.session.scalars(select(Evidence).where(Evidence.case_id == case_id))],
         "files": db.session.scalars(
             select(type_coerce(Evidence.content, LargeBinary)).where(Evidence.case_id == case_id)
         ).all(),

@@ -252,7 +252,7 @@ def test_actions_allowed_in_the_matrix_really_happen(app, world, actor):
     client.post(f"/staff/cases/{cid}/messages", data={"kind": "note", "body": "Seen by " + actor})
     db.session.expire_all()
     assert db.session.get(Case, cid).status == "triage"
-    assert db.session.scalar(select(Message.body).where(Message.case_id == cid)) == "Seen by " + actor
+    assert db.session.scalar(select(Message).where(Message.case_id == cid)).body == "Seen by " + actor
 
 
 def test_other_queue_case_is_hidden_from_search_and_lists(app, world):

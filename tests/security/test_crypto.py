@@ -15,12 +15,12 @@ import stat
 from pathlib import Path
 
 import pytest
-from cryptography.exceptions import InvalidTag
 from sqlalchemy import LargeBinary, select, text, type_coerce
 
 from cases import audit, commands
 from cases.models import ENCRYPTED_COLUMNS, Case, Event, Evidence, Message, User
 from storage import crypto, db
+from storage.types import unreadable
 from tests.helpers import found_in_database, receipt_of, report, report_form
 
 NARRATIVE = "Kairat was beaten in cell 4 of the Zhezkazgan detention centre on the night of 3 March."
@@ -94,11 +94,11 @@ def _file_everything(app, client, login_as) -> tuple[Case, str]:
         EMAIL,
         PHONE_E164,
     )
-    bodies = set(db.session.scalars(select(Message.body).where(Message.case_id == case.id)))
+    bodies = {m.body for m in db.session.scalars(select(Message).where(Message.case_id == case.id))}
     assert {NOTE, TO_REPORTER, REPLY} <= bodies
     item = db.session.scalar(select(Evidence))
     assert item.filename == FILENAME
-    assert db.session.scalar(select(Evidence.content).where(Evidence.id == item.id)) == FILE_CONTENT
+    assert item.content == FILE_CONTENT
     return case, receipt
 
 
@@ -145,13 +145,19 @@ def test_every_encrypted_value_carries_the_key_id(app, client, login_as, make_us
 
 
 def test_every_personal_column_is_an_encrypted_type():
-    """The list that rotation walks is exactly the set of encrypted columns in the models."""
-    from storage.types import EncryptedText
+    """The list that rotation walks is exactly the set of sealed fields, and every binary column
+    of the models (other than the receipt and form-token digests) is one of them."""
+    from storage.types import sealed_fields
 
-    typed = {
-        (m.class_, c.key) for m in db.Model.registry.mappers for c in m.columns if isinstance(c.type, EncryptedText)
+    binary = {
+        (m.class_, c.name)
+        for m in db.Model.registry.mappers
+        for c in m.columns
+        if isinstance(c.type, LargeBinary) and c.name not in ("receipt_hash", "submission_hash")
     }
-    assert typed == set(ENCRYPTED)
+    sealed = {(m, f.raw.lstrip("_")) for m, names in ENCRYPTED_COLUMNS for f in sealed_fields(m).values()}
+    assert binary == sealed
+    assert {(m, n) for m, n in ENCRYPTED} == sealed
     names = {f"{m.__tablename__}.{n}" for m, n in ENCRYPTED}
     assert {
         "cases.narrative",
@@ -171,8 +177,25 @@ def test_a_value_moved_to_another_column_does_not_decrypt(app, make_case):
     db.session.execute(text("UPDATE cases SET place_description = narrative WHERE id = :id"), {"id": filed.case.id})
     db.session.commit()
     db.session.expire_all()
-    with pytest.raises(InvalidTag):
-        db.session.get(Case, filed.case.id)
+    case = db.session.get(Case, filed.case.id)
+    assert case.place_description is None and case.narrative == NARRATIVE
+    assert unreadable(case) == ["place_description"]
+
+
+def test_a_narrative_swapped_with_another_cases_does_not_decrypt(app, make_case):
+    """The case id is bound in too: swapping two cases' narratives in the database makes both unreadable."""
+    a, b = make_case(narrative=NARRATIVE).case.id, make_case(narrative=PLACE * 2).case.id
+    raw_a, raw_b = _raw(Case.narrative, a), _raw(Case.narrative, b)
+    for case_id, raw in ((a, raw_b), (b, raw_a)):
+        db.session.execute(text("UPDATE cases SET narrative = :v WHERE id = :id"), {"v": raw, "id": case_id})
+    db.session.commit()
+    db.session.expire_all()
+    for case_id in (a, b):
+        case = db.session.get(Case, case_id)
+        assert case.narrative is None and unreadable(case) == ["narrative"]
+    with pytest.raises(crypto.Misplaced):
+        app.extensions["shagym_keyring"].decrypt(raw_a, "cases.narrative", b)
+    assert app.extensions["shagym_keyring"].decrypt(raw_a, "cases.narrative", a).decode() == NARRATIVE
 
 
 def test_a_tampered_ciphertext_does_not_decrypt(app, make_case):
@@ -182,8 +205,8 @@ def test_a_tampered_ciphertext_does_not_decrypt(app, make_case):
     db.session.execute(text("UPDATE cases SET narrative = :v WHERE id = :id"), {"v": bytes(raw), "id": filed.case.id})
     db.session.commit()
     db.session.expire_all()
-    with pytest.raises(InvalidTag):
-        db.session.get(Case, filed.case.id)
+    case = db.session.get(Case, filed.case.id)
+    assert case.narrative is None and unreadable(case) == ["narrative"]
 
 
 # --- keys outside the database ------------------------------------------------------------------
@@ -206,7 +229,8 @@ def _env_keys(*ids: str) -> tuple[str, dict[str, bytes]]:
 
 def test_keys_from_the_environment_are_used_and_no_key_file_is_written(make_app):
     env, keys = _env_keys("envkey01")
-    app = make_app(SHAGYM_DATA_KEYS=env)
+    audit_env, _ = _env_keys("audit001")
+    app = make_app(SHAGYM_DATA_KEYS=env, SHAGYM_AUDIT_KEYS=audit_env)
     assert not list((Path(app.instance_path) / "keys").glob("*"))
     with app.app_context():
         from cases import commands
@@ -215,7 +239,7 @@ def test_keys_from_the_environment_are_used_and_no_key_file_is_written(make_app)
         raw = _raw(Case.narrative, filed.case.id)
         assert crypto.Keyring.key_id_of(raw) == "envkey01"
         # Decrypting by hand with the environment key proves which key was used.
-        plain = crypto.Keyring(keys=keys, current_id="envkey01").decrypt(raw, "cases.narrative")
+        plain = crypto.Keyring(keys=keys, current_id="envkey01").decrypt(raw, "cases.narrative", filed.case.id)
         assert plain.decode() == NARRATIVE
     assert not list((Path(app.instance_path) / "keys").glob("*"))
 
@@ -245,8 +269,8 @@ def test_keys_rotate_reencrypts_everything_and_is_audited(app, client, login_as,
     del ring.keys[old_id]
     case = db.session.get(Case, case.id)
     assert (case.narrative, case.contact_email) == (NARRATIVE, EMAIL)
-    assert {NOTE, TO_REPORTER, REPLY} <= set(db.session.scalars(select(Message.body)))
-    assert db.session.scalar(select(Evidence.content)) == FILE_CONTENT
+    assert {NOTE, TO_REPORTER, REPLY} <= {m.body for m in db.session.scalars(select(Message))}
+    assert db.session.scalar(select(Evidence)).content == FILE_CONTENT
     assert db.session.get(User, supervisor.id).totp_secret == supervisor.totp_secret
 
     event = db.session.scalar(select(Event).where(Event.action == "keys_rotated"))
@@ -291,12 +315,13 @@ def test_rotation_with_environment_keys_moves_every_value_to_the_last_key(make_a
 
     one, _ = _env_keys("oldkey01")
     both, _ = _env_keys("oldkey01", "newkey02")
-    first = make_app(SHAGYM_DATA_KEYS=one)
+    audit_env, _ = _env_keys("audit001")
+    first = make_app(SHAGYM_DATA_KEYS=one, SHAGYM_AUDIT_KEYS=audit_env)
     with first.app_context():
         case_id = commands.file_report(
             report(narrative=NARRATIVE, contact_email=EMAIL), first.extensions["shagym_receipt_key"]
         ).case.id
-    second = make_app(SHAGYM_DATA_KEYS=both)
+    second = make_app(SHAGYM_DATA_KEYS=both, SHAGYM_AUDIT_KEYS=audit_env)
     with second.app_context():
         result = second.test_cli_runner().invoke(args=["keys", "rotate"])
         assert result.exit_code == 0, result.output
@@ -304,7 +329,7 @@ def test_rotation_with_environment_keys_moves_every_value_to_the_last_key(make_a
         event = db.session.scalar(select(Event).where(Event.action == "keys_rotated"))
         assert (event.old_value, event.new_value) == ("oldkey01", "newkey02")
     only_new = ",".join(both.split(",")[1:])
-    third = make_app(SHAGYM_DATA_KEYS=only_new)
+    third = make_app(SHAGYM_DATA_KEYS=only_new, SHAGYM_AUDIT_KEYS=audit_env)
     with third.app_context():
         case = db.session.get(Case, case_id)
         assert (case.narrative, case.contact_email) == (NARRATIVE, EMAIL)

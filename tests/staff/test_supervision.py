@@ -19,13 +19,14 @@ from tests.helpers import page
 ALMATY = ZoneInfo("Asia/Almaty")
 
 
-def test_supervisor_sees_history_intact_then_broken(app, make_case, make_user, staff, no_triggers):
+def test_supervisor_sees_history_intact_then_broken(app, make_case, make_user, staff, request):
     client, _ = staff("supervisor")
     worker = make_user("caseworker", ["general"])
     case = make_case().case
     commands.change_status(case.id, worker, "rejected", reason="Outside our mandate.")
     body = page(client.get(f"/staff/cases/{case.id}"))
     assert "History intact." in body and "History broken" not in body
+    request.getfixturevalue("no_triggers")
     status_event = db.session.scalar(select(Event).where(Event.chain_id == case.id, Event.action == "status"))
     db.session.execute(update(Event).where(Event.id == status_event.id).values(reason="Just because."))
     db.session.commit()
