@@ -191,7 +191,9 @@ class ChainCheck:
             try:
                 key = self.keys.key(e.key_id)
             except crypto.KeyError_:
-                return Break(self.chain_id, e.seq, e.id, f"names audit key {e.key_id!r}, which this server does not have")
+                return Break(
+                    self.chain_id, e.seq, e.id, f"names audit key {e.key_id!r}, which this server does not have"
+                )
         if not hmac.compare_digest(compute_hash(self.hash, event_fields(e), key), e.hash):
             return Break(self.chain_id, e.seq, e.id, "content does not match its hash")
         self.seq, self.hash = e.seq, e.hash
@@ -311,7 +313,10 @@ def covered_until(session: Session) -> int:
 def chain_events(session: Session, chain_id: int) -> list[Event]:
     return list(
         session.scalars(
-            select(Event).where(Event.chain_id == chain_id).order_by(Event.seq).execution_options(populate_existing=True)
+            select(Event)
+            .where(Event.chain_id == chain_id)
+            .order_by(Event.seq)
+            .execution_options(populate_existing=True)
         )
     )
 
@@ -349,7 +354,12 @@ def check_case(session: Session, case: Case, events: list[Event], related: Itera
     for obj in (case, *related):
         for name in unreadable(obj):
             what = type(obj).__name__.lower()
-            return Break(case.id, last, None, f"its {what} {name.replace('_', ' ')} was not written for this case (moved in the database)")
+            return Break(
+                case.id,
+                last,
+                None,
+                f"its {what} {name.replace('_', ' ')} was not written for this case (moved in the database)",
+            )
     trail = trail_problem(session, current_witness())
     return Break(case.id, last, None, trail) if trail else None
 
@@ -516,7 +526,9 @@ def write_checkpoint(session: Session, key: Ed25519PrivateKey) -> Checkpoint | N
         if resumed is not None and resumed.root().hex() == last.root_hash:
             acc, after_id = resumed, last.last_event_id
     last_id = after_id
-    for event_id, event_hash in session.execute(select(Event.id, Event.hash).where(Event.id > after_id).order_by(Event.id)):
+    for event_id, event_hash in session.execute(
+        select(Event.id, Event.hash).where(Event.id > after_id).order_by(Event.id)
+    ):
         acc.add(bytes.fromhex(event_hash))
         last_id = event_id
     if acc.size == 0 or (last is not None and last.last_event_id >= last_id):
@@ -626,7 +638,9 @@ def _witnessed_heads(
     for head in sources:
         report.witnessed += 1
         if not head.authentic(keys):
-            report.problems.append(Break(head.chain, head.seq, None, "the witness's record of this chain has been altered"))
+            report.problems.append(
+                Break(head.chain, head.seq, None, "the witness's record of this chain has been altered")
+            )
             continue
         if head.chain not in heads or heads[head.chain].seq < head.seq:
             heads[head.chain] = head

@@ -84,7 +84,9 @@ def head_mac(key: bytes, chain: int, seq: int, event_hash: str) -> str:
 
 def log_line(head: Head | SignedHead) -> str:
     if isinstance(head, Head):
-        return f"shagym-audit-head v1 chain={head.chain} seq={head.seq} hash={head.hash} key={head.key_id} mac={head.mac}"
+        return (
+            f"shagym-audit-head v1 chain={head.chain} seq={head.seq} hash={head.hash} key={head.key_id} mac={head.mac}"
+        )
     return (
         f"shagym-audit-checkpoint v1 size={head.tree_size} last_event={head.last_event_id} "
         f"root={head.root} signature={head.signature}"
@@ -104,7 +106,9 @@ def parse_log(lines: Iterable[str]) -> tuple[dict[int, Head], list[SignedHead]]:
             try:
                 fields = dict(part.split("=", 1) for part in line[start + len(marker) :].split())
                 if marker.startswith("shagym-audit-head"):
-                    head = Head(int(fields["chain"]), int(fields["seq"]), fields["hash"], fields["key"], fields["mac"], 0)
+                    head = Head(
+                        int(fields["chain"]), int(fields["seq"]), fields["hash"], fields["key"], fields["mac"], 0
+                    )
                     if head.chain not in heads or heads[head.chain].seq < head.seq:
                         heads[head.chain] = head
                 else:
@@ -202,7 +206,11 @@ class Witness:
     def head(self, chain: int) -> Head | None:
         if not self.exists:
             return None
-        row = self._db().execute("SELECT chain, seq, hash, key_id, mac, at FROM heads WHERE chain = ?", (chain,)).fetchone()
+        row = (
+            self._db()
+            .execute("SELECT chain, seq, hash, key_id, mac, at FROM heads WHERE chain = ?", (chain,))
+            .fetchone()
+        )
         return Head(*row) if row else None
 
     def heads(self) -> Iterator[Head]:
@@ -214,9 +222,13 @@ class Witness:
     def newest_checkpoint(self) -> SignedHead | None:
         if not self.exists:
             return None
-        row = self._db().execute(
-            "SELECT last_event_id, tree_size, root, signature, at FROM checkpoints ORDER BY last_event_id DESC LIMIT 1"
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT last_event_id, tree_size, root, signature, at FROM checkpoints ORDER BY last_event_id DESC LIMIT 1"
+            )
+            .fetchone()
+        )
         return SignedHead(*row) if row else None
 
 

@@ -378,21 +378,21 @@ def test_an_external_witness_log_catches_what_the_local_witness_lost(make_app, t
     with app.app_context():
         key = app.extensions["shagym_receipt_key"]
         first = commands.file_report(report(), key)
-        second = commands.file_report(report(), key).case
+        second_id = commands.file_report(report(), key).case.id
         lines = log_path.read_text().splitlines()
         assert len(lines) == 2 and all(line.startswith("shagym-audit-head v1 chain=") for line in lines)
-        assert f"chain={second.id} seq=2 " in lines[1]
+        assert f"chain={second_id} seq=2 " in lines[1]
         # Someone with the database and this machine's disk deletes the second case and the local witness.
         switch_off_triggers()
         for table in ("events", "tracking_sessions"):
-            db.session.execute(text(f"DELETE FROM {table} WHERE case_id = :id"), {"id": second.id})
-        db.session.execute(text("DELETE FROM cases WHERE id = :id"), {"id": second.id})
+            db.session.execute(text(f"DELETE FROM {table} WHERE case_id = :id"), {"id": second_id})
+        db.session.execute(text("DELETE FROM cases WHERE id = :id"), {"id": second_id})
         db.session.commit()
         audit.current_witness().path.unlink()
         runner = app.test_cli_runner()
         result = runner.invoke(args=["audit", "verify", "--witness-log", str(log_path)])
         assert result.exit_code == 1
-        assert f"case {second.id} (row deleted), event 1: all of its events are missing" in result.output
+        assert f"case {second_id} (row deleted), event 1: all of its events are missing" in result.output
         assert first.reference and first.reference not in result.output
         switch_on_triggers()
 
