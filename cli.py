@@ -175,24 +175,30 @@ def users_deactivate(email: str) -> None:
 )
 @click.option(
     "--witness",
-    "witness_file",
+    "witness_files",
+    multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="The witness file to compare with, instead of the one in instance/ (to check a copied database).",
+    help="A witness file to compare with instead of the one in instance/: a copied database's, or each "
+    "instance's when several share one PostgreSQL. Repeatable.",
 )
-def audit_verify(witness_logs: tuple[str, ...], witness_file: str | None) -> None:
+def audit_verify(witness_logs: tuple[str, ...], witness_files: tuple[str, ...]) -> None:
     """Recompute every chain, checkpoint and case row; compare with the witness; open every
     encrypted value. Exit 0 only when the whole history is intact."""
     public = current_app.extensions["shagym_signing_key"].public_key()
     keys = current_app.extensions["shagym_audit_keys"]
-    local = witness.Witness(Path(witness_file), keys) if witness_file else audit.current_witness()
+    witnesses = [witness.Witness(Path(f), keys) for f in witness_files] or [audit.current_witness()]
+    local, others = witnesses[0], witnesses[1:]
     extra_heads: dict = {}
     extra_checkpoints: list = []
+    for other in others:
+        _merge_heads(extra_heads, {h.chain: h for h in other.heads()})
+        newest = other.newest_checkpoint()
+        if newest is not None:
+            extra_checkpoints.append(newest)
     for path in witness_logs:
         with open(path, encoding="utf-8", errors="replace") as fh:
             heads, checkpoints = witness.parse_log(fh)
-        for chain, head in heads.items():
-            if chain not in extra_heads or extra_heads[chain].seq < head.seq:
-                extra_heads[chain] = head
+        _merge_heads(extra_heads, heads)
         extra_checkpoints.extend(checkpoints)
     report = audit.verify_all(db.session, public, keys, local, extra_heads, extra_checkpoints)
     problems: list[str] = [_named(p) for p in report.problems]
@@ -220,6 +226,12 @@ def audit_verify(witness_logs: tuple[str, ...], witness_file: str | None) -> Non
     if problems:
         sys.exit(1)
     click.echo("History intact.")
+
+
+def _merge_heads(into: dict, heads: dict) -> None:
+    for chain, head in heads.items():
+        if chain not in into or into[chain].seq < head.seq:
+            into[chain] = head
 
 
 def _named(problem: audit.Break | str) -> str:

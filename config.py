@@ -56,6 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Unset: key files `instance/keys/audit-*.key` (mode 0600).",
     ),
     Setting(
+        "SHAGYM_SIGNING_KEY",
+        None,
+        "Ed25519 seed (base64, 32 bytes) that signs audit checkpoints; the same on every instance. "
+        "Unset: `instance/audit_ed25519.pem`.",
+    ),
+    Setting(
         "SHAGYM_RECEIPT_KEY",
         None,
         "Key of the receipt-code HMAC (base64). Unset: generated into `instance/receipt_key`.",

@@ -144,7 +144,7 @@ def _init_secrets(app: Flask) -> None:
     app.extensions["shagym_keyring"] = crypto.load_keyring(app.instance_path, app.config["SHAGYM_DATA_KEYS"])
     receipt = app.config["SHAGYM_RECEIPT_KEY"] or config.instance_secret(app.instance_path, "receipt_key")
     app.extensions["shagym_receipt_key"] = base64.urlsafe_b64decode(receipt + "=" * (-len(receipt) % 4))
-    app.extensions["shagym_signing_key"] = audit.load_signing_key(app.instance_path)
+    app.extensions["shagym_signing_key"] = audit.load_signing_key(app.instance_path, app.config["SHAGYM_SIGNING_KEY"])
     audit_keys = crypto.load_keyring(app.instance_path, app.config["SHAGYM_AUDIT_KEYS"], prefix="audit")
     app.extensions["shagym_audit_keys"] = audit_keys
     app.extensions["shagym_witness"] = witness.open_witness(

@@ -17,6 +17,7 @@ chain, a whole case, or the newest checkpoints is detected too.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -370,6 +371,8 @@ def trail_problem(session: Session, witness: Witness) -> str | None:
     missing = missing_triggers(session)
     if missing:
         return f"the append-only triggers {', '.join(missing)} are missing or disabled"
+    if not witness.exists:
+        return f"the audit witness {witness.path} is missing, so deleted events cannot be ruled out"
     signed = witness.newest_checkpoint()
     if signed is not None:
         found = session.scalar(select(Checkpoint).where(Checkpoint.last_event_id == signed.last_event_id))
@@ -486,7 +489,11 @@ def missing_triggers(session: Session) -> list[str]:
 # --- signing key ------------------------------------------------------------
 
 
-def load_signing_key(instance_path: str) -> Ed25519PrivateKey:
+def load_signing_key(instance_path: str, env_value: str | None = None) -> Ed25519PrivateKey:
+    """The checkpoint signing key: ``SHAGYM_SIGNING_KEY`` (base64 of the 32-byte Ed25519 seed,
+    the same on every instance) or ``instance/audit_ed25519.pem``, created on first start."""
+    if env_value:
+        return Ed25519PrivateKey.from_private_bytes(base64.b64decode(env_value))
     path = Path(instance_path) / "audit_ed25519.pem"
     if path.exists():
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)

@@ -397,6 +397,45 @@ def test_an_external_witness_log_catches_what_the_local_witness_lost(make_app, t
         switch_on_triggers()
 
 
+def test_two_instances_share_the_keys_and_each_keeps_its_own_witness(make_app, tmp_path):
+    """Scale-out: every instance has the same audit and signing keys (environment), and its own
+    witness of the commits it made; verify takes every instance's witness."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    seed = Ed25519PrivateKey.generate().private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    shared = {
+        "SHAGYM_DATA_KEYS": "shared02:" + base64.b64encode(b"\x08" * 32).decode(),
+        "SHAGYM_RECEIPT_KEY": base64.urlsafe_b64encode(b"\x09" * 32).decode(),
+        "SHAGYM_AUDIT_KEYS": "shared01:" + base64.b64encode(b"\x07" * 32).decode(),
+        "SHAGYM_SIGNING_KEY": base64.b64encode(seed).decode(),
+    }
+    one = make_app(**shared)
+    two = make_app(INSTANCE_PATH=str(tmp_path / "second-instance"), **shared)
+    with one.app_context():
+        first = commands.file_report(report(), one.extensions["shagym_receipt_key"]).case.id
+    with two.app_context():
+        second = commands.file_report(report(), two.extensions["shagym_receipt_key"]).case.id
+        commands.write_checkpoint()  # signed on the second instance, verified on the first
+        witness_two = audit.current_witness().path
+    with one.app_context():
+        runner = one.test_cli_runner()
+        both = ["audit", "verify", "--witness", str(audit.current_witness().path), "--witness", str(witness_two)]
+        result = runner.invoke(args=both)
+        assert result.exit_code == 0, result.output
+        assert "2 witnessed heads" in result.output and first != second
+        # The second instance's case loses its last event: only that instance's witness saw it.
+        switch_off_triggers()
+        db.session.execute(delete(Event).where(Event.chain_id == second, Event.seq == 2))
+        db.session.commit()
+        result = runner.invoke(args=both)
+        assert result.exit_code == 1
+        assert f"(case {second}), event 2: event 2 is missing" in result.output
+        switch_on_triggers()
+
+
 def test_each_commit_that_appends_events_witnesses_the_new_heads(app, make_case, make_user):
     witness = audit.current_witness()
     filed = make_case().case
