@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cases import commands, queries
+from cases import audit, commands, queries
 from cases.models import User
 from storage import db
 
@@ -121,6 +121,17 @@ def _approvals(page, live, case) -> None:
     _get("/staff/supervise/approvals")(page, live, case)
 
 
+def _deleted_case(page, live, case) -> None:
+    """What a supervisor sees at the address of a case deleted from the database behind the app's
+    back: the witness holds its chain's head (planted here for a case id that never existed)."""
+    with live.app.app_context():
+        audit.current_witness().record_heads({DELETED_CASE_ID: (3, "ab" * 32)})
+    _get(f"/staff/cases/{DELETED_CASE_ID}", status=404)(page, live, case)
+
+
+DELETED_CASE_ID = 987654
+
+
 PUBLIC = (
     Scenario("home", _get("/")),
     Scenario("report", _get("/report")),
@@ -146,6 +157,7 @@ STAFF = (
     Scenario("staff-second-factor", _second_factor, None, False),
     Scenario("staff-audit", _get("/staff/supervise/audit"), "supervisor", False),
     Scenario("staff-approvals", _approvals, "supervisor", False),
+    Scenario("staff-case-deleted", _deleted_case, "supervisor", False),
     Scenario("staff-account", _admin_user, "admin", False),
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
 )

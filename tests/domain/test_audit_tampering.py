@@ -712,3 +712,16 @@ def test_changes_made_through_the_commands_replay_cleanly(app, make_case, make_u
     commands.move_queue(filed.case.id, supervisor, "women", "belongs there")
     assert list(audit.replay_all(db.session)) == []
     assert verify(runner)[0] == 0
+
+
+def test_only_a_supervisor_learns_that_a_case_was_deleted_behind_the_apps_back(app, history, login_as, no_triggers):
+    """A case worker of the queue, or anyone else, gets the plain 404 as for any unknown case."""
+    delete_a_whole_case_with_its_events(history)
+    db.session.commit()
+    worker, _ = login_as("caseworker", ["general"])
+    body = worker.get(f"/staff/cases/{history['c']}")
+    assert body.status_code == 404 and "audit trail" not in body.get_data(as_text=True)
+    supervisor = history["page"].get(f"/staff/cases/{history['c']}")
+    assert supervisor.status_code == 404 and "Case deleted outside the audit trail" in supervisor.get_data(as_text=True)
+    never = history["page"].get("/staff/cases/424242")
+    assert never.status_code == 404 and "audit trail" not in never.get_data(as_text=True)
