@@ -27,6 +27,7 @@ users_cli = AppGroup("users", help="Staff accounts.")
 audit_cli = AppGroup("audit", help="Verify and checkpoint the audit trail.")
 keys_cli = AppGroup("keys", help="Data-encryption keys.")
 retention_cli = AppGroup("retention", help="Destroy personal content past its retention period.")
+search_cli = AppGroup("search", help="The blind search index of the encrypted texts.")
 
 
 @click.command("init-db")
@@ -307,8 +308,19 @@ def retention_run(apply_: bool) -> None:
     click.echo(f"Destroyed the personal content of {done} case(s); their skeletons and audit trails remain.")
 
 
+@search_cli.command("rebuild")
+@click.option("--new-key", is_flag=True, help="First make a new search key current (key files only).")
+def search_rebuild(new_key: bool) -> None:
+    """Recompute every case's search terms (after an upgrade, or to move to a new search key)."""
+    try:
+        key_id, cases = commands.rebuild_index(new_key)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Search index rebuilt for {cases} case(s) under key {key_id}.")
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, create_user):
         app.cli.add_command(command)
-    for group in (routing_cli, cases_cli, users_cli, audit_cli, keys_cli, retention_cli):
+    for group in (routing_cli, cases_cli, users_cli, audit_cli, keys_cli, retention_cli, search_cli):
         app.cli.add_command(group)

@@ -56,6 +56,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Unset: key files `instance/keys/audit-*.key` (mode 0600).",
     ),
     Setting(
+        "SHAGYM_SEARCH_KEYS",
+        None,
+        "Keys of the blind search index as `id:base64,...` (last is current; every instance needs it). "
+        "Unset: `instance/keys/search-*.key`.",
+    ),
+    Setting(
         "SHAGYM_SIGNING_KEY",
         None,
         "Ed25519 seed (base64, 32 bytes) that signs audit checkpoints; the same on every instance. "

@@ -147,6 +147,9 @@ def _init_secrets(app: Flask) -> None:
     app.extensions["shagym_signing_key"] = audit.load_signing_key(app.instance_path, app.config["SHAGYM_SIGNING_KEY"])
     audit_keys = crypto.load_keyring(app.instance_path, app.config["SHAGYM_AUDIT_KEYS"], prefix="audit")
     app.extensions["shagym_audit_keys"] = audit_keys
+    app.extensions["shagym_search_keys"] = crypto.load_keyring(
+        app.instance_path, app.config["SHAGYM_SEARCH_KEYS"], prefix="search"
+    )
     app.extensions["shagym_witness"] = witness.open_witness(
         app.instance_path, audit_keys, app.config["AUDIT_WITNESS_LOG"], app.config["AUDIT_WITNESS_SYSLOG"]
     )

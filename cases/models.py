@@ -347,6 +347,16 @@ class TrackingSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class SearchTerm(db.Model):
+    """One keyed word stem (or contact detail) of a case's texts: the blind index (``cases/search.py``).
+    The key order serves "cases with this term, newest first"; the case index serves removal."""
+
+    __tablename__ = "search_terms"
+    __table_args__ = (Index("ix_search_terms_case", "case_id"),)
+    term: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+
+
 class EvidenceDay(db.Model):
     """Evidence bytes stored on one UTC day, for the global daily quota (one small row a day)."""
 

@@ -9,15 +9,28 @@ costs the same at a thousand or a million cases.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import Integer, Select, func, literal, select, tuple_
+from sqlalchemy import Integer, Select, exists, func, literal, select, tuple_
+from sqlalchemy.orm import aliased
 
-from cases import accounts, receipts
-from cases.models import AccessRequest, Case, Event, Evidence, Message, Queue, TrackingSession, User
-from cases.vocabulary import MessageKind, Priority
+from cases import accounts, receipts, search
+from cases.models import (
+    AccessRequest,
+    Case,
+    Event,
+    Evidence,
+    Message,
+    Queue,
+    QueueMembership,
+    SearchTerm,
+    TrackingSession,
+    User,
+)
+from cases.vocabulary import MessageKind, Priority, Role
 from cases.workflow import FINISHED_STATUSES, Status
 from storage import db
 from storage.types import MAX_ID, UTCDateTime
@@ -251,3 +264,48 @@ def has_pending_access(user: User) -> bool:
         )
         is not None
     )
+
+
+# --- search ---------------------------------------------------------------------------------
+
+SEARCH_PAGE = 25
+REFERENCE_PATTERN = re.compile(r"SHG-\d{4}-\d{6}", re.IGNORECASE)
+
+
+def search_cases(me: User, query: str, key: bytes, before: Optional[int] = None) -> tuple[list[Case], Optional[int]]:
+    """The cases ``me`` may see that match ``query`` (a reference, an exact e-mail or phone, or words
+    of the narrative, place, notes and messages through the blind index), newest first, one page;
+    and the id to continue before. A case worker's results, like their queue pages, hold only the
+    cases of their queues; nothing counts the others."""
+    if me.role not in (Role.CASEWORKER, Role.SUPERVISOR):
+        return [], None
+    visible = _visible_filter(me)
+    if REFERENCE_PATTERN.fullmatch(query.strip()):
+        stmt = select(Case).where(Case.reference == query.strip().upper())
+        return list(db.session.scalars(stmt.where(visible) if visible is not None else stmt)), None
+    groups = search.query_terms(query)
+    if not groups:
+        return [], None
+    first = aliased(SearchTerm)
+    stmt = select(first.case_id).where(first.term.in_([search.blind(key, t) for t in groups[0]]))
+    for group in groups[1:]:
+        other = aliased(SearchTerm)
+        stmt = stmt.where(
+            exists().where(other.case_id == first.case_id, other.term.in_([search.blind(key, t) for t in group]))
+        )
+    if visible is not None:
+        stmt = stmt.join(Case, Case.id == first.case_id).where(visible)
+    if before is not None:
+        stmt = stmt.where(first.case_id < before)
+    ids = list(db.session.scalars(stmt.group_by(first.case_id).order_by(first.case_id.desc()).limit(SEARCH_PAGE + 1)))
+    more = len(ids) > SEARCH_PAGE
+    ids = ids[:SEARCH_PAGE]
+    cases = list(db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id.desc()))) if ids else []
+    return cases, (ids[-1] if more else None)
+
+
+def _visible_filter(me: User):
+    """None for a supervisor (every case); for a case worker, the cases of their queues."""
+    if me.role == Role.SUPERVISOR:
+        return None
+    return Case.queue_id.in_(select(QueueMembership.queue_id).where(QueueMembership.user_id == me.id))

@@ -66,6 +66,7 @@ class Action(StrEnum):
     PASSWORD_CHANGED = N_("password_changed")
     KEYS_ROTATED = N_("keys_rotated")
     AUDIT_KEY_ROTATED = N_("audit_key_rotated")
+    SEARCH_REBUILT = N_("search_rebuilt")
     ACCESS_REQUESTED = N_("access_requested")
     ACCESS_APPROVED = N_("access_approved")
     ACCESS_REFUSED = N_("access_refused")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -49,6 +49,18 @@ def home():
     summaries = [queries.queue_summary(q, now) for q in _my_queues()]
     mine, _next = queries.queue_page(None, queries.QueueFilter(), current_user, None, now, assignee_id=current_user.id)
     return render_template("staff/home.html", summaries=summaries, mine=mine, now=now, cap=queries.COUNT_CAP)
+
+
+@bp.get("/search")
+@roles(*CASE_ROLES)
+def search():
+    """Cases by reference, exact contact, or words of their encrypted texts (the blind index)."""
+    q = request.args.get("q", "").strip()[:200]
+    cases, before = [], None
+    if q:
+        key = current_app.extensions["shagym_search_keys"].current()[1]
+        cases, before = queries.search_cases(current_user, q, key, id_or_none(request.args.get("before")))
+    return render_template("staff/search.html", q=q, cases=cases, before=before, now=_now())
 
 
 @bp.get("/queues/<slug>")

@@ -53,6 +53,7 @@ from cases.commands.reporter import (
     reporter_reply,
     start_tracking,
 )
+from cases.commands.searchindex import rebuild_index
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, quietly, write_checkpoint
 
 __all__ = [
@@ -95,6 +96,7 @@ __all__ = [
     "start_tracking",
     "end_tracking",
     "quietly",
+    "rebuild_index",
     "rotate_audit_key",
     "rotate_keys",
     "send_message",

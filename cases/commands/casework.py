@@ -14,8 +14,9 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
-from cases import access, deadlines, workflow
+from cases import access, deadlines, search, workflow
 from cases.commands import unit
+from cases.commands.searchindex import index_terms
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, lock_case, record, touch
 from cases.models import Case, CategorySetting, Event, Evidence, Message, Queue, User
 from cases.vocabulary import Action, ActorType, MessageKind, Priority
@@ -219,6 +220,7 @@ def add_message(case: Case, actor: User | None, kind: MessageKind, body: str, no
     )
     db.session.add(message)
     db.session.flush()
+    index_terms(case.id, search.text_terms(message.body))
     record(case, ActorType.STAFF if actor else ActorType.REPORTER, MESSAGE_ACTIONS[kind], actor, new=message.id, at=now)
     if kind == MessageKind.TO_REPORTER:
         case.public_updated_at = now

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from cases import evidence, receipts, routing
 from cases.commands import unit
 from cases.commands.casework import first_response_due
+from cases.commands.searchindex import index_case
 from cases.commands.unit import CommandError, command, record, touch
 from cases.models import Case, Evidence, EvidenceDay, Queue, RoutingRule
 from cases.vocabulary import Action, ActorType, Channel, Priority
@@ -152,6 +153,7 @@ def file_report(
     case.place_description = report.place_description or None
     case.contact_email = report.contact_email or None
     case.contact_phone = report.contact_phone or None
+    index_case(case)
     queue = decision.rule.queue
     record(
         case,

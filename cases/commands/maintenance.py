@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from cases.commands.searchindex import forget_case
 from cases.commands.unit import command, lock_case, record
 from cases.models import ENCRYPTED_COLUMNS, Case, CategorySetting, Evidence, Message
 from cases.vocabulary import Action, ActorType
@@ -74,6 +75,7 @@ def destroy_content(case_id: int, now: datetime) -> bool:
     case.contact_phone = None
     case.content_destroyed_at = now
     case.version += 1
+    forget_case(case.id)
     record(
         case,
         ActorType.SYSTEM,

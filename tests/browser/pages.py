@@ -132,6 +132,11 @@ def _deleted_case(page, live, case) -> None:
 DELETED_CASE_ID = 987654
 
 
+def _search(page, live, case) -> None:
+    _get(f"/staff/search?q={case.reference}")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
 PUBLIC = (
     Scenario("home", _get("/")),
     Scenario("report", _get("/report")),
@@ -158,6 +163,7 @@ STAFF = (
     Scenario("staff-audit", _get("/staff/supervise/audit"), "supervisor", False),
     Scenario("staff-approvals", _approvals, "supervisor", False),
     Scenario("staff-case-deleted", _deleted_case, "supervisor", False),
+    Scenario("staff-search", _search, "caseworker", False),
     Scenario("staff-account", _admin_user, "admin", False),
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
 )

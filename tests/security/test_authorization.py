@@ -57,6 +57,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # Queues and cases. Another queue's case and queue answer 404: their existence is not revealed.
     ("staff.home", "GET"): e(LOGIN, 200, 200, 200, ADMIN_HOME),
     ("staff.queue", "GET"): e(LOGIN, 200, 404, 200, 403),
+    ("staff.search", "GET"): e(LOGIN, 200, 200, 200, 403),  # results only from one's own queues
     ("staff.case", "GET"): CASE_PAGE,
     ("staff.evidence_download", "GET"): CASE_PAGE,
     ("staff.claim", "POST"): CASE_ACTION,
