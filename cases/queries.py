@@ -283,16 +283,16 @@ def search_cases(me: User, query: str, key: bytes, before: Optional[int] = None)
     if REFERENCE_PATTERN.fullmatch(query.strip()):
         stmt = select(Case).where(Case.reference == query.strip().upper())
         return list(db.session.scalars(stmt.where(visible) if visible is not None else stmt)), None
-    groups = search.query_terms(query)
+    groups = [[search.blind(key, t) for t in group] for group in search.query_terms(query)]
     if not groups:
         return [], None
+    if len(groups) > 1:  # the rarest word leads, so the scan stops early; each probe reads ≤ PROBE entries
+        groups.sort(key=_postings_up_to)
     first = aliased(SearchTerm)
-    stmt = select(first.case_id).where(first.term.in_([search.blind(key, t) for t in groups[0]]))
+    stmt = select(first.case_id).where(first.term.in_(groups[0]))
     for group in groups[1:]:
         other = aliased(SearchTerm)
-        stmt = stmt.where(
-            exists().where(other.case_id == first.case_id, other.term.in_([search.blind(key, t) for t in group]))
-        )
+        stmt = stmt.where(exists().where(other.case_id == first.case_id, other.term.in_(group)))
     if visible is not None:
         stmt = stmt.join(Case, Case.id == first.case_id).where(visible)
     if before is not None:
@@ -302,6 +302,15 @@ def search_cases(me: User, query: str, key: bytes, before: Optional[int] = None)
     ids = ids[:SEARCH_PAGE]
     cases = list(db.session.scalars(select(Case).where(Case.id.in_(ids)).order_by(Case.id.desc()))) if ids else []
     return cases, (ids[-1] if more else None)
+
+
+SEARCH_PROBE = 1000
+
+
+def _postings_up_to(terms: list[bytes]) -> int:
+    """How many cases have one of these terms, counted up to SEARCH_PROBE (an index range read)."""
+    probe = select(SearchTerm.case_id).where(SearchTerm.term.in_(terms)).limit(SEARCH_PROBE).subquery()
+    return db.session.scalar(select(func.count()).select_from(probe)) or 0
 
 
 def _visible_filter(me: User):

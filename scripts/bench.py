@@ -24,8 +24,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
-from cases import commands
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -203,9 +201,48 @@ def seed_cases(n: int) -> None:
         db.session.commit()
 
 
+SEARCH_VOCABULARY = 20_000
+TERMS_PER_CASE = 20
+
+
+def seed_search_terms(n: int) -> None:
+    """Give the n cases a blind index like real narratives: TERMS_PER_CASE stems each, drawn from a
+    vocabulary with a Zipf-like spread, plus "common" in 10 % of cases and "rare" in 0.01 %."""
+    import random
+
+    from sqlalchemy import insert
+
+    from cases import search
+    from cases.commands.searchindex import search_key
+    from cases.models import SearchTerm
+    from storage import db
+
+    key = search_key()
+    vocabulary = [search.blind(key, f"w:bench{i}") for i in range(SEARCH_VOCABULARY)]
+    weights = [1 / (i + 1) for i in range(SEARCH_VOCABULARY)]
+    common, rare = (search.blind(key, f"w:{search.stems(w).pop()}") for w in ("common", "rare"))
+    rng = random.Random(7)  # noqa: S311 - benchmark data, not a secret  # nosec B311
+    batch: list[dict] = []
+    for case_id in range(1, n + 1):
+        terms = set(rng.choices(vocabulary, weights, k=TERMS_PER_CASE))
+        if case_id % 10 == 0:
+            terms.add(common)
+        if case_id % 10_000 == 0:
+            terms.add(rare)
+        batch.extend({"term": t, "case_id": case_id} for t in terms)
+        if len(batch) >= 200_000:
+            db.session.execute(insert(SearchTerm), batch)
+            db.session.commit()
+            batch = []
+    if batch:
+        db.session.execute(insert(SearchTerm), batch)
+        db.session.commit()
+
+
 def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
     from sqlalchemy import select, text
 
+    from cases import commands
     from cases.models import Queue
     from storage import db
     from wsgi import create_app
@@ -229,6 +266,7 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             seed.seed_reference_data()
             t0 = time.perf_counter()
             seed_cases(n)
+            seed_search_terms(n)
             load = time.perf_counter() - t0
             db.session.execute(text("ANALYZE"))
             db.session.commit()
@@ -259,6 +297,21 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             deep = timed(f"/staff/queues/{slug}?after={cursor.group(1)}") if cursor else float("nan")
             overdue = timed(f"/staff/queues/{slug}?overdue=1&who=unassigned")
             home = timed("/staff/")
+            searches = {
+                what: timed(f"/staff/search?q={q}")
+                for what, q in (
+                    ("a word in 10 % of cases", "common"),
+                    ("a word in 0.01 %", "rare"),
+                    ("both words", "common+rare"),
+                    ("the common word and one in no case", "common+nowhere"),
+                    ("a word in no case", "nowhere"),
+                    ("a reference", "SHG-2026-000042"),
+                )
+            }
+            print(
+                f"search at {n:>9,} cases ({n * TERMS_PER_CASE:,} index rows): "
+                + ", ".join(f"{what} {ms:.1f} ms" for what, ms in searches.items())
+            )
             print(
                 f"queue pages at {n:>9,} cases (loaded in {load:.0f}s): first page {first:.1f} ms, next page "
                 f"{deep:.1f} ms, overdue+unassigned filter {overdue:.1f} ms, /staff home with counts {home:.1f} ms"
