@@ -81,6 +81,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     _init_secrets(app)
 
+    # First of all hooks: whether this request writes decides how its first transaction begins
+    # (BEGIN IMMEDIATE takes SQLite's writer lock), and the staff gate reads the user before the view.
+    @app.before_request
+    def _write_intent() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        writes = request.method not in ("GET", "HEAD", "OPTIONS") or getattr(view, "shagym_writes", False)
+        g._write_intent_token = storage.set_write_intent(writes)
+
+    @app.teardown_request
+    def _reset_intent(_exc: BaseException | None) -> None:
+        token = g.pop("_write_intent_token", None)
+        if token is not None:
+            storage.reset_write_intent(token)
+
     @app.before_request
     def _fresh_user() -> None:
         # Each request loads its user from the server-side session; never a cached one
@@ -106,18 +120,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
     errors.init_app(app)
     cli.init_app(app)
-
-    @app.before_request
-    def _write_intent() -> None:
-        view = app.view_functions.get(request.endpoint or "")
-        writes = request.method not in ("GET", "HEAD", "OPTIONS") or getattr(view, "shagym_writes", False)
-        g._write_intent_token = storage.set_write_intent(writes)
-
-    @app.teardown_request
-    def _reset_intent(_exc: BaseException | None) -> None:
-        token = g.pop("_write_intent_token", None)
-        if token is not None:
-            storage.reset_write_intent(token)
 
     @app.context_processor
     def _inject() -> dict[str, Any]:

@@ -230,7 +230,8 @@ def _env_keys(*ids: str) -> tuple[str, dict[str, bytes]]:
 def test_keys_from_the_environment_are_used_and_no_key_file_is_written(make_app):
     env, keys = _env_keys("envkey01")
     audit_env, _ = _env_keys("audit001")
-    app = make_app(SHAGYM_DATA_KEYS=env, SHAGYM_AUDIT_KEYS=audit_env)
+    search_env, _ = _env_keys("search01")
+    app = make_app(SHAGYM_DATA_KEYS=env, SHAGYM_AUDIT_KEYS=audit_env, SHAGYM_SEARCH_KEYS=search_env)
     assert not list((Path(app.instance_path) / "keys").glob("*"))
     with app.app_context():
         from cases import commands
@@ -316,12 +317,13 @@ def test_rotation_with_environment_keys_moves_every_value_to_the_last_key(make_a
     one, _ = _env_keys("oldkey01")
     both, _ = _env_keys("oldkey01", "newkey02")
     audit_env, _ = _env_keys("audit001")
-    first = make_app(SHAGYM_DATA_KEYS=one, SHAGYM_AUDIT_KEYS=audit_env)
+    others = {"SHAGYM_AUDIT_KEYS": audit_env, "SHAGYM_SEARCH_KEYS": _env_keys("search01")[0]}
+    first = make_app(SHAGYM_DATA_KEYS=one, **others)
     with first.app_context():
         case_id = commands.file_report(
             report(narrative=NARRATIVE, contact_email=EMAIL), first.extensions["shagym_receipt_key"]
         ).case.id
-    second = make_app(SHAGYM_DATA_KEYS=both, SHAGYM_AUDIT_KEYS=audit_env)
+    second = make_app(SHAGYM_DATA_KEYS=both, **others)
     with second.app_context():
         result = second.test_cli_runner().invoke(args=["keys", "rotate"])
         assert result.exit_code == 0, result.output
@@ -329,7 +331,7 @@ def test_rotation_with_environment_keys_moves_every_value_to_the_last_key(make_a
         event = db.session.scalar(select(Event).where(Event.action == "keys_rotated"))
         assert (event.old_value, event.new_value) == ("oldkey01", "newkey02")
     only_new = ",".join(both.split(",")[1:])
-    third = make_app(SHAGYM_DATA_KEYS=only_new, SHAGYM_AUDIT_KEYS=audit_env)
+    third = make_app(SHAGYM_DATA_KEYS=only_new, **others)
     with third.app_context():
         case = db.session.get(Case, case_id)
         assert (case.narrative, case.contact_email) == (NARRATIVE, EMAIL)

@@ -280,3 +280,30 @@ def test_case_page_shows_the_report_and_its_routing(app, make_case, staff):
     assert "School No. 5" in body and "reporter@example.net" in body
     assert case.routing_rule_name in body
     assert "History intact" not in body  # the chain check is for supervisors
+
+
+def test_staff_page_views_take_no_write_lock(app, make_case, staff):
+    """A GET that only reads begins a plain (deferred) transaction: on SQLite it never takes the
+    writer lock, so staff browsing does not queue behind reports or each other. Only views that
+    record something (the case page's ``viewed`` event) begin as writers."""
+    import storage
+    from sqlalchemy import event as sa_event
+
+    client, _ = staff("caseworker", ["general"])
+    case_id = make_case().case.id
+    client.get("/staff/")  # the minute's session refresh, if due, is done here
+    begun: list[bool] = []
+    listener = lambda _conn: begun.append(storage._write_intent.get())  # noqa: E731
+    sa_event.listen(db.engine, "begin", listener)
+    try:
+        for path in ("/staff/", "/staff/queues/general", "/staff/search?q=rights", "/staff/queues/general?status=all"):
+            db.session.remove()  # the test's own app context would otherwise carry one transaction across requests
+            begun.clear()
+            assert client.get(path).status_code == 200
+            assert begun and not any(begun), (path, begun)
+        db.session.remove()
+        begun.clear()
+        assert client.get(f"/staff/cases/{case_id}").status_code == 200
+        assert any(begun)  # the view is recorded: a writer
+    finally:
+        sa_event.remove(db.engine, "begin", listener)
