@@ -286,8 +286,9 @@ def test_staff_page_views_take_no_write_lock(app, make_case, staff):
     """A GET that only reads begins a plain (deferred) transaction: on SQLite it never takes the
     writer lock, so staff browsing does not queue behind reports or each other. Only views that
     record something (the case page's ``viewed`` event) begin as writers."""
-    import storage
     from sqlalchemy import event as sa_event
+
+    import storage
 
     client, _ = staff("caseworker", ["general"])
     case_id = make_case().case.id
