@@ -319,6 +319,78 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
         shutil.rmtree(instance, ignore_errors=True)
 
 
+def bench_audit(n: int) -> None:
+    """``audit verify`` and checkpoints over n events (chains of 10, keyed like real ones), beside
+    raw SHA-256 over the same canonical messages: what verification costs over the hashing itself."""
+    import hashlib
+
+    from sqlalchemy import insert
+
+    from cases import audit, commands
+    from cases.models import Event
+    from storage import db
+    from wsgi import create_app
+
+    instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
+    os.environ["SHAGYM_INSTANCE"] = str(instance)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'bench.sqlite3'}"})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+        key_id, key = audit.audit_keys().current()
+        start = datetime.now(UTC)
+        messages, prev, batch = [], audit.GENESIS, []
+        for i in range(n):
+            chain, seq = 1_000_000 + i // 10, i % 10 + 1
+            if seq == 1:
+                prev = audit.GENESIS
+            e = Event(
+                id=i + 1,
+                chain_id=chain,
+                case_id=None,
+                seq=seq,
+                created_at=start,
+                actor_type="system",
+                actor_id=None,
+                action="note",
+                old_value=None,
+                new_value=str(i),
+                reason=None,
+                details=None,
+                prev_hash=prev,
+                key_id=key_id,
+            )
+            fields = audit.event_fields(e)
+            messages.append(bytes.fromhex(prev) + audit.canonical_json(fields).encode())
+            e.hash = audit.compute_hash(prev, fields, key)
+            batch.append({c.key: getattr(e, c.key) for c in Event.__table__.columns})
+            prev = e.hash
+            if len(batch) == 50_000:
+                db.session.execute(insert(Event), batch)
+                batch = []
+        if batch:
+            db.session.execute(insert(Event), batch)
+        db.session.commit()
+        t0 = time.perf_counter()
+        for m in messages:
+            hashlib.sha256(m).digest()
+        raw = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        commands.write_checkpoint()
+        first_cp = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        report = audit.verify_all(db.session, app.extensions["shagym_signing_key"].public_key())
+        verify = time.perf_counter() - t0
+        if not report.intact:
+            raise RuntimeError(report.problems[:3])
+        print(
+            f"audit at {n:,} events: verify {verify:.1f} s (raw SHA-256 of the same messages {raw:.2f} s, "
+            f"{verify / raw:.0f}x), first checkpoint {first_cp:.1f} s"
+        )
+    shutil.rmtree(instance, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=4)
@@ -327,6 +399,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,100000,1000000")
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-queue", action="store_true")
+    parser.add_argument("--audit-events", type=int, default=1_000_000, help="0 to skip the audit benchmark")
     args = parser.parse_args()
     if not args.skip_intake:
         instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
@@ -343,6 +416,8 @@ def main() -> None:
         shutil.rmtree(instance, ignore_errors=True)
     if not args.skip_queue:
         bench_queue([int(s) for s in args.sizes.split(",")], dict(os.environ))
+    if args.audit_events:
+        bench_audit(args.audit_events)
     print(f"bench process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
