@@ -16,6 +16,7 @@ from cases import accounts, commands, evidence, queries
 from cases.models import Case
 from cases.refusals import Refused
 from extensions import limiter
+from intake import language
 from intake.uploads import evidence_limits, track_limit, uploaded_files
 
 bp = Blueprint("track", __name__)
@@ -66,6 +67,10 @@ def _expired():
 @bp.route("/track", methods=["GET", "POST"])
 @limiter.limit(track_limit, methods=["POST"], deduct_when=_not_found)
 def track():
+    switch = language.requested()
+    if switch:  # the page again in another language, with the code as typed; nothing is looked up
+        typed = request.form.get("receipt", "")[:100]
+        return language.render_in(switch, lambda: render_template("intake/track.html", typed=typed))
     if request.method == "POST":
         case = queries.find_by_receipt(current_app.extensions["shagym_receipt_key"], request.form.get("receipt", ""))
         if case is None:
@@ -94,6 +99,15 @@ def track_reply():
         return _expired()
     body = request.form.get("body", "")
     view = queries.reporter_view(case)
+    switch = language.requested()
+    if switch:  # the page again in another language, with the message as written; nothing is sent
+        files_again = any(f and f.filename for f in request.files.getlist("evidence"))
+        return language.render_in(
+            switch,
+            lambda: render_template(
+                "intake/track_case.html", view=view, limits=evidence_limits(), body=body, files_again=files_again
+            ),
+        )
     accepted, refused = evidence.check_batch(uploaded_files(), evidence_limits(), view.file_count, view.file_bytes)
     problems = [_(r.template, **r.params) for r in refused]
     if len(body) > commands.REPLY_MAX:

@@ -246,7 +246,11 @@ def test_receipt_text_file_holds_reference_and_code(app, en):
     r = en.post("/report/receipt.txt", data={"reference": reference, "receipt": code})
     assert r.status_code == 200
     assert r.mimetype == "text/plain" and r.mimetype_params.get("charset") == "utf-8"
-    assert r.headers["Content-Disposition"] == f'attachment; filename="shagym-{reference}.txt"'
+    # A neutral name: a shared phone's downloads do not tell anyone what it is.
+    assert r.headers["Content-Disposition"] == 'attachment; filename="note.txt"'
+    assert (
+        "shagym" not in r.headers["Content-Disposition"].lower() and reference not in r.headers["Content-Disposition"]
+    )
     assert "no-store" in r.headers["Cache-Control"]
     body = r.get_data(as_text=True)
     assert reference in body and code in body and "\r\n" in body
@@ -264,6 +268,9 @@ def test_receipt_text_file_refuses_a_wrong_code_or_reference(app, en):
         {"reference": ref1, "receipt": ""},
         {"reference": "", "receipt": code1},
     ):
-        r = en.post("/report/receipt.txt", data=data)
-        assert r.status_code == 404 and "Page not found" in r.get_data(as_text=True)
+        for path in ("/report/receipt.txt", "/report/receipt"):
+            r = en.post(path, data={**data, "language": "ru"})
+            assert r.status_code == 404 and "Page not found" in r.get_data(as_text=True)
+            assert code1 not in r.get_data(as_text=True)
     assert en.get("/report/receipt.txt").status_code == 405
+    assert en.get("/report/receipt").status_code == 405
