@@ -109,19 +109,25 @@ def track_reply():
             ),
         )
     accepted, refused = evidence.check_batch(uploaded_files(), evidence_limits(), view.file_count, view.file_bytes)
-    problems = [_(r.template, **r.params) for r in refused]
+    file_problems = [_(r.template, **r.params) for r in refused]
+    problems: list[str] = []
     if len(body) > commands.REPLY_MAX:
         problems.append(_("Your message is too long: write at most %(n)s characters.", n=commands.REPLY_MAX))
     if "\x00" in body or "\ufffd" in body:
         problems.append(_("Your message contains characters we cannot read. Please retype it."))
-    if not problems:
+    if not problems and not file_problems:
         try:
             replied = commands.reporter_reply(case.id, body, accepted)
         except Refused as exc:
             problems.append(_(exc.template, **exc.params))
-    if problems:
+    if problems or file_problems:
         return render_template(
-            "intake/track_case.html", view=view, limits=evidence_limits(), problems=problems, body=body
+            "intake/track_case.html",
+            view=view,
+            limits=evidence_limits(),
+            problems=problems,
+            file_problems=file_problems,
+            body=body,
         ), 422
     if replied.files_not_kept:
         flash(
