@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 import config
@@ -47,3 +48,20 @@ def due_at(
 def resume(due: datetime, paused_at: datetime, now: datetime) -> datetime:
     """The due date after a pause: time spent waiting is added back."""
     return due + max(now - paused_at, timedelta(0))
+
+
+class _Clocked(Protocol):
+    first_response_at: datetime | None
+
+
+def meet_first_response(case: _Clocked, now: datetime) -> None:
+    """The first message to the reporter, a referral or a rejection stops the first-response clock;
+    later ones do not move it."""
+    if case.first_response_at is None:
+        case.first_response_at = now
+
+
+def lateness(due: datetime, at: datetime) -> timedelta | None:
+    """How late ``at`` is against ``due``, to the minute; None when on time."""
+    late = at - due
+    return late if late >= timedelta(minutes=1) else None

@@ -195,6 +195,8 @@ class Case(db.Model):
     paused_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # When the reporter got a first response (message, referral, rejection): the clock stops.
+    first_response_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Reporter-visible activity (tracking page) and unread reporter messages (staff pages).
     public_updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -220,13 +222,19 @@ class Case(db.Model):
 
     @hybrid_method
     def is_overdue(self, now: datetime) -> bool:
-        """The first-response clock runs and its due date has passed: the one overdue rule,
-        for templates (``case.is_overdue(now)``) and queries (``where(Case.is_overdue(now))``)."""
-        return self.status in CLOCK_RUNNING_VALUES and self.due_at < now
+        """The first-response clock runs (not paused, not met, not finished) and its due date has
+        passed: the one overdue rule, for templates (``case.is_overdue(now)``) and queries
+        (``where(Case.is_overdue(now))``)."""
+        return self.status in CLOCK_RUNNING_VALUES and self.first_response_at is None and self.due_at < now
 
     @is_overdue.expression
     def _is_overdue_sql(cls, now: datetime):  # noqa: N805 - SQLAlchemy passes the class
-        return and_(cls.status.in_(CLOCK_RUNNING_VALUES), cls.due_at < now)
+        return and_(cls.status.in_(CLOCK_RUNNING_VALUES), cls.first_response_at.is_(None), cls.due_at < now)
+
+    @property
+    def first_response_due(self) -> bool:
+        """A first response is still owed: the case is open and nobody has answered yet."""
+        return self.is_open and self.first_response_at is None
 
 
 class Event(db.Model):

@@ -209,6 +209,29 @@ def reporter_view(case: Case) -> CaseView:
     )
 
 
+@dataclass(frozen=True)
+class ReceiptView:
+    """What the receipt page shows when it is rendered again (in another language)."""
+
+    reference: str
+    due_at: datetime
+    queue_name: str
+    queue_description: str
+    has_email: bool
+    files_not_kept: int = 0
+
+
+def receipt_view(case: Case, files_not_kept: int = 0) -> ReceiptView:
+    return ReceiptView(
+        case.reference or "",
+        case.due_at,
+        case.queue.name,
+        case.queue.description or "",
+        bool(case.contact_email),
+        files_not_kept,
+    )
+
+
 def can_reply(case: Case) -> bool:
     return Status(case.status) not in FINISHED_STATUSES and case.content_destroyed_at is None
 

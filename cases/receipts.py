@@ -13,8 +13,12 @@ _LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 
 def new_code() -> str:
-    raw = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
-    return "-".join(raw[i : i + GROUP] for i in range(0, LENGTH, GROUP))
+    return grouped("".join(secrets.choice(ALPHABET) for _ in range(LENGTH)))
+
+
+def grouped(normalized: str) -> str:
+    """A normalized code as it is shown: groups of four joined by dashes."""
+    return "-".join(normalized[i : i + GROUP] for i in range(0, len(normalized), GROUP))
 
 
 def normalize(typed: str) -> str | None:

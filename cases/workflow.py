@@ -63,6 +63,8 @@ OPEN_STATUSES = frozenset({Status.NEW, Status.TRIAGE, Status.INVESTIGATING, Stat
 # Statuses in which the first-response clock runs (awaiting_info pauses it).
 CLOCK_RUNNING = frozenset({Status.NEW, Status.TRIAGE, Status.INVESTIGATING})
 FINISHED_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
+# Moves that answer the reporter for the first-response target (so does the first message to them).
+FIRST_RESPONSES = frozenset({Status.REFERRED, Status.REJECTED})
 
 STAFF = frozenset({Role.CASEWORKER, Role.SUPERVISOR})
 SUPERVISOR = Role.SUPERVISOR

@@ -218,6 +218,13 @@ class ReportForm(StrictForm):
     def validate_contact(self, field) -> None:
         if field.data == "contact" and not (self.email.data or self.phone.data):
             raise ValidationError(_l("Give an email or a phone number, or choose to stay anonymous."))
+        if field.data == "anonymous" and (self.email.data or self.phone.data):
+            # Never drop what was typed without a word: ask which they meant.
+            raise ValidationError(
+                _l(
+                    "You chose to stay anonymous but also gave contact details. Choose “You may contact me” to keep them, or delete them to stay anonymous."
+                )
+            )
 
     def validate_occurred_on(self, field) -> None:
         # A value that is not a date (the raw text is kept and shown again): replace

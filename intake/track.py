@@ -16,6 +16,7 @@ from cases import accounts, commands, evidence, queries
 from cases.models import Case
 from cases.refusals import Refused
 from extensions import limiter
+from intake import language
 from intake.uploads import evidence_limits, track_limit, uploaded_files
 
 bp = Blueprint("track", __name__)
@@ -66,6 +67,10 @@ def _expired():
 @bp.route("/track", methods=["GET", "POST"])
 @limiter.limit(track_limit, methods=["POST"], deduct_when=_not_found)
 def track():
+    switch = language.requested()
+    if switch:  # the page again in another language, with the code as typed; nothing is looked up
+        typed = request.form.get("receipt", "")[:100]
+        return language.render_in(switch, lambda: render_template("intake/track.html", typed=typed))
     if request.method == "POST":
         case = queries.find_by_receipt(current_app.extensions["shagym_receipt_key"], request.form.get("receipt", ""))
         if case is None:
@@ -94,20 +99,35 @@ def track_reply():
         return _expired()
     body = request.form.get("body", "")
     view = queries.reporter_view(case)
+    switch = language.requested()
+    if switch:  # the page again in another language, with the message as written; nothing is sent
+        files_again = any(f and f.filename for f in request.files.getlist("evidence"))
+        return language.render_in(
+            switch,
+            lambda: render_template(
+                "intake/track_case.html", view=view, limits=evidence_limits(), body=body, files_again=files_again
+            ),
+        )
     accepted, refused = evidence.check_batch(uploaded_files(), evidence_limits(), view.file_count, view.file_bytes)
-    problems = [_(r.template, **r.params) for r in refused]
+    file_problems = [_(r.template, **r.params) for r in refused]
+    problems: list[str] = []
     if len(body) > commands.REPLY_MAX:
         problems.append(_("Your message is too long: write at most %(n)s characters.", n=commands.REPLY_MAX))
     if "\x00" in body or "\ufffd" in body:
         problems.append(_("Your message contains characters we cannot read. Please retype it."))
-    if not problems:
+    if not problems and not file_problems:
         try:
             replied = commands.reporter_reply(case.id, body, accepted)
         except Refused as exc:
             problems.append(_(exc.template, **exc.params))
-    if problems:
+    if problems or file_problems:
         return render_template(
-            "intake/track_case.html", view=view, limits=evidence_limits(), problems=problems, body=body
+            "intake/track_case.html",
+            view=view,
+            limits=evidence_limits(),
+            problems=problems,
+            file_problems=file_problems,
+            body=body,
         ), 422
     if replied.files_not_kept:
         flash(

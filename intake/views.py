@@ -23,6 +23,7 @@ from cases import commands, evidence, queries, receipts
 from cases.categories import CATEGORIES
 from extensions import limiter
 from i18n import LANGUAGES
+from intake import language as switcher
 from intake import track
 from intake.forms import ReportForm, local_today
 from intake.uploads import evidence_limits, report_limit, track_limit, uploaded_files
@@ -31,6 +32,8 @@ from web import errors
 from web.redirects import local_path
 
 bp = Blueprint("intake", __name__)
+# The receipt file's name: neutral, so a shared phone's downloads do not tell what it is.
+RECEIPT_FILENAME = "note.txt"
 
 
 @bp.get("/")
@@ -41,6 +44,9 @@ def index():
 @bp.route("/report", methods=["GET", "POST"])
 @limiter.limit(report_limit, methods=["POST"])
 def report():
+    switch = switcher.requested()
+    if switch:
+        return switcher.render_in(switch, _report_again)
     form = ReportForm()
     if request.method == "GET":
         form.submission_token.data = secrets.token_urlsafe(24)
@@ -85,6 +91,16 @@ def csrf_failed(error: CSRFError):
     return csrf_failed_report()
 
 
+def _report_again() -> str:
+    """The form in another language with everything typed; nothing is checked or stored."""
+    form = ReportForm()
+    form.submission_token.data = form.submission_token.data or secrets.token_urlsafe(24)
+    files_again = any(f and f.filename for f in request.files.getlist("evidence"))
+    return render_template(
+        "intake/report.html", form=form, categories=CATEGORIES, limits=evidence_limits(), files_again=files_again
+    )
+
+
 def csrf_failed_report():
     """Show the report form again with everything typed (nothing is stored)."""
     form = ReportForm(meta={"csrf": False})
@@ -113,21 +129,52 @@ def _new_report(form: ReportForm) -> commands.NewReport:
     )
 
 
+def _receipt_case():
+    """The case the posted receipt belongs to, or 404: the code comes back in the POST body, never in a URL."""
+    case = queries.find_by_receipt(current_app.extensions["shagym_receipt_key"], request.form.get("receipt", ""))
+    if case is None or case.reference != request.form.get("reference", ""):
+        abort(404)
+    return case
+
+
+@bp.post("/report/receipt")
+@limiter.limit(track_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 404)
+def receipt_again():
+    """The receipt page again, in the language chosen on it (the code is shown only once:
+    every control on that page carries it back)."""
+    case = _receipt_case()
+    code = receipts.grouped(receipts.normalize(request.form.get("receipt", "")) or "")
+    try:
+        not_kept = max(0, int(request.form.get("files_not_kept", "0")))
+    except ValueError:
+        not_kept = 0
+
+    def render() -> str:
+        return render_template(
+            "intake/receipt.html",
+            filed=queries.receipt_view(case, not_kept),
+            receipt=code,
+            speakable=receipts.speakable(code),
+        )
+
+    switch = switcher.requested()
+    return switcher.render_in(switch, render) if switch else render()
+
+
 @bp.post("/report/receipt.txt")
 @limiter.limit(track_limit, methods=["POST"], deduct_when=lambda response: response.status_code == 404)
 def receipt_file():
-    """The receipt as a text file. The code comes back in the POST body, never in a URL."""
-    reference = request.form.get("reference", "")
-    code = request.form.get("receipt", "")
-    case = queries.find_by_receipt(current_app.extensions["shagym_receipt_key"], code)
-    if case is None or case.reference != reference:
-        abort(404)
+    """The receipt as a text file, under a name that says nothing to whoever sees the downloads."""
+    case = _receipt_case()
     text = render_template(
-        "intake/receipt.txt", reference=reference, receipt=code, track_url=url_for("track.track", _external=True)
+        "intake/receipt.txt",
+        reference=case.reference,
+        receipt=request.form.get("receipt", ""),
+        track_url=url_for("track.track", _external=True),
     )
     response = make_response(text.replace("\n", "\r\n"))
     response.headers["Content-Type"] = "text/plain; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="shagym-{reference}.txt"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{RECEIPT_FILENAME}"'
     return response
 
 
@@ -136,16 +183,7 @@ def language(code: str) -> Response:
     """Remember the chosen language in a strictly necessary cookie, then go back."""
     if code not in LANGUAGES:
         abort(404)
-    response = redirect(local_path(request.args.get("next")))
-    response.set_cookie(
-        "lang",
-        code,
-        max_age=365 * 24 * 3600,
-        samesite="Strict",
-        httponly=True,
-        secure=current_app.config["SHAGYM_HTTPS"],
-    )
-    return response
+    return switcher.remember(redirect(local_path(request.args.get("next"))), code)
 
 
 @bp.get("/leave")

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -22,6 +33,8 @@ from staff.gate import id_or_none, roles
 from storage import db, writes_on_get
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+# In the session after a successful action on a case: the redirect to it logs no second view.
+ACTED_ON = "acted_on"
 
 
 def _now() -> datetime:
@@ -109,8 +122,11 @@ def _visible_or_404(case_id: int) -> Case:
 def case(case_id: int):
     if access.visible_case(db.session, current_user, case_id) is None:
         return _missing_case(case_id)
-    commands.record_view(case_id, current_user)
     case = _visible_or_404(case_id)
+    # The page after the viewer's own action is not another reading: that action is in the history.
+    if session.pop(ACTED_ON, None) != case.id:
+        commands.record_view(case.id, current_user)
+        case = _visible_or_404(case_id)
     events = list(db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)))
     messages = list(db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id)))
     evidence = list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)))
@@ -191,6 +207,7 @@ def _act(case_id: int, action, success: str):
         flash(refusal_text(exc), "error")
     else:
         flash(success, "success")
+        session[ACTED_ON] = case_id
     return redirect(url_for("staff.case", case_id=case_id))
 
 

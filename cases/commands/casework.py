@@ -55,7 +55,10 @@ def claim(case_id: int, actor: User, expected_version: int | None = None) -> Cas
     now = unit.utcnow()
     case.assignee_id = actor.id
     touch(case, now)
-    _staff_event(case, actor, Action.ASSIGNED, now, old=None, new=actor.id, details={"claim": True})
+    # They claim it from the open case page: the reporter's news is read by its new assignee.
+    details = {"claim": True, "news_read": True} if case.reporter_news else {"claim": True}
+    case.reporter_news = False
+    _staff_event(case, actor, Action.ASSIGNED, now, old=None, new=actor.id, details=details)
     return case
 
 
@@ -129,6 +132,9 @@ def apply_transition(case: Case, t: workflow.Transition, now: datetime) -> None:
     if workflow.is_reopen(t):
         case.due_at = first_response_due(case.category, now, case.priority)
         case.paused_seconds = 0
+        case.first_response_at = None  # a reopened case owes the reporter a new first response
+    elif t.target in workflow.FIRST_RESPONSES:
+        deadlines.meet_first_response(case, now)
     case.status = t.target.value
     case.is_open = t.target in workflow.OPEN_STATUSES
     case.finished_at = now if t.target in workflow.FINISHED_STATUSES else None
@@ -224,6 +230,8 @@ def add_message(case: Case, actor: User | None, kind: MessageKind, body: str, no
     record(case, ActorType.STAFF if actor else ActorType.REPORTER, MESSAGE_ACTIONS[kind], actor, new=message.id, at=now)
     if kind == MessageKind.TO_REPORTER:
         case.public_updated_at = now
+        case.reporter_news = False  # the reporter has been answered
+        deadlines.meet_first_response(case, now)
     return message
 
 
@@ -255,9 +263,13 @@ def send_message(case_id: int, actor: User, body: str) -> Message:
 
 @command
 def record_view(case_id: int, actor: User) -> None:
-    """Every time staff open a case, an access event joins its chain (read access is audited)."""
+    """Every time staff open a case, an access event joins its chain (read access is audited).
+    When the case's assignee opens it, the reporter's news counts as read (``news_read`` in the event)."""
     case = lock_case(case_id, actor)
-    _staff_event(case, actor, Action.VIEWED, unit.utcnow())
+    news_read = bool(case.reporter_news) and case.assignee_id == actor.id
+    if news_read:
+        case.reporter_news = False
+    _staff_event(case, actor, Action.VIEWED, unit.utcnow(), details={"news_read": True} if news_read else None)
 
 
 @command

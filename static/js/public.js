@@ -31,6 +31,23 @@
     });
   }
 
+  // Contact details only when contact is chosen. While "Stay anonymous" is chosen they are hidden
+  // and switched off, so nothing typed there is sent; without JavaScript the server asks instead.
+  var details = document.getElementById("contact-details");
+  var anonymous = document.querySelector("input[name='contact'][value='anonymous']");
+  if (details && anonymous) {
+    var sync = function () {
+      // A question about the contact answer stays visible with what it is about.
+      var hide = anonymous.checked && !document.getElementById("contact-error");
+      details.hidden = hide;
+      Array.prototype.forEach.call(details.querySelectorAll("input"), function (input) { input.disabled = hide; });
+    };
+    Array.prototype.forEach.call(document.querySelectorAll("input[name='contact']"), function (choice) {
+      choice.addEventListener("change", sync);
+    });
+    sync();
+  }
+
   // Error summary: take the focus so screen readers announce it; its links put the focus
   // in the field itself, with the field's question (legend or label) scrolled into view.
   var summary = document.getElementById("error-summary");

@@ -102,7 +102,10 @@ def test_report_answers_are_stored_as_given(app, en):
 
 
 def test_anonymous_reporter_leaves_no_contact_details_even_if_typed(app, en):
-    assert en.post("/report", data=form(contact="anonymous")).status_code == 200
+    """Typed details with "anonymous" chosen are asked about, never stored; anonymous is stored bare."""
+    assert en.post("/report", data=form(contact="anonymous")).status_code == 422
+    assert db.session.scalar(select(Case)) is None
+    assert en.post("/report", data=form(contact="anonymous", email="", phone="")).status_code == 200
     case = db.session.scalar(select(Case))
     assert case.contact_email is None and case.contact_phone is None
 
@@ -246,7 +249,11 @@ def test_receipt_text_file_holds_reference_and_code(app, en):
     r = en.post("/report/receipt.txt", data={"reference": reference, "receipt": code})
     assert r.status_code == 200
     assert r.mimetype == "text/plain" and r.mimetype_params.get("charset") == "utf-8"
-    assert r.headers["Content-Disposition"] == f'attachment; filename="shagym-{reference}.txt"'
+    # A neutral name: a shared phone's downloads do not tell anyone what it is.
+    assert r.headers["Content-Disposition"] == 'attachment; filename="note.txt"'
+    assert (
+        "shagym" not in r.headers["Content-Disposition"].lower() and reference not in r.headers["Content-Disposition"]
+    )
     assert "no-store" in r.headers["Cache-Control"]
     body = r.get_data(as_text=True)
     assert reference in body and code in body and "\r\n" in body
@@ -264,6 +271,9 @@ def test_receipt_text_file_refuses_a_wrong_code_or_reference(app, en):
         {"reference": ref1, "receipt": ""},
         {"reference": "", "receipt": code1},
     ):
-        r = en.post("/report/receipt.txt", data=data)
-        assert r.status_code == 404 and "Page not found" in r.get_data(as_text=True)
+        for path in ("/report/receipt.txt", "/report/receipt"):
+            r = en.post(path, data={**data, "language": "ru"})
+            assert r.status_code == 404 and "Page not found" in r.get_data(as_text=True)
+            assert code1 not in r.get_data(as_text=True)
     assert en.get("/report/receipt.txt").status_code == 405
+    assert en.get("/report/receipt").status_code == 405

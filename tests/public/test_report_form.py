@@ -5,6 +5,7 @@ stores nothing; text in any language or markup is stored exactly and shown escap
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from cases.categories import CATEGORIES, REGIONS
 from cases.models import Case, Event, Queue
 from storage import db
-from tests.helpers import HtmlPage, count
+from tests.helpers import HtmlPage, count, page, report_form
 from tests.public.reporting import TYPED, assert_typed_values_back, form
 
 # --- the form itself ---------------------------------------------------------------------------------------------
@@ -372,3 +373,74 @@ def test_queue_names_from_the_admin_are_shown_as_text_on_the_receipt(app, en):
     assert r.status_code == 200, html[:1500]
     assert str(escape(queue.name)) in html and str(escape(queue.description)) in html
     assert "<img src=x>" not in html and "<i>more" not in html
+
+
+# --- contact details and the anonymous choice ------------------------------------------------------------------------
+
+ANONYMOUS_WITH_DETAILS = {
+    "kk": "Сіз анонимді болуды таңдадыңыз",
+    "ru": "Вы выбрали остаться анонимным",
+    "en": "You chose to stay anonymous but also gave contact details.",
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+@pytest.mark.parametrize("typed", [{"email": "me@example.org"}, {"phone": "+7 701 234 5678"}])
+def test_contact_details_typed_while_anonymous_are_asked_about_not_dropped(client, lang, typed):
+    client.set_cookie("lang", lang)
+    response = client.post("/report", data={**report_form(contact="anonymous"), **typed})
+    assert response.status_code == 422
+    body = page(response)
+    assert body.count(ANONYMOUS_WITH_DETAILS[lang]) == 2  # next to the question and in the summary
+    assert 'href="#contact-0"' in body
+    shown = HtmlPage(response.get_data(as_text=True))
+    for name, value in typed.items():
+        assert shown.value(name) == value  # still there to keep or delete
+    assert count(Case) == 0
+
+
+def test_contact_details_are_sent_only_when_contact_is_chosen(client):
+    body = page(client.get("/report"))
+    assert 'id="contact-details"' in body  # the script hides this while "Stay anonymous" is chosen
+    client.post("/report", data=report_form(contact="contact", email="me@example.org"))
+    assert db.session.scalar(select(Case)).contact_email == "me@example.org"
+
+
+# --- every error in the summary -------------------------------------------------------------------------------------
+
+
+def _summary_links(html_text: str) -> list[str]:
+    summary = html_text.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    return re.findall(r'<a href="#([^"]+)">', summary)
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_refused_file_is_in_the_error_summary_with_the_other_errors(client, lang):
+    client.set_cookie("lang", lang)
+    data = {**report_form(narrative=None, consent=None), "evidence": [(io.BytesIO(b"<html>x</html>"), "x.html")]}
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    markup = response.get_data(as_text=True)
+    links = _summary_links(markup)
+    assert links == ["narrative", "consent", "evidence"]
+    assert markup.count('class="field-error"') == len(links)  # every error on the page, once in the summary
+    assert all(f'id="{anchor}"' in markup for anchor in links)
+
+
+def test_a_refused_file_alone_is_summarised_too(client):
+    data = {**report_form(), "evidence": [(io.BytesIO(b"<html>x</html>"), "x.html")]}
+    response = client.post("/report", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert _summary_links(response.get_data(as_text=True)) == ["evidence"]
+    assert "<title>Error:" in page(response)
+
+
+def test_a_refused_file_on_the_tracking_page_is_summarised_and_linked_to_the_file_field(client, make_case):
+    filed = make_case()
+    client.post("/track", data={"receipt": filed.receipt})
+    data = {"body": "and this", "evidence": [(io.BytesIO(b"<html>x</html>"), "x.html")]}
+    response = client.post("/track/reply", data=data, content_type="multipart/form-data")
+    assert response.status_code == 422
+    markup = response.get_data(as_text=True)
+    assert _summary_links(markup) == ["evidence"]
+    assert 'id="evidence-error"' in markup

@@ -148,6 +148,7 @@ FORMS = {
     ),
     "track.track": ("anonymous", {"receipt": "AAAA-BBBB-CCCC-DDDD"}),
     "intake.receipt_file": ("anonymous", {"reference": "{reference}", "receipt": "{receipt}"}),
+    "intake.receipt_again": ("anonymous", {"reference": "{reference}", "receipt": "{receipt}", "language": "ru"}),
     "track.track_reply": ("reporter", {"body": "Forged reply"}),
     "track.track_leave": ("reporter", {}),
 }

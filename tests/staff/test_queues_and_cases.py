@@ -4,6 +4,7 @@ due clock and the case page."""
 from __future__ import annotations
 
 import html
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,7 @@ from cases.commands import unit
 from cases.models import Case, Queue
 from cases.vocabulary import Priority
 from storage import db
-from tests.helpers import REFERENCE_RE, Clock, page
+from tests.helpers import REFERENCE_RE, Clock, chain, page
 
 
 def refs(response) -> list[str]:
@@ -308,3 +309,53 @@ def test_staff_page_views_take_no_write_lock(app, make_case, staff):
         assert any(begun)  # the view is recorded: a writer
     finally:
         sa_event.remove(db.engine, "begin", listener)
+
+
+# --- the reporter's news, and views after one's own action ---------------------------------------------------------
+
+
+def _news(case_id: int) -> bool:
+    db.session.expire_all()
+    return db.session.get(Case, case_id).reporter_news
+
+
+def test_new_reply_clears_when_the_assigned_case_worker_opens_the_case(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    boss, _ = staff("supervisor")
+    case = make_case().case
+    commands.claim(case.id, worker)
+    commands.reporter_reply(case.id, "Here is more about what happened.")
+    assert "new reply" in page(client.get("/staff/queues/general"))
+    boss.get(f"/staff/cases/{case.id}")
+    assert _news(case.id), "a supervisor looking in has not answered the reporter"
+    client.get(f"/staff/cases/{case.id}")
+    assert not _news(case.id)
+    assert "new reply" not in page(client.get("/staff/queues/general"))
+    view = chain(case.id)[-1]
+    assert view.action == "viewed" and view.actor_id == worker.id and json.loads(view.details) == {"news_read": True}
+
+
+def test_new_reply_clears_when_the_reporter_is_answered_or_the_case_claimed(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    answered, claimed = make_case().case, make_case().case
+    for case in (answered, claimed):
+        commands.reporter_reply(case.id, "Here is more about what happened.")
+    client.post(f"/staff/cases/{answered.id}/messages", data={"kind": "to_reporter", "body": "Thank you, noted."})
+    assert not _news(answered.id)
+    client.post(f"/staff/cases/{claimed.id}/claim")
+    assert not _news(claimed.id)
+    assert json.loads(chain(claimed.id)[-1].details) == {"claim": True, "news_read": True}
+
+
+def test_no_view_is_logged_for_the_page_after_ones_own_action(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    case = make_case().case
+    client.get(f"/staff/cases/{case.id}")
+    response = client.post(f"/staff/cases/{case.id}/claim", follow_redirects=True)
+    assert "You now hold this case." in page(response)
+    assert [e.action for e in chain(case.id)] == ["created", "routed", "viewed", "assigned"]
+    client.get(f"/staff/cases/{case.id}")  # opening it again is a reading
+    assert [e.action for e in chain(case.id)][-1] == "viewed"
+    # A refused action did nothing: the page after it is a reading like any other.
+    client.post(f"/staff/cases/{case.id}/claim", follow_redirects=True)
+    assert [e.action for e in chain(case.id)][-2:] == ["viewed", "viewed"]
