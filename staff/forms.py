@@ -173,3 +173,14 @@ class RuleForm(Form):
         _l("Priority"),
         choices=PRIORITY_CHOICES,
     )
+
+
+class BulkForm(Form):
+    """One action for the cases ticked on a queue page (the ids come as repeated ``case`` fields)."""
+
+    action = SelectField(_l("With the selected cases"), validators=[InputRequired(REQUIRED)])
+    # The commands check these per case (a status the workflow refuses, a queue one may not use).
+    target = SelectField(_l("New status"), validators=[Optional()], validate_choice=False)
+    assignee = SelectField(_l("Assign to"), coerce=str, validators=[Optional()], validate_choice=False)
+    queue = SelectField(_l("Move to queue"), validators=[Optional()], validate_choice=False)
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500, message=TOO_LONG)])

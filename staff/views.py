@@ -28,7 +28,8 @@ from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership,
 from cases.refusals import Refused
 from cases.vocabulary import CASE_ROLES, MessageKind, Role
 from cases.workflow import Status
-from staff.forms import AssignForm, HoldForm, MoveForm, NoteForm, PriorityForm, StatusForm
+from i18n import N_
+from staff.forms import AssignForm, BulkForm, HoldForm, MoveForm, NoteForm, PriorityForm, StatusForm
 from staff.gate import id_or_none, roles
 from storage import db, writes_on_get
 
@@ -96,7 +97,77 @@ def queue(slug: str):
     now = _now()
     cases, next_cursor = queries.queue_page(q.id, f, current_user, request.args.get("after"), now)
     return render_template(
-        "staff/queue.html", queue=q, cases=cases, f=f, next_cursor=next_cursor, now=now, statuses=list(Status)
+        "staff/queue.html",
+        queue=q,
+        cases=cases,
+        f=f,
+        next_cursor=next_cursor,
+        now=now,
+        statuses=list(Status),
+        bulk_form=_bulk_form(q),
+    )
+
+
+BULK_LABELS = {
+    "claim": N_("Claim them"),
+    "status": N_("Change their status"),
+    "assign": N_("Assign them"),
+    "move": N_("Move them to another queue"),
+}
+
+
+def _bulk_form(q: Queue) -> BulkForm:
+    """The bulk action form of a queue page: what this role may do, with the choices it needs."""
+    form = BulkForm(prefix="bulk")
+    supervisor = current_user.role == Role.SUPERVISOR
+    actions = [a for a in commands.BULK_ACTIONS if supervisor or a in ("claim", "status")]
+    form.action.choices = [("", _("Choose an action"))] + [(a, _(BULK_LABELS[a])) for a in actions]
+    form.target.choices = [("", _("Choose a status"))] + [(s.value, _(s.title)) for s in Status]
+    if supervisor:
+        workers = db.session.scalars(
+            select(User)
+            .join(QueueMembership, QueueMembership.user_id == User.id)
+            .where(QueueMembership.queue_id == q.id, User.active.is_(True))
+            .order_by(User.name)
+        ).all()
+        form.assignee.choices = [("", _("Nobody (unassigned)"))] + [(str(u.id), u.name) for u in workers]
+        form.queue.choices = [("", _("Choose a queue"))] + [
+            (other.slug, _(other.name))
+            for other in db.session.scalars(
+                select(Queue).where(Queue.active.is_(True), Queue.id != q.id).order_by(Queue.name)
+            )
+        ]
+    return form
+
+
+@bp.post("/queues/<slug>/bulk")
+@roles(*CASE_ROLES)
+def bulk(slug: str):
+    """One action on the ticked cases; each case is its own audited command. The answer lists
+    what was done and what was refused, and why."""
+    q = db.session.scalar(select(Queue).where(Queue.slug == slug))
+    if q is None or (current_user.role == Role.CASEWORKER and q.id not in access.queue_ids(db.session, current_user)):
+        abort(404)
+    form = _bulk_form(q)
+    ids = [i for i in (id_or_none(v) for v in request.form.getlist("case")) if i is not None]
+    if not form.validate() or not ids:
+        flash(_("Tick at least one case and choose what to do with them."), "error")
+        return redirect(url_for("staff.queue", slug=q.slug))
+    outcomes = commands.apply_to_each(
+        current_user,
+        ids,
+        form.action.data,
+        target=form.target.data or "",
+        assignee=form.assignee.data or "",
+        queue=form.queue.data or "",
+        reason=form.reason.data or "",
+    )
+    return render_template(
+        "staff/bulk_result.html",
+        queue=q,
+        action=_(BULK_LABELS[form.action.data]),
+        done=[o for o in outcomes if o.done],
+        refused=[(o, refusal_text(o.refused)) for o in outcomes if not o.done],
     )
 
 

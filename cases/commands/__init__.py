@@ -27,6 +27,7 @@ from cases.commands.accounts import (
     sign_out,
     toggle_rule,
 )
+from cases.commands.bulk import BULK_ACTIONS, MAX_BULK, apply_to_each
 from cases.commands.casework import (
     add_note,
     assign,
@@ -96,6 +97,9 @@ __all__ = [
     "start_tracking",
     "end_tracking",
     "quietly",
+    "BULK_ACTIONS",
+    "MAX_BULK",
+    "apply_to_each",
     "rebuild_index",
     "rotate_audit_key",
     "rotate_keys",

@@ -90,6 +90,17 @@ def _queue(page, live, case) -> None:
     _get(f"/staff/queues/{case.queue_slug}")(page, live, case)
 
 
+def _bulk_result(page, live, case) -> None:
+    """A queue page's bulk form used as a person would: tick a case, choose, apply."""
+    _get(f"/staff/queues/{case.queue_slug}")(page, live, case)
+    page.locator('input[name="case"]').first.check()
+    page.select_option("#bulk-action", "status")
+    page.select_option("#bulk-target", "triage")
+    page.locator("#bulk button[type=submit]").click()
+    page.locator("h1").filter(has_text="").first.wait_for()
+    page.wait_for_url(f"**/staff/queues/{case.queue_slug}/bulk")
+
+
 def _second_factor(page, live, case) -> None:
     account = live.account("supervisor")
     page.goto("/staff/login")
@@ -164,6 +175,7 @@ STAFF = (
     Scenario("staff-approvals", _approvals, "supervisor", False),
     Scenario("staff-case-deleted", _deleted_case, "supervisor", False),
     Scenario("staff-search", _search, "caseworker", False),
+    Scenario("staff-bulk-result", _bulk_result, "caseworker", False),
     Scenario("staff-account", _admin_user, "admin", False),
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
 )

@@ -32,6 +32,7 @@ ADMIN_HOME = "admin_home"  # 302 to the accounts page
 SELF = "self"  # 302 to the same page (e.g. a saved form)
 RULES = "rules"  # 302 to the routing rules
 APPROVALS = "approvals"  # 302 to the access requests
+SELF_QUEUE = "queue"  # 302 back to the queue page
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -58,6 +59,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff.home", "GET"): e(LOGIN, 200, 200, 200, ADMIN_HOME),
     ("staff.queue", "GET"): e(LOGIN, 200, 404, 200, 403),
     ("staff.search", "GET"): e(LOGIN, 200, 200, 200, 403),  # results only from one's own queues
+    ("staff.bulk", "POST"): e(LOGIN, SELF_QUEUE, 404, SELF_QUEUE, 403),  # nothing ticked: back to the queue
     ("staff.case", "GET"): CASE_PAGE,
     ("staff.evidence_download", "GET"): CASE_PAGE,
     ("staff.claim", "POST"): CASE_ACTION,
@@ -203,6 +205,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         SELF: path,
         RULES: "/staff/admin/routing",
         APPROVALS: "/staff/supervise/approvals",
+        SELF_QUEUE: "/staff/queues/general",
     }[expected]
     assert location.split("?")[0].endswith(target), (path, location)
 
