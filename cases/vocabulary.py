@@ -113,6 +113,16 @@ class Channel(StrEnum):
     EMAIL = "email"
 
 
+CHANNEL_TITLES = {
+    Channel.WEB: N_("Web form"),
+    Channel.PHONE: N_("By phone (hotline)"),
+    Channel.IN_PERSON: N_("In person (walk-in)"),
+    Channel.LETTER: N_("By letter (or through a partner body)"),
+    Channel.EMAIL: N_("By e-mail"),
+}
+STAFF_CHANNELS = (Channel.PHONE, Channel.IN_PERSON, Channel.LETTER, Channel.EMAIL)
+
+
 class MessageKind(StrEnum):
     NOTE = "note"  # staff only
     TO_REPORTER = "to_reporter"

@@ -16,6 +16,8 @@ from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectFiel
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from cases.categories import CATEGORIES, REGIONS, REPORTER_ROLES, YES_NO, YES_NO_UNKNOWN
+from cases.commands import NewReport
+from cases.vocabulary import Channel
 from i18n import N_
 from web.forms import Form
 
@@ -214,6 +216,25 @@ class ReportForm(StrictForm):
         super().__init__(*args, **kwargs)
         # Select options are rendered as given, so translate them per request.
         self.region.choices = [("", _("Choose a region or city")), *((slug, _(label)) for slug, label in REGIONS)]
+
+    def new_report(self, channel: Channel = Channel.WEB) -> NewReport:
+        """What was answered, as the command takes it (contact details only when contact was chosen)."""
+        contact = self.contact.data == "contact"
+        return NewReport(
+            category=self.category.data,
+            narrative=self.narrative.data,
+            occurred_on=self.occurred_on.data,
+            ongoing=bool(self.ongoing.data),
+            region=self.region.data,
+            place_description=self.place_description.data or "",
+            immediate_danger=self.immediate_danger.data == "yes",
+            child_affected=self.child_affected.data,
+            in_custody=self.in_custody.data,
+            reporter_role=self.reporter_role.data,
+            contact_email=(self.email.data or "") if contact else "",
+            contact_phone=(self.phone.data or "") if contact else "",
+            channel=channel,
+        )
 
     def validate_contact(self, field) -> None:
         if field.data == "contact" and not (self.email.data or self.phone.data):

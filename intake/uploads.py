@@ -7,7 +7,7 @@ from flask import current_app, request
 from cases import evidence
 
 # Views whose multipart posts may carry evidence files.
-UPLOAD_ENDPOINTS = frozenset({"intake.report", "track.track_reply"})
+UPLOAD_ENDPOINTS = frozenset({"intake.report", "track.track_reply", "staff.report_for_someone"})
 
 
 def evidence_limits() -> evidence.Limits:

@@ -57,7 +57,7 @@ def report():
     if form.validate_on_submit() and not file_problems:
         try:
             filed = commands.file_report(
-                _new_report(form),
+                form.new_report(),
                 current_app.extensions["shagym_receipt_key"],
                 form.submission_token.data or None,
                 accepted,
@@ -109,24 +109,6 @@ def csrf_failed_report():
     return render_template(
         "intake/report.html", form=form, categories=CATEGORIES, csrf_expired=True, limits=evidence_limits()
     ), 400
-
-
-def _new_report(form: ReportForm) -> commands.NewReport:
-    contact = form.contact.data == "contact"
-    return commands.NewReport(
-        category=form.category.data,
-        narrative=form.narrative.data,
-        occurred_on=form.occurred_on.data,
-        ongoing=bool(form.ongoing.data),
-        region=form.region.data,
-        place_description=form.place_description.data or "",
-        immediate_danger=form.immediate_danger.data == "yes",
-        child_affected=form.child_affected.data,
-        in_custody=form.in_custody.data,
-        reporter_role=form.reporter_role.data,
-        contact_email=(form.email.data or "") if contact else "",
-        contact_phone=(form.phone.data or "") if contact else "",
-    )
 
 
 def _receipt_case():

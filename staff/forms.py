@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -16,7 +17,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from cases.vocabulary import PRIORITY_TITLES, ROLE_TITLES, MessageKind, Priority, Role
+from cases.vocabulary import CHANNEL_TITLES, PRIORITY_TITLES, ROLE_TITLES, STAFF_CHANNELS, MessageKind, Priority, Role
+from intake.forms import ReportForm
 from web.forms import Form
 
 PRIORITY_CHOICES = [(p.label, _l(PRIORITY_TITLES[p])) for p in Priority]
@@ -184,3 +186,22 @@ class BulkForm(Form):
     assignee = SelectField(_l("Assign to"), coerce=str, validators=[Optional()], validate_choice=False)
     queue = SelectField(_l("Move to queue"), validators=[Optional()], validate_choice=False)
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
+
+
+class StaffReportForm(ReportForm):
+    """A report a staff member takes down for someone (hotline, walk-in, letter, e-mail): the same
+    questions and checks as the public form, plus how it came in and the person's consent."""
+
+    channel = SelectField(_l("How the report reached us"), validators=[InputRequired(REQUIRED)])
+    consent = BooleanField(
+        _l(
+            "The person agreed that we store this report and share it only with the staff who handle it, and that we contact them only as they chose above."
+        ),
+        validators=[
+            DataRequired(_l("Ask the person, and tick the box when they agree; without it we cannot take the report."))
+        ],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel.choices = [("", _("Choose how"))] + [(c.value, _(CHANNEL_TITLES[c])) for c in STAFF_CHANNELS]

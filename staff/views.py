@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -21,15 +22,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import access, audit, commands, queries, workflow
-from cases.categories import ANSWER_LABELS, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
+from cases import access, audit, commands, evidence, queries, receipts, workflow
+from cases.categories import ANSWER_LABELS, CATEGORIES, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
 from cases.evidence import ALLOWED
 from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, User
 from cases.refusals import Refused
-from cases.vocabulary import CASE_ROLES, MessageKind, Role
+from cases.vocabulary import CASE_ROLES, Channel, MessageKind, Role
 from cases.workflow import Status
 from i18n import N_
-from staff.forms import AssignForm, BulkForm, HoldForm, MoveForm, NoteForm, PriorityForm, StatusForm
+from intake.forms import local_today
+from intake.uploads import evidence_limits, uploaded_files
+from staff.forms import AssignForm, BulkForm, HoldForm, MoveForm, NoteForm, PriorityForm, StaffReportForm, StatusForm
 from staff.gate import id_or_none, roles
 from storage import db, writes_on_get
 
@@ -63,6 +66,45 @@ def home():
     summaries = [queries.queue_summary(q, now) for q in _my_queues()]
     mine, _next = queries.queue_page(None, queries.QueueFilter(), current_user, None, now, assignee_id=current_user.id)
     return render_template("staff/home.html", summaries=summaries, mine=mine, now=now, cap=queries.COUNT_CAP)
+
+
+@bp.route("/reports/new", methods=["GET", "POST"])
+@roles(*CASE_ROLES)
+def report_for_someone():
+    """A report taken down by staff for someone who phoned, came in, wrote or e-mailed: the same
+    questions, checks and routing as the public form; the receipt is shown once, to hand over."""
+    form = StaffReportForm()
+    if request.method == "GET":
+        form.submission_token.data = secrets.token_urlsafe(24)
+    file_problems: list[str] = []
+    accepted: list = []
+    if form.is_submitted():
+        accepted, refused = evidence.check_batch(uploaded_files(), evidence_limits())
+        file_problems = [_(r.template, **r.params) for r in refused]
+    if form.validate_on_submit() and not file_problems:
+        try:
+            filed = commands.file_report(
+                form.new_report(Channel(form.channel.data)),
+                current_app.extensions["shagym_receipt_key"],
+                form.submission_token.data or None,
+                accepted,
+                filed_by=current_user,
+            )
+        except commands.DuplicateSubmission:
+            flash(_("This report was already filed; its receipt was shown when it was."), "error")
+            return redirect(url_for("staff.home"))
+        return render_template(
+            "staff/report_receipt.html", filed=filed, receipt=filed.receipt, speakable=receipts.speakable(filed.receipt)
+        )
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "staff/report.html",
+        form=form,
+        categories=CATEGORIES,
+        file_problems=file_problems,
+        limits=evidence_limits(),
+        today=local_today().isoformat(),
+    ), status
 
 
 @bp.get("/search")

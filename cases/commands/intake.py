@@ -20,7 +20,7 @@ from cases.commands import unit
 from cases.commands.casework import first_response_due
 from cases.commands.searchindex import index_case
 from cases.commands.unit import CommandError, command, record, touch
-from cases.models import Case, Evidence, EvidenceDay, Queue, RoutingRule
+from cases.models import Case, Evidence, EvidenceDay, Queue, RoutingRule, User
 from cases.vocabulary import Action, ActorType, Channel, Priority
 from cases.workflow import Status
 from i18n import N_
@@ -102,14 +102,22 @@ class DuplicateSubmission(CommandError):
 
 @command
 def file_report(
-    report: NewReport, receipt_key: bytes, submission_token: str | None = None, files: Sequence[evidence.Checked] = ()
+    report: NewReport,
+    receipt_key: bytes,
+    submission_token: str | None = None,
+    files: Sequence[evidence.Checked] = (),
+    filed_by: User | None = None,
 ) -> Filed:
     """Store a report and its files, route it and write ``created``, ``routed`` and one
     ``evidence_added`` per file: one transaction, one commit, so a report and its files
     are stored together or not at all.
 
-    Raises ``DuplicateSubmission`` when this form's token was already used.
+    With ``filed_by``, a staff member took the report (phone, walk-in, letter, e-mail) on the
+    reporter's behalf: ``created`` names them and the channel. Raises ``DuplicateSubmission``
+    when this form's token was already used.
     """
+    if filed_by is not None and report.channel == Channel.WEB:
+        raise CommandError(N_("Choose how the report reached us."))
     session = db.session
     now = unit.utcnow()
     rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
@@ -157,11 +165,13 @@ def file_report(
     queue = decision.rule.queue
     record(
         case,
-        ActorType.PUBLIC,
+        ActorType.STAFF if filed_by else ActorType.PUBLIC,
         Action.CREATED,
+        filed_by,
         new=case.reference,
         at=now,
-        details={"category": report.category},
+        details={"category": report.category}
+        | ({"channel": report.channel.value, "on_behalf_of_reporter": True} if filed_by else {}),
         new_chain=True,
     )
     record(

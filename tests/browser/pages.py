@@ -101,6 +101,16 @@ def _bulk_result(page, live, case) -> None:
     page.wait_for_url(f"**/staff/queues/{case.queue_slug}/bulk")
 
 
+def _staff_receipt(page, live, case) -> None:
+    """A report taken by phone, filed through the staff form, and its receipt page."""
+    _get("/staff/reports/new")(page, live, case)
+    page.select_option("#channel", "phone")
+    page.check("input[name=contact][value=anonymous]")
+    fill_valid_report(page)
+    submit_report(page)
+    page.locator(".printable-receipt code").wait_for()
+
+
 def _second_factor(page, live, case) -> None:
     account = live.account("supervisor")
     page.goto("/staff/login")
@@ -176,6 +186,8 @@ STAFF = (
     Scenario("staff-case-deleted", _deleted_case, "supervisor", False),
     Scenario("staff-search", _search, "caseworker", False),
     Scenario("staff-bulk-result", _bulk_result, "caseworker", False),
+    Scenario("staff-report-form", _get("/staff/reports/new"), "caseworker", False),
+    Scenario("staff-report-receipt", _staff_receipt, "caseworker", False),
     Scenario("staff-account", _admin_user, "admin", False),
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
 )
