@@ -74,6 +74,7 @@ def csrf_world(csrf_app):
             "user_id": users["caseworker"]["id"],
             "rule_id": rule_id,
             "reference": filed.case.reference,
+            "slug": filed.case.queue.slug,
             "receipt": filed.receipt,
         }
     clients = {}
@@ -112,6 +113,8 @@ FORMS = {
     "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
     "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
     "supervise.decide": ("supervisor", {}),
+    "staff.bulk": ("supervisor", {"case": "{case_id}", "bulk-action": "status", "bulk-target": "rejected", "bulk-reason": "x"}),
+    "staff.report_for_someone": ("caseworker", {"channel": "phone", "narrative": NARRATIVE}),
     "staff_admin.users": (
         "admin",
         {"email": "new@example.org", "name": "New", "role": "admin", "password": "a long enough passphrase"},
