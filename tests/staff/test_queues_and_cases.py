@@ -331,3 +331,35 @@ def test_no_view_is_logged_for_the_page_after_ones_own_action(app, make_case, st
     # A refused action did nothing: the page after it is a reading like any other.
     client.post(f"/staff/cases/{case.id}/claim", follow_redirects=True)
     assert [e.action for e in chain(case.id)][-2:] == ["viewed", "viewed"]
+
+
+# --- the status menu -----------------------------------------------------------------------------------------------
+
+MOVES = {
+    "kk": ("Қадамды таңдаңыз", "Алғашқы қарауды бастау", "Қабылдамау (өкілеттіктен тыс немесе негіз жоқ)"),
+    "ru": ("Выберите действие", "Начать первичный разбор", "Отклонить (вне компетенции или нет оснований)"),
+    "en": ("Choose a move", "Start triage", "Reject (outside mandate or no grounds)"),
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_change_status_needs_an_explicit_choice_and_lists_each_move_once(app, make_case, staff, lang):
+    client, _ = staff("caseworker", ["general"])
+    client.set_cookie("lang", lang)
+    case = make_case().case
+    body = page(client.get(f"/staff/cases/{case.id}"))
+    menu = re.search(r'<select[^>]*name="target"[^>]*>(.*?)</select>', body, re.S).group(1)
+    options = re.findall(r"<option([^>]*)>([^<]*)</option>", menu)
+    choose, triage, reject = MOVES[lang]
+    assert options[0] == (' value=""', choose)
+    assert not any("selected" in attrs for attrs, _label in options)
+    assert [label for _attrs, label in options[1:]][0] == triage
+    assert options[2][1].startswith(reject + " — ")  # what the move needs is said with it
+    for label in (triage, reject):
+        assert body.count(label) == 1, label  # the moves are shown once
+    # Sending the form as it comes (nothing chosen) changes nothing.
+    response = client.post(f"/staff/cases/{case.id}/status", data={"target": "", "version": case.version})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "new"
+    assert [e.action for e in chain(case.id)][-1] == "viewed"
