@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from flask import Flask, current_app, g, request
 import cli
 import config
 import storage
-from cases import audit, notify
+from cases import audit, deadlines, notify
 from cases.vocabulary import CASE_ROLES, MessageKind, Priority, Role
 from cases.workflow import Status
 from extensions import babel, csrf, limiter, login_manager, migrate
@@ -126,6 +127,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(
         format_datetime=flask_babel.format_datetime,
         format_date=flask_babel.format_date,
+        format_minute=format_minute,
+        format_timedelta=flask_babel.format_timedelta,
+        lateness=deadlines.lateness,
         # The vocabulary, so templates compare with names, not retyped codes.
         Status=Status,
         Role=Role,
@@ -145,6 +149,11 @@ def _init_secrets(app: Flask) -> None:
     receipt = app.config["SHAGYM_RECEIPT_KEY"] or config.instance_secret(app.instance_path, "receipt_key")
     app.extensions["shagym_receipt_key"] = base64.urlsafe_b64decode(receipt + "=" * (-len(receipt) % 4))
     app.extensions["shagym_signing_key"] = audit.load_signing_key(app.instance_path)
+
+
+def format_minute(value: datetime) -> str:
+    """A moment to the minute, in the reader's language and time zone (due times: seconds are noise)."""
+    return f"{flask_babel.format_date(value, 'medium')}, {flask_babel.format_time(value, 'short')}"
 
 
 def select_locale() -> str:

@@ -96,27 +96,34 @@ def mixed_queue(app, make_case, staff):
     client, me = staff("caseworker", ["general"])
     _, other = staff("caseworker", ["general"])
     now = datetime.now(UTC)
-    c = {name: make_case().case for name in ("new_mine", "triage_other", "overdue", "awaiting", "closed")}
+    c = {name: make_case().case for name in ("new_mine", "triage_other", "overdue", "awaiting", "closed", "answered")}
     set_case(c["new_mine"].id, assignee_id=me.id)
     set_case(c["triage_other"].id, status="triage", assignee_id=other.id)
     set_case(c["overdue"].id, status="investigating", due_at=now - timedelta(days=1))
     # Waiting for the reporter: its due date has passed, but the clock is paused, so it is not overdue.
     set_case(c["awaiting"].id, status="awaiting_info", due_at=now - timedelta(days=2), paused_at=now)
     set_case(c["closed"].id, status="closed", is_open=False, finished_at=now, due_at=now - timedelta(days=3))
+    # Investigating past its due date, but the reporter was answered in time: that clock has stopped.
+    set_case(
+        c["answered"].id,
+        status="investigating",
+        due_at=now - timedelta(days=1),
+        first_response_at=now - timedelta(days=2),
+    )
     return client, {k: v.reference for k, v in c.items()}
 
 
 QUEUE_FILTERS = [
-    ("", {"new_mine", "triage_other", "overdue", "awaiting"}),
-    ("?status=all", {"new_mine", "triage_other", "overdue", "awaiting", "closed"}),
+    ("", {"new_mine", "triage_other", "overdue", "awaiting", "answered"}),
+    ("?status=all", {"new_mine", "triage_other", "overdue", "awaiting", "closed", "answered"}),
     ("?status=triage", {"triage_other"}),
     ("?status=closed", {"closed"}),
     ("?who=me", {"new_mine"}),
-    ("?who=unassigned", {"overdue", "awaiting"}),
-    ("?who=anyone&status=all", {"new_mine", "triage_other", "overdue", "awaiting", "closed"}),
+    ("?who=unassigned", {"overdue", "awaiting", "answered"}),
+    ("?who=anyone&status=all", {"new_mine", "triage_other", "overdue", "awaiting", "closed", "answered"}),
     ("?overdue=1", {"overdue"}),
     ("?overdue=1&status=all", {"overdue"}),
-    ("?status=nonsense", {"new_mine", "triage_other", "overdue", "awaiting", "closed"}),
+    ("?status=nonsense", {"new_mine", "triage_other", "overdue", "awaiting", "closed", "answered"}),
 ]
 
 
@@ -363,3 +370,66 @@ def test_change_status_needs_an_explicit_choice_and_lists_each_move_once(app, ma
     db.session.expire_all()
     assert db.session.get(Case, case.id).status == "new"
     assert [e.action for e in chain(case.id)][-1] == "viewed"
+
+
+# --- the first response on the case page ---------------------------------------------------------------------------
+
+FIRST_RESPONSE = {
+    # (the row's label while due, its label once met, met on …, late by …)
+    "kk": ("Алғашқы жауап мерзімі", "Алғашқы жауап", "берілді", "кешікті"),
+    "ru": ("Срок первого ответа", "Первый ответ", "Дан ", "с опозданием на"),
+    "en": ("First response due", "First response", "Met on ", "late by"),
+}
+SECONDS = re.compile(r"\d{1,2}:\d{2}:\d{2}")
+
+
+def _rows(response) -> dict[str, str]:
+    """The case summary's rows: {label: value}."""
+    summary = page(response).split('<dl class="summary">', 1)[1].split("</dl>", 1)[0]
+    return {
+        dt: " ".join(re.sub("<[^>]+>", "", dd).split())
+        for dt, dd in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", summary, re.S)
+    }
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_case_page_says_when_the_first_response_was_met_and_how_late(app, make_case, staff, lang):
+    client, worker = staff("caseworker", ["general"])
+    client.set_cookie("lang", lang)
+    due_label, met_label, met, late_by = FIRST_RESPONSE[lang]
+    on_time, late = make_case().case, make_case().case
+    for case in (on_time, late):
+        commands.send_message(case.id, worker, "We have read your report.")
+    set_case(late.id, due_at=late.first_response_at - timedelta(hours=3, seconds=7))
+    rows = _rows(client.get(f"/staff/cases/{on_time.id}"))
+    assert due_label not in rows and met in rows[met_label] and late_by not in rows[met_label]
+    assert not SECONDS.search(rows[met_label])
+    rows = _rows(client.get(f"/staff/cases/{late.id}"))
+    assert met in rows[met_label] and late_by in rows[met_label]
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_an_open_case_shows_its_due_time_to_the_minute_and_a_finished_one_none(app, make_case, staff, lang):
+    client, worker = staff("caseworker", ["general"])
+    client.set_cookie("lang", lang)
+    due_label, met_label, _met, late_by = FIRST_RESPONSE[lang]
+    running, finished = make_case().case, make_case().case
+    set_case(running.id, due_at=datetime(2026, 3, 2, 10, 23, 45, tzinfo=UTC))
+    set_case(finished.id, status="closed", is_open=False, finished_at=datetime.now(UTC))
+    rows = _rows(client.get(f"/staff/cases/{running.id}"))
+    assert ":23" in rows[due_label] and late_by in rows[due_label]  # long past: late by …
+    assert not any(SECONDS.search(value) for value in rows.values())
+    rows = _rows(client.get(f"/staff/cases/{finished.id}"))
+    assert due_label not in rows and met_label not in rows
+
+
+def test_queue_rows_say_met_and_show_no_due_date_for_finished_cases(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    answered, closed = make_case().case, make_case().case
+    commands.send_message(answered.id, worker, "We have read your report.")
+    set_case(closed.id, status="closed", is_open=False, finished_at=datetime.now(UTC))
+    body = page(client.get("/staff/queues/general?status=all"))
+    row = re.search(rf"{answered.reference}.*?</tr>", body, re.S).group(0)
+    assert "first response: met" in row
+    row = re.search(rf"{closed.reference}.*?</tr>", body, re.S).group(0)
+    assert "<td>—</td>" in row
