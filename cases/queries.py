@@ -15,9 +15,9 @@ from typing import Optional
 
 from sqlalchemy import Integer, Select, func, literal, select, tuple_
 
-from cases import accounts, receipts
+from cases import accounts, history, receipts
 from cases.models import AccessRequest, Case, Event, Evidence, Message, Queue, TrackingSession, User
-from cases.vocabulary import MessageKind, Priority
+from cases.vocabulary import Action, MessageKind, Priority
 from cases.workflow import FINISHED_STATUSES, Status
 from storage import db
 from storage.types import MAX_ID, UTCDateTime
@@ -253,6 +253,21 @@ def activity_page(f: ActivityFilter, before: Optional[int]) -> tuple[list[Event]
         rows = rows[:PAGE_SIZE]
         nxt = rows[-1].id
     return rows, nxt
+
+
+def history_labels(events: list[Event]) -> history.Labels:
+    """Names, queue names and references for the ids in ``events`` (three bounded queries)."""
+    user_ids: set[int] = set()
+    for e in events:
+        if e.actor_id:
+            user_ids.add(e.actor_id)
+        if e.action in (Action.ASSIGNED, Action.UNASSIGNED):
+            user_ids.update(int(v) for v in map(str, (e.old_value, e.new_value)) if v.isdigit())
+    case_ids = {e.case_id for e in events if e.case_id}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).tuples().all())
+    references = dict(db.session.execute(select(Case.id, Case.reference).where(Case.id.in_(case_ids))).tuples().all())
+    queues = dict(db.session.execute(select(Queue.slug, Queue.name)).tuples().all())
+    return history.Labels(names, queues, references)
 
 
 # --- access waiting for a supervisor ----------------------------------------------------------

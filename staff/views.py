@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import access, audit, commands, queries, workflow
+from cases import access, audit, commands, history, queries, workflow
 from cases.categories import ANSWER_LABELS, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
 from cases.evidence import ALLOWED
 from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, User
@@ -131,6 +131,7 @@ def case(case_id: int):
         "staff/case.html",
         case=case,
         events=events,
+        timeline=history.entries(events, queries.history_labels(events)),
         messages=messages,
         evidence=evidence,
         broken=broken,
