@@ -171,6 +171,7 @@ class CaseView:
     content_destroyed: bool
     file_count: int
     file_bytes: int
+    files: list[Evidence]  # what the reporter sent, oldest first (names and times; content stays deferred)
 
 
 def reporter_view(case: Case) -> CaseView:
@@ -193,6 +194,7 @@ def reporter_view(case: Case) -> CaseView:
         case.content_destroyed_at is not None,
         count,
         int(total),
+        list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id))),
     )
 
 

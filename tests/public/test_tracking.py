@@ -275,3 +275,18 @@ def test_a_timed_out_check_names_the_configured_idle_minutes(make_app, make_case
         body = html.unescape(client.get("/track").get_data(as_text=True))
         assert TIMED_OUT[lang] in body.lower() or TIMED_OUT[lang] in body
         assert "30" not in body.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+FILES_YOU_SENT = {"kk": "Сіз жіберген файлдар", "ru": "Файлы, которые вы отправили", "en": "Files you sent"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_the_reporters_own_files_are_listed_on_their_case_page(app, client, lang):
+    from tests.helpers import file_with_evidence
+    from tests.samples import image
+
+    filed = file_with_evidence(app, "bruises.png", image("PNG"))
+    client.set_cookie("lang", lang)
+    client.post("/track", data={"receipt": filed.receipt})
+    body = html.unescape(client.get("/track/case").get_data(as_text=True))
+    assert FILES_YOU_SENT[lang] in body and "bruises.png" in body

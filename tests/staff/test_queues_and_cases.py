@@ -433,3 +433,25 @@ def test_queue_rows_say_met_and_show_no_due_date_for_finished_cases(app, make_ca
     assert "first response: met" in row
     row = re.search(rf"{closed.reference}.*?</tr>", body, re.S).group(0)
     assert "<td>—</td>" in row
+
+
+# --- small things on the case page --------------------------------------------------------------------------------
+
+
+def test_internal_notes_are_marked_with_a_drawn_padlock_and_words(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    case = make_case().case
+    commands.add_note(case.id, worker, "Called the shelter.")
+    body = page(client.get(f"/staff/cases/{case.id}"))
+    assert "🔒" not in body
+    assert re.search(r'<svg class="icon" aria-hidden="true"[^>]*>.*?</svg> Internal note — staff only', body, re.S)
+    assert re.search(r'<svg class="icon"[^>]*>.*?</svg> Internal note \(staff only\)', body, re.S)
+
+
+def test_a_finished_case_shows_no_empty_actions_heading(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    boss, _ = staff("supervisor")
+    case = make_case().case
+    set_case(case.id, status="closed", is_open=False, finished_at=datetime.now(UTC), assignee_id=worker.id)
+    assert 'id="actions-title"' not in page(client.get(f"/staff/cases/{case.id}"))
+    assert 'id="actions-title"' in page(boss.get(f"/staff/cases/{case.id}"))  # reopen, legal hold…
