@@ -12,8 +12,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, make_url, select
+from sqlalchemy.exc import OperationalError
 
+import storage
 from cases import accounts, audit, commands, routing, seed
 from cases.categories import CATEGORIES
 from cases.models import SEALED_MODELS, Case, Event, Queue, RoutingRule, User
@@ -47,6 +49,7 @@ def init_db(demo_if_new: bool) -> None:
 @click.command("seed-demo")
 def seed_demo() -> None:
     """Demo accounts and clearly fictional sample cases, only in a freshly created database."""
+    require_database()
     try:
         logins = seed.seed_demo()
     except seed.NotFreshDatabase as exc:
@@ -139,6 +142,7 @@ def cases_show(reference: str, content: bool) -> None:
 @click.option("--queue", "queues", multiple=True, help="Queue slug (repeatable), for case workers.")
 def create_user(email: str, name: str, role: str, queues: tuple[str, ...]) -> None:
     """Create a staff account; the password comes from SHAGYM_PASSWORD or a hidden prompt."""
+    require_database()
     password = os.environ.get("SHAGYM_PASSWORD") or getpass.getpass("Password: ")
     try:
         user = commands.create_user(email, name, role, password, list(queues))
@@ -319,8 +323,29 @@ def search_rebuild(new_key: bool) -> None:
     click.echo(f"Search index rebuilt for {cases} case(s) under key {key_id}.")
 
 
+def require_database() -> None:
+    """Every command but init-db works on an existing, migrated database. Without one it stops
+    with one line saying which database it looked at and how to point elsewhere, and creates
+    nothing (connecting to a missing SQLite file would create an empty one)."""
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    missing_file = url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists()
+    token = storage.set_write_intent(False)  # a look, not a write: never wait for the writer lock
+    try:
+        ready = not missing_file and inspect(db.engine).has_table("alembic_version")
+    except OperationalError:
+        ready = False
+    finally:
+        storage.reset_write_intent(token)
+    if not ready:
+        raise click.ClickException(
+            f"no initialised Shagym database at {url.render_as_string(hide_password=True)}: set DATABASE_URL "
+            "to the server's database (or run `flask --app wsgi init-db` to create this one)."
+        )
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, create_user):
         app.cli.add_command(command)
     for group in (routing_cli, cases_cli, users_cli, audit_cli, keys_cli, retention_cli, search_cli):
+        group.callback = require_database  # runs before any of the group's commands
         app.cli.add_command(group)

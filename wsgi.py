@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from flask import Flask, current_app, g, request
 import cli
 import config
 import storage
-from cases import audit, notify
+from cases import audit, deadlines, notify
 from cases.vocabulary import CASE_ROLES, MessageKind, Priority, Role
 from cases.workflow import Status
 from extensions import babel, csrf, limiter, login_manager, migrate
@@ -128,6 +129,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals.update(
         format_datetime=flask_babel.format_datetime,
         format_date=flask_babel.format_date,
+        format_minute=format_minute,
+        format_timedelta=flask_babel.format_timedelta,
+        lateness=deadlines.lateness,
         # The vocabulary, so templates compare with names, not retyped codes.
         Status=Status,
         Role=Role,
@@ -155,6 +159,11 @@ def _init_secrets(app: Flask) -> None:
     app.extensions["shagym_witness"] = witness.open_witness(
         app.instance_path, audit_keys, app.config["AUDIT_WITNESS_LOG"], app.config["AUDIT_WITNESS_SYSLOG"]
     )
+
+
+def format_minute(value: datetime) -> str:
+    """A moment to the minute, in the reader's language and time zone (due times: seconds are noise)."""
+    return f"{flask_babel.format_date(value, 'medium')}, {flask_babel.format_time(value, 'short')}"
 
 
 def select_locale() -> str:

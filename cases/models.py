@@ -231,11 +231,6 @@ class Case(db.Model):
     def _is_overdue_sql(cls, now: datetime):  # noqa: N805 - SQLAlchemy passes the class
         return and_(cls.status.in_(CLOCK_RUNNING_VALUES), cls.first_response_at.is_(None), cls.due_at < now)
 
-    @property
-    def first_response_due(self) -> bool:
-        """A first response is still owed: the case is open and nobody has answered yet."""
-        return self.is_open and self.first_response_at is None
-
 
 class Event(db.Model):
     """Audit event. Append-only (database triggers) and hash-chained per case."""

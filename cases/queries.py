@@ -17,7 +17,7 @@ from typing import Optional
 from sqlalchemy import Integer, Select, exists, func, literal, select, tuple_
 from sqlalchemy.orm import aliased
 
-from cases import accounts, receipts, search
+from cases import accounts, history, receipts, search
 from cases.models import (
     AccessRequest,
     Case,
@@ -30,7 +30,7 @@ from cases.models import (
     TrackingSession,
     User,
 )
-from cases.vocabulary import MessageKind, Priority, Role
+from cases.vocabulary import Action, MessageKind, Priority, Role
 from cases.workflow import FINISHED_STATUSES, Status
 from storage import db
 from storage.types import MAX_ID, UTCDateTime
@@ -184,6 +184,7 @@ class CaseView:
     content_destroyed: bool
     file_count: int
     file_bytes: int
+    files: list[Evidence]  # what the reporter sent, oldest first (names and times; content stays deferred)
 
 
 def reporter_view(case: Case) -> CaseView:
@@ -206,6 +207,7 @@ def reporter_view(case: Case) -> CaseView:
         case.content_destroyed_at is not None,
         count,
         int(total),
+        list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id))),
     )
 
 
@@ -266,6 +268,21 @@ def activity_page(f: ActivityFilter, before: Optional[int]) -> tuple[list[Event]
         rows = rows[:PAGE_SIZE]
         nxt = rows[-1].id
     return rows, nxt
+
+
+def history_labels(events: list[Event]) -> history.Labels:
+    """Names, queue names and references for the ids in ``events`` (three bounded queries)."""
+    user_ids: set[int] = set()
+    for e in events:
+        if e.actor_id:
+            user_ids.add(e.actor_id)
+        if e.action in (Action.ASSIGNED, Action.UNASSIGNED):
+            user_ids.update(int(v) for v in map(str, (e.old_value, e.new_value)) if v.isdigit())
+    case_ids = {e.case_id for e in events if e.case_id}
+    names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).tuples().all())
+    references = dict(db.session.execute(select(Case.id, Case.reference).where(Case.id.in_(case_ids))).tuples().all())
+    queues = dict(db.session.execute(select(Queue.slug, Queue.name)).tuples().all())
+    return history.Labels(names, queues, references)
 
 
 # --- access waiting for a supervisor ----------------------------------------------------------

@@ -71,6 +71,13 @@ def check_rule_set(rules: Sequence[Rule]) -> None:
         raise NoRouteError("the last active routing rule must match every report (a catch-all)")
 
 
+def can_switch_off(rule: Rule, rules: Sequence[Rule]) -> bool:
+    """Whether the rule set keeps its final catch-all without ``rule`` (so the admin page offers
+    "Switch off" only where it is allowed)."""
+    rest = sorted((r for r in rules if r.active and r is not rule), key=lambda r: r.position)
+    return bool(rest) and is_catch_all(rest[-1])
+
+
 def describe(rule: Rule) -> str:
     parts = [f"{name}={getattr(rule, name)}" for name in CONDITIONS if getattr(rule, name) is not None]
     return " and ".join(parts) if parts else "any report"

@@ -158,6 +158,17 @@ DEMO_STORIES = {
 }
 
 
+def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
+    """The demo logins: (email, name, role, queue slugs); the README's table is generated from this."""
+    accounts = [
+        ("supervisor@demo.shagym.test", "Demo Supervisor", Role.SUPERVISOR, []),
+        ("admin@demo.shagym.test", "Demo Admin", Role.ADMIN, []),
+    ]
+    for slug, _name, _desc in QUEUES:
+        accounts.append((f"{slug}@demo.shagym.test", f"Demo caseworker ({slug})", Role.CASEWORKER, [slug]))
+    return accounts
+
+
 def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
     """Demo accounts (printed passwords) and sample cases, only in a database with no users or cases."""
     if db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Case.id))):
@@ -170,10 +181,8 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
         commands.create_user(email, name, role, password, queues)
         logins[email] = password
 
-    make("supervisor@demo.shagym.test", "Demo Supervisor", Role.SUPERVISOR, [])
-    make("admin@demo.shagym.test", "Demo Admin", Role.ADMIN, [])
-    for slug, _name, _desc in QUEUES:
-        make(f"{slug}@demo.shagym.test", f"Demo caseworker ({slug})", Role.CASEWORKER, [slug])
+    for email, name, role, queues in demo_accounts():
+        make(email, name, role, queues)
     key = current_app.extensions["shagym_receipt_key"]
     regions = ["astana", "almaty-city", "karaganda", "shymkent", "pavlodar", "turkistan"]
     for slug, story in DEMO_STORIES.items():

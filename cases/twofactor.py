@@ -161,3 +161,8 @@ def use_recovery_code(user: User, typed: str) -> bool:
             candidate.used_at = datetime.now(UTC)
             return True
     return False
+
+
+def grouped_key(secret: str, size: int = 4) -> str:
+    """The key as a person types it from the screen: groups of four (authenticator apps ignore the spaces)."""
+    return " ".join(secret[i : i + size] for i in range(0, len(secret), size))

@@ -74,6 +74,26 @@ class Action(StrEnum):
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
 
+# What each case action is called in a history people read (the stored value is a code).
+ACTION_TITLES = {
+    Action.CREATED: N_("report received"),
+    Action.ROUTED: N_("routed to a queue"),
+    Action.VIEWED: N_("opened the case"),
+    Action.ASSIGNED: N_("assigned"),
+    Action.UNASSIGNED: N_("unassigned"),
+    Action.STATUS: N_("status changed"),
+    Action.PRIORITY: N_("priority changed"),
+    Action.QUEUE: N_("moved to another queue"),
+    Action.NOTE: N_("internal note added"),
+    Action.MESSAGE_SENT: N_("message sent to the reporter"),
+    Action.REPORTER_MESSAGE: N_("message from the reporter"),
+    Action.EVIDENCE_ADDED: N_("file added"),
+    Action.EVIDENCE_DOWNLOADED: N_("file downloaded"),
+    Action.LEGAL_HOLD: N_("legal hold changed"),
+    Action.CONTENT_DESTROYED: N_("content destroyed"),
+    Action.RECEIPT_REISSUED: N_("receipt issued again"),
+}
+
 
 class Priority(IntEnum):
     """Stored as the number (urgent first in every index); shown by its name."""

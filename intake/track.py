@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from cases import accounts, commands, evidence, queries
@@ -21,6 +21,8 @@ from intake.uploads import evidence_limits, track_limit, uploaded_files
 
 bp = Blueprint("track", __name__)
 SESSION_KEY = "track"
+# Set by "Leave my case" in the emptied session: the next page says why the case is gone.
+LEFT_KEY = "track_left"
 
 
 def _not_found(response) -> bool:
@@ -37,11 +39,13 @@ def _tracked_case() -> Case | None:
     limits = accounts.SessionLimits(
         idle=timedelta(minutes=cfg["TRACK_IDLE_MINUTES"]), absolute=timedelta(hours=cfg["TRACK_SESSION_HOURS"])
     )
-    found = queries.find_tracking(session.get(SESSION_KEY), limits, now)
+    token = session.get(SESSION_KEY)
+    found = queries.find_tracking(token, limits, now)
     if found.expired:
         commands.quietly(commands.end_session_row, found.row)
     if found.case is None:
         session.pop(SESSION_KEY, None)
+        g.track_timed_out = bool(token)
         return None
     if found.refresh:
         commands.quietly(commands.refresh_session, found.row, now)
@@ -57,10 +61,20 @@ def end_tracking_session() -> None:
 
 
 def _expired():
-    flash(
-        _("For your safety, your check ended after 30 minutes without activity. Please enter your receipt code again."),
-        "info",
-    )
+    """Back to the receipt form, saying why the case is not shown: the reporter left it, the check
+    timed out, or there never was one."""
+    if session.pop(LEFT_KEY, False):
+        flash(_("You left your case. To see it again, enter your receipt code."), "info")
+    elif g.get("track_timed_out"):
+        flash(
+            _(
+                "For your safety, your check ended after %(num)s minutes without activity. Please enter your receipt code again.",
+                num=current_app.config["TRACK_IDLE_MINUTES"],
+            ),
+            "info",
+        )
+    else:
+        flash(_("To see your case, enter your receipt code."), "info")
     return redirect(url_for("track.track"))
 
 
@@ -144,5 +158,6 @@ def track_reply():
 @bp.post("/track/leave")
 def track_leave():
     end_tracking_session()
+    session[LEFT_KEY] = True  # only that they left: nothing about the case
     flash(_("You have left your case. Nothing about it is kept in this browser."), "success")
     return redirect(url_for("track.track"), 303)

@@ -16,7 +16,7 @@ import config  # noqa: E402
 from cases import workflow  # noqa: E402
 from cases.categories import CATEGORIES  # noqa: E402
 from cases.models import Priority  # noqa: E402
-from cases.seed import FIRST_RESPONSE_HOURS, QUEUES, RULES  # noqa: E402
+from cases.seed import FIRST_RESPONSE_HOURS, QUEUES, RULES, demo_accounts  # noqa: E402
 
 
 def sections() -> dict[str, str]:
@@ -36,7 +36,15 @@ def sections() -> dict[str, str]:
             f"| {i * 10} | {' and '.join(cond) or 'any report (catch-all)'} | {queue_names[r.queue]} "
             f"(`{r.queue}`) | {Priority(r.priority).label} |"
         )
+    logins = ["| demo login | role | works |", "| --- | --- | --- |"]
+    for email, _name, role, queues in demo_accounts():
+        works = {
+            "supervisor": "every queue: reassigns, moves, reopens, approves access",
+            "admin": "accounts, queues and routing rules; never case content",
+        }.get(role) or ", ".join(f"{queue_names[q]} (`{q}`)" for q in queues)
+        logins.append(f"| `{email}` | {role} | {works} |")
     return {
+        "demo-logins": "\n".join(logins),
         "settings": config.settings_table(),
         "workflow": "```mermaid\n" + workflow.mermaid() + "\n```",
         "categories": "\n".join(cats),

@@ -137,7 +137,11 @@ def _rule_form() -> RuleForm:
     any_ = ("", _("any"))
     form.category.choices = [any_, *((c.slug, _(c.name)) for c in CATEGORIES)]
     form.region.choices = [any_, *((slug, _(label)) for slug, label in REGIONS)]
-    form.queue.choices = [(q.slug, _(q.name)) for q in db.session.scalars(select(Queue).where(Queue.active.is_(True)))]
+    # No queue or priority is chosen for the admin: the form starts blank and asks.
+    form.queue.choices = [
+        ("", _("Choose a queue")),
+        *((q.slug, _(q.name)) for q in db.session.scalars(select(Queue).where(Queue.active.is_(True)))),
+    ]
     return form
 
 
@@ -167,7 +171,13 @@ def rules():
             flash(_("Rule added."), "success")
             return redirect(url_for("staff_admin.rules"))
     rows = db.session.scalars(select(RoutingRule).order_by(RoutingRule.position)).all()
-    return render_template("staff/admin_rules.html", rules=rows, form=form, describe=routing.describe)
+    return render_template(
+        "staff/admin_rules.html",
+        rules=rows,
+        form=form,
+        describe=routing.describe,
+        locked={r.id for r in rows if r.active and not routing.can_switch_off(r, rows)},
+    )
 
 
 @bp.post("/routing/<int:rule_id>/toggle")

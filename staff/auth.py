@@ -146,7 +146,9 @@ def enrol():
             session.pop(twofactor.PENDING_KEY, None)
             return render_template("staff/recovery_codes.html", codes=codes)
     uri = twofactor.provisioning_uri(current_user, secret)
-    return render_template("staff/enrol.html", form=form, qr=twofactor.qr_data_uri(uri), secret=secret)
+    return render_template(
+        "staff/enrol.html", form=form, qr=twofactor.qr_data_uri(uri), secret=twofactor.grouped_key(secret)
+    )
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -170,10 +170,11 @@ class RuleForm(Form):
         _l("In custody"), choices=[ANY, ("yes", _l("yes")), ("no", _l("no")), ("unknown", _l("don't know"))]
     )
     region = SelectField(_l("Region"))
-    queue = SelectField(_l("Target queue"))
+    queue = SelectField(_l("Target queue"), validators=[DataRequired(_l("Choose a queue."))])
     priority = SelectField(
         _l("Priority"),
-        choices=PRIORITY_CHOICES,
+        choices=[("", _l("Choose a priority")), *PRIORITY_CHOICES],
+        validators=[DataRequired(_l("Choose a priority."))],
     )
 
 

@@ -10,10 +10,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit, commands, queries
+from cases import audit, commands, history, queries
 from cases.models import Checkpoint, Queue, User
 from cases.refusals import Refused
-from cases.vocabulary import CASE_ACTIONS, Role
+from cases.vocabulary import ACTION_TITLES, CASE_ACTIONS, Role
 from staff.gate import id_or_none
 from storage import db
 
@@ -58,8 +58,16 @@ def activity():
     events, before = queries.activity_page(f, id_or_none(request.args.get("before")))
     users = db.session.scalars(select(User).order_by(User.name)).all()
     queues = db.session.scalars(select(Queue).order_by(Queue.name)).all()
+    entries = history.entries(events, queries.history_labels(events))
     return render_template(
-        "staff/activity.html", events=events, before=before, f=f, users=users, queues=queues, actions=ACTIONS
+        "staff/activity.html",
+        entries=entries,
+        before=before,
+        f=f,
+        users=users,
+        queues=queues,
+        actions=ACTIONS,
+        action_titles=ACTION_TITLES,
     )
 
 

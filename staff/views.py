@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import access, audit, commands, evidence, queries, receipts, workflow
+from cases import access, audit, commands, evidence, history, queries, receipts, workflow
 from cases.categories import ANSWER_LABELS, CATEGORIES, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
 from cases.evidence import ALLOWED
 from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, User
@@ -249,9 +249,9 @@ def case(case_id: int):
         else None
     )
     status_form = StatusForm(version=case.version)
-    status_form.target.choices = [
-        (t.target.value, _(t.label)) for t in workflow.available(case.status, current_user.role)
-    ]
+    # No move is chosen until the person chooses one; each move is listed once, with what it needs.
+    moves = workflow.available(case.status, current_user.role)
+    status_form.target.choices = [("", _("Choose a move"))] * bool(moves) + [(t.target.value, _move(t)) for t in moves]
     priority_form = PriorityForm(version=case.version, priority=case.priority_name)
     assign_form = move_form = hold_form = None
     if current_user.role == Role.SUPERVISOR:
@@ -274,11 +274,11 @@ def case(case_id: int):
             )
         ]
         hold_form = HoldForm(version=case.version, hold=not case.legal_hold)
-    transitions = {t.target.value: t for t in workflow.available(case.status, current_user.role)}
     return render_template(
         "staff/case.html",
         case=case,
         events=events,
+        timeline=history.entries(events, queries.history_labels(events)),
         messages=messages,
         evidence=evidence,
         broken=broken,
@@ -288,13 +288,19 @@ def case(case_id: int):
         move_form=move_form,
         hold_form=hold_form,
         note_form=NoteForm(),
-        transitions=transitions,
         now=_now(),
         category=CATEGORY_BY_SLUG[case.category],
         region=REGION_LABELS.get(case.region, case.region),
         answers=ANSWER_LABELS,
         reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
     )
+
+
+def _move(t: workflow.Transition) -> str:
+    """A move as the status menu offers it: its label, and what it needs when a reason is required."""
+    if not t.reason_required:
+        return _(t.label)
+    return _("%(move)s — needs: %(what)s", move=_(t.label), what=_(t.reason_label))
 
 
 def _version() -> int | None:

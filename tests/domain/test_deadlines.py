@@ -143,3 +143,78 @@ def test_waiting_for_the_reporter_pauses_the_clock(app, make_case, make_user, fr
     db.session.expire_all()
     assert case.due_at == due + timedelta(days=2, hours=6)
     assert case.paused_at is None
+
+
+# --- the first response stops the clock ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param(lambda case, w: commands.send_message(case.id, w, "We are looking into it."), id="message"),
+        pytest.param(
+            lambda case, w: commands.change_status(case.id, w, "rejected", "Outside our mandate"), id="rejection"
+        ),
+        pytest.param(
+            lambda case, w: commands.change_status(
+                case.id, w, "triage", message_to_reporter="We have started reading your report."
+            ),
+            id="message-with-a-move",
+        ),
+    ],
+)
+def test_the_first_answer_to_the_reporter_meets_the_first_response(app, make_case, make_user, frozen, answer):
+    frozen(almaty(2))
+    case = make_case(category="women").case
+    worker = make_user("caseworker", [case.queue.slug])
+    frozen(almaty(3))
+    answer(case, worker)
+    db.session.expire_all()
+    assert case.first_response_at == almaty(3)
+    assert not case.is_overdue(almaty(20))
+
+
+def test_a_referral_meets_it_and_later_answers_do_not_move_it(app, make_case, make_user, frozen):
+    frozen(almaty(2))
+    case = make_case(category="women").case
+    worker = make_user("caseworker", [case.queue.slug])
+    for target in ("triage", "investigating"):
+        commands.change_status(case.id, worker, target)
+    assert case.first_response_at is None  # moving a case on is not answering the reporter
+    frozen(almaty(6))
+    commands.change_status(case.id, worker, "referred", "The ombudsman's office")
+    frozen(almaty(9))
+    commands.send_message(case.id, worker, "Another note for you.")
+    db.session.expire_all()
+    assert case.first_response_at == almaty(6)
+    assert deadlines.lateness(case.due_at, case.first_response_at) == almaty(6) - almaty(5)
+
+
+def test_reopening_owes_a_new_first_response(app, make_case, make_user, frozen):
+    frozen(almaty(2))
+    case = make_case().case
+    boss = make_user("supervisor")
+    commands.change_status(case.id, boss, "rejected", "Outside our mandate")
+    frozen(almaty(3))
+    commands.change_status(case.id, boss, "triage", "New facts")
+    db.session.expire_all()
+    assert case.first_response_at is None and case.is_overdue(case.due_at + timedelta(minutes=1))
+
+
+def test_the_overdue_rule_counts_only_running_unmet_clocks(app, make_case, frozen):
+    from cases.models import Case
+
+    now = almaty(20)
+    frozen(almaty(2))
+    case = make_case().case
+    overdue = select(Case.id).where(Case.is_overdue(now))
+    assert case.is_overdue(now) and db.session.scalars(overdue).all() == [case.id]
+    case.first_response_at = almaty(2)
+    db.session.commit()
+    assert not case.is_overdue(now) and db.session.scalars(overdue).all() == []
+
+
+def test_lateness_is_counted_to_the_minute():
+    assert deadlines.lateness(almaty(2), almaty(2, 10, 0)) is None
+    assert deadlines.lateness(almaty(2), almaty(2) + timedelta(seconds=59)) is None
+    assert deadlines.lateness(almaty(2), almaty(3)) == timedelta(days=1)

@@ -198,3 +198,61 @@ def test_init_db_on_a_fresh_instance_creates_schema_seeds_and_demo(tmp_path):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+# --- a database that is not there ---------------------------------------------------------------------------------
+
+COMMANDS_NEEDING_A_DATABASE = [
+    ("audit", "verify"),
+    ("audit", "checkpoint"),
+    ("routing", "list"),
+    ("routing", "test", "--category", "torture"),
+    ("users", "list"),
+    ("cases", "show", "SHG-2026-000001"),
+    ("keys", "rotate"),
+    ("retention", "run"),
+    ("seed-demo",),
+    ("create-user", "x@example.org", "--name", "X", "--role", "admin"),
+]
+
+
+@pytest.mark.parametrize("args", COMMANDS_NEEDING_A_DATABASE, ids=lambda a: " ".join(a[:2]))
+def test_commands_refuse_a_missing_database_in_one_line_and_create_no_file(tmp_path, args):
+    database = tmp_path / "elsewhere" / "shagym.sqlite3"
+    database.parent.mkdir()
+    app = create_app(
+        {**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path / "inst"), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"}
+    )
+    with app.app_context():  # as `flask` gives every command
+        result = app.test_cli_runner().invoke(args=list(args), env={"SHAGYM_PASSWORD": "a sturdy long passphrase"})
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.output
+    assert str(database) in lines[0] and "DATABASE_URL" in lines[0] and "init-db" in lines[0]
+    assert list(database.parent.iterdir()) == []  # no empty database, journal or lock file
+
+
+def test_commands_refuse_an_uninitialised_database(tmp_path):
+    database = tmp_path / "empty.sqlite3"
+    database.touch()
+    app = create_app(
+        {**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path / "inst"), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"}
+    )
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "no initialised Shagym database" in result.output
+    assert "no such table" not in result.output
+
+
+def test_init_db_still_creates_the_database(tmp_path):
+    database = tmp_path / "new.sqlite3"
+    app = create_app(
+        {**BASE_CONFIG, "INSTANCE_PATH": str(tmp_path / "inst"), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"}
+    )
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["init-db"])
+        assert result.exit_code == 0, result.output
+        assert database.exists()
+        assert app.test_cli_runner().invoke(args=["routing", "list"]).exit_code == 0
+        db.session.remove()
+        db.engine.dispose()

@@ -42,7 +42,7 @@ def test_case_actions_and_refusals_are_translated(app, make_case, login_as):
     assert "Чтобы перевести дело в статус «Отклонено», нужно заполнить: Причина." in page
     page = text(client.post(f"{url}/status", data={"target": "triage"}, follow_redirects=True))
     assert "Статус изменён на «Первичный разбор»." in page
-    assert "новое → первичный разбор" in page  # the history names statuses too, not their codes
+    assert "Новое → Первичный разбор" in page  # the history names statuses in words, not their codes
     response = client.get(url)
     assert english_left(response.get_data(as_text=True), "ru") == []
 

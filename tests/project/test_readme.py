@@ -14,3 +14,13 @@ def test_readme_sections_are_generated_from_the_code():
 def test_readme_names_the_two_commands():
     text = README.read_text()
     assert "make run" in text and "make test" in text
+
+
+def test_try_it_says_which_demo_login_works_which_queue_and_that_the_cli_needs_the_same_database():
+    from cases.seed import QUEUES
+
+    try_it = README.read_text().split("Try it:", 1)[1].split("## How it is built", 1)[0]
+    assert "<!-- BEGIN:demo-logins -->" in try_it
+    for slug, name, _description in QUEUES:
+        assert f"| `{slug}@demo.shagym.test` | caseworker | {name} (`{slug}`) |" in try_it
+    assert "same `DATABASE_URL`" in try_it and "as the server" in try_it

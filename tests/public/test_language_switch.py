@@ -113,3 +113,11 @@ def test_switching_language_while_typing_the_receipt_keeps_it(client, lang):
 def test_an_unknown_language_is_an_ordinary_submission(client):
     response = client.post("/report", data={**typed_report(), "language": "fr"})
     assert response.status_code == 200 and count(Case) == 1
+
+
+def test_the_receipt_gives_the_due_time_to_the_minute(client):
+    import re
+
+    body = page(client.post("/report", data=typed_report()))
+    sentence = body.split("A case worker will read your report by", 1)[1].split("</li>", 1)[0]
+    assert re.search(r"\d{1,2}:\d{2}", sentence) and not re.search(r"\d{1,2}:\d{2}:\d{2}", sentence)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -227,3 +228,65 @@ def test_throttle_is_shared_between_workers_through_redis(make_app):
         assert worker_b.test_client().post("/track", data=bad).status_code == 429
     keys = [k.decode() for k in redis.keys("*")]
     assert keys and not any("127.0.0.1" in k for k in keys)  # the client address is never stored in clear
+
+
+# --- why the case is not shown any more ------------------------------------------------------------------------------
+
+LEFT = {
+    "kk": "Сіз ісіңізден шықтыңыз. Оны қайта көру үшін түбіртек кодын енгізіңіз.",
+    "ru": "Вы вышли из своего дела. Чтобы снова его увидеть, введите код квитанции.",
+    "en": "You left your case. To see it again, enter your receipt code.",
+}
+TIMED_OUT = {
+    "kk": "тексеру 7 минут әрекетсіздіктен кейін аяқталды",
+    "ru": "проверка завершилась после 7 мин. бездействия",
+    "en": "your check ended after 7 minutes without activity",
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_after_leaving_the_case_page_says_the_reporter_left_and_offers_the_receipt_form(client, make_case, lang):
+    filed = make_case()
+    client.set_cookie("lang", lang)
+    client.post("/track", data={"receipt": filed.receipt})
+    client.post("/track/leave")
+    client.get("/track")  # the page "Leave my case" lands on
+    response = client.get("/track/case")  # Back, or an old tab
+    assert response.status_code == 302 and response.headers["Location"].endswith("/track")
+    body = html.unescape(client.get("/track").get_data(as_text=True))
+    assert LEFT[lang] in body
+    assert "without activity" not in body and "бездействия" not in body and "әрекетсіздіктен кейін аяқталды" not in body
+    assert 'name="receipt"' in body and filed.case.reference not in body
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_a_timed_out_check_names_the_configured_idle_minutes(make_app, make_case, lang):
+    app = make_app(TRACK_IDLE_MINUTES=7)
+    with app.app_context():
+        client = app.test_client()
+        client.set_cookie("lang", lang)
+        filed = make_case()
+        client.post("/track", data={"receipt": filed.receipt})
+        assert "7" in html.unescape(client.get("/track/case").get_data(as_text=True))
+        idle = datetime.now(UTC) - timedelta(minutes=8)
+        db.session.execute(update(TrackingSession).values(last_seen_at=idle, created_at=idle))
+        db.session.commit()
+        client.get("/track/case")
+        body = html.unescape(client.get("/track").get_data(as_text=True))
+        assert TIMED_OUT[lang] in body.lower() or TIMED_OUT[lang] in body
+        assert "30" not in body.split("<main", 1)[1].split("</main>", 1)[0]
+
+
+FILES_YOU_SENT = {"kk": "Сіз жіберген файлдар", "ru": "Файлы, которые вы отправили", "en": "Files you sent"}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_the_reporters_own_files_are_listed_on_their_case_page(app, client, lang):
+    from tests.helpers import file_with_evidence
+    from tests.samples import image
+
+    filed = file_with_evidence(app, "bruises.png", image("PNG"))
+    client.set_cookie("lang", lang)
+    client.post("/track", data={"receipt": filed.receipt})
+    body = html.unescape(client.get("/track/case").get_data(as_text=True))
+    assert FILES_YOU_SENT[lang] in body and "bruises.png" in body

@@ -113,7 +113,10 @@ FORMS = {
     "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
     "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
     "supervise.decide": ("supervisor", {}),
-    "staff.bulk": ("supervisor", {"case": "{case_id}", "bulk-action": "status", "bulk-target": "rejected", "bulk-reason": "x"}),
+    "staff.bulk": (
+        "supervisor",
+        {"case": "{case_id}", "bulk-action": "status", "bulk-target": "rejected", "bulk-reason": "x"},
+    ),
     "staff.report_for_someone": ("caseworker", {"channel": "phone", "narrative": NARRATIVE}),
     "staff_admin.users": (
         "admin",

@@ -5,6 +5,7 @@ never reads case content."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -439,3 +440,53 @@ def test_the_servers_cli_still_grants_access_at_once(app, runner, monkeypatch):
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.email == "cli@example.org"))
     assert user.active is True and queries.pending_access() == []
+
+
+ALWAYS_ON = {
+    "kk": "әрқашан қосулы: соңғы ереже әр өтінішті қамтиды",
+    "ru": "всегда включено: последнее правило подходит для любого обращения",
+    "en": "always on: the final rule catches every report",
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_the_catch_all_offers_no_switch_off(app, admin, lang):
+    client, _ = admin
+    client.set_cookie("lang", lang)
+    last = catch_all()
+    body = page(client.get("/staff/admin/routing"))
+    assert f"/staff/admin/routing/{last.id}/toggle" not in body  # not offered: it would always be refused
+    assert ALWAYS_ON[lang] in body
+    assert f"/staff/admin/routing/{rule(category='women').id}/toggle" in body
+
+
+def test_the_rule_before_an_inactive_catch_all_is_the_one_locked(app):
+    from types import SimpleNamespace as R
+
+    from cases import routing
+
+    def r(position, active=True, **conditions):
+        values = dict.fromkeys(routing.CONDITIONS)
+        values.update(conditions)
+        return R(position=position, active=active, **values)
+
+    specific, catch, spare = r(1, category="women"), r(2), r(3, active=False)
+    assert not routing.can_switch_off(catch, [specific, catch, spare])
+    assert routing.can_switch_off(specific, [specific, catch, spare])
+    second = r(4)
+    assert routing.can_switch_off(catch, [specific, catch, spare, second])
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_the_new_rule_form_makes_the_admin_choose_queue_and_priority(app, admin, lang):
+    client, _ = admin
+    client.set_cookie("lang", lang)
+    body = page(client.get("/staff/admin/routing"))
+    for name in ("queue", "priority"):
+        menu = re.search(rf'<select[^>]*name="{name}"[^>]*>(.*?)</select>', body, re.S).group(1)
+        first = re.search(r"<option([^>]*)>", menu).group(1)
+        assert 'value=""' in first and "selected" not in menu.split("</option>", 1)[1]
+    response = client.post("/staff/admin/routing", data={**RULE, "queue": "", "priority": ""})
+    assert rule(name=RULE["name"]) is None
+    messages = {"kk": "Кезекті таңдаңыз.", "ru": "Выберите очередь.", "en": "Choose a queue."}
+    assert messages[lang] in page(response)

@@ -97,27 +97,34 @@ def mixed_queue(app, make_case, staff):
     client, me = staff("caseworker", ["general"])
     _, other = staff("caseworker", ["general"])
     now = datetime.now(UTC)
-    c = {name: make_case().case for name in ("new_mine", "triage_other", "overdue", "awaiting", "closed")}
+    c = {name: make_case().case for name in ("new_mine", "triage_other", "overdue", "awaiting", "closed", "answered")}
     set_case(c["new_mine"].id, assignee_id=me.id)
     set_case(c["triage_other"].id, status="triage", assignee_id=other.id)
     set_case(c["overdue"].id, status="investigating", due_at=now - timedelta(days=1))
     # Waiting for the reporter: its due date has passed, but the clock is paused, so it is not overdue.
     set_case(c["awaiting"].id, status="awaiting_info", due_at=now - timedelta(days=2), paused_at=now)
     set_case(c["closed"].id, status="closed", is_open=False, finished_at=now, due_at=now - timedelta(days=3))
+    # Investigating past its due date, but the reporter was answered in time: that clock has stopped.
+    set_case(
+        c["answered"].id,
+        status="investigating",
+        due_at=now - timedelta(days=1),
+        first_response_at=now - timedelta(days=2),
+    )
     return client, {k: v.reference for k, v in c.items()}
 
 
 QUEUE_FILTERS = [
-    ("", {"new_mine", "triage_other", "overdue", "awaiting"}),
-    ("?status=all", {"new_mine", "triage_other", "overdue", "awaiting", "closed"}),
+    ("", {"new_mine", "triage_other", "overdue", "awaiting", "answered"}),
+    ("?status=all", {"new_mine", "triage_other", "overdue", "awaiting", "closed", "answered"}),
     ("?status=triage", {"triage_other"}),
     ("?status=closed", {"closed"}),
     ("?who=me", {"new_mine"}),
-    ("?who=unassigned", {"overdue", "awaiting"}),
-    ("?who=anyone&status=all", {"new_mine", "triage_other", "overdue", "awaiting", "closed"}),
+    ("?who=unassigned", {"overdue", "awaiting", "answered"}),
+    ("?who=anyone&status=all", {"new_mine", "triage_other", "overdue", "awaiting", "closed", "answered"}),
     ("?overdue=1", {"overdue"}),
     ("?overdue=1&status=all", {"overdue"}),
-    ("?status=nonsense", {"new_mine", "triage_other", "overdue", "awaiting", "closed"}),
+    ("?status=nonsense", {"new_mine", "triage_other", "overdue", "awaiting", "closed", "answered"}),
 ]
 
 
@@ -360,3 +367,120 @@ def test_no_view_is_logged_for_the_page_after_ones_own_action(app, make_case, st
     # A refused action did nothing: the page after it is a reading like any other.
     client.post(f"/staff/cases/{case.id}/claim", follow_redirects=True)
     assert [e.action for e in chain(case.id)][-2:] == ["viewed", "viewed"]
+
+
+# --- the status menu -----------------------------------------------------------------------------------------------
+
+MOVES = {
+    "kk": ("Қадамды таңдаңыз", "Алғашқы қарауды бастау", "Қабылдамау (өкілеттіктен тыс немесе негіз жоқ)"),
+    "ru": ("Выберите действие", "Начать первичный разбор", "Отклонить (вне компетенции или нет оснований)"),
+    "en": ("Choose a move", "Start triage", "Reject (outside mandate or no grounds)"),
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_change_status_needs_an_explicit_choice_and_lists_each_move_once(app, make_case, staff, lang):
+    client, _ = staff("caseworker", ["general"])
+    client.set_cookie("lang", lang)
+    case = make_case().case
+    body = page(client.get(f"/staff/cases/{case.id}"))
+    menu = re.search(r'<select[^>]*name="target"[^>]*>(.*?)</select>', body, re.S).group(1)
+    options = re.findall(r"<option([^>]*)>([^<]*)</option>", menu)
+    choose, triage, reject = MOVES[lang]
+    assert options[0] == (' value=""', choose)
+    assert not any("selected" in attrs for attrs, _label in options)
+    assert [label for _attrs, label in options[1:]][0] == triage
+    assert options[2][1].startswith(reject + " — ")  # what the move needs is said with it
+    for label in (triage, reject):
+        assert body.count(label) == 1, label  # the moves are shown once
+    # Sending the form as it comes (nothing chosen) changes nothing.
+    response = client.post(f"/staff/cases/{case.id}/status", data={"target": "", "version": case.version})
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "new"
+    assert [e.action for e in chain(case.id)][-1] == "viewed"
+
+
+# --- the first response on the case page ---------------------------------------------------------------------------
+
+FIRST_RESPONSE = {
+    # (the row's label while due, its label once met, met on …, late by …)
+    "kk": ("Алғашқы жауап мерзімі", "Алғашқы жауап", "берілді", "кешікті"),
+    "ru": ("Срок первого ответа", "Первый ответ", "Дан ", "с опозданием на"),
+    "en": ("First response due", "First response", "Met on ", "late by"),
+}
+SECONDS = re.compile(r"\d{1,2}:\d{2}:\d{2}")
+
+
+def _rows(response) -> dict[str, str]:
+    """The case summary's rows: {label: value}."""
+    summary = page(response).split('<dl class="summary">', 1)[1].split("</dl>", 1)[0]
+    return {
+        dt: " ".join(re.sub("<[^>]+>", "", dd).split())
+        for dt, dd in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", summary, re.S)
+    }
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_case_page_says_when_the_first_response_was_met_and_how_late(app, make_case, staff, lang):
+    client, worker = staff("caseworker", ["general"])
+    client.set_cookie("lang", lang)
+    due_label, met_label, met, late_by = FIRST_RESPONSE[lang]
+    on_time, late = make_case().case, make_case().case
+    for case in (on_time, late):
+        commands.send_message(case.id, worker, "We have read your report.")
+    set_case(late.id, due_at=late.first_response_at - timedelta(hours=3, seconds=7))
+    rows = _rows(client.get(f"/staff/cases/{on_time.id}"))
+    assert due_label not in rows and met in rows[met_label] and late_by not in rows[met_label]
+    assert not SECONDS.search(rows[met_label])
+    rows = _rows(client.get(f"/staff/cases/{late.id}"))
+    assert met in rows[met_label] and late_by in rows[met_label]
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+def test_an_open_case_shows_its_due_time_to_the_minute_and_a_finished_one_none(app, make_case, staff, lang):
+    client, worker = staff("caseworker", ["general"])
+    client.set_cookie("lang", lang)
+    due_label, met_label, _met, late_by = FIRST_RESPONSE[lang]
+    running, finished = make_case().case, make_case().case
+    set_case(running.id, due_at=datetime(2026, 3, 2, 10, 23, 45, tzinfo=UTC))
+    set_case(finished.id, status="closed", is_open=False, finished_at=datetime.now(UTC))
+    rows = _rows(client.get(f"/staff/cases/{running.id}"))
+    assert ":23" in rows[due_label] and late_by in rows[due_label]  # long past: late by …
+    assert not any(SECONDS.search(value) for value in rows.values())
+    rows = _rows(client.get(f"/staff/cases/{finished.id}"))
+    assert due_label not in rows and met_label not in rows
+
+
+def test_queue_rows_say_met_and_show_no_due_date_for_finished_cases(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    answered, closed = make_case().case, make_case().case
+    commands.send_message(answered.id, worker, "We have read your report.")
+    set_case(closed.id, status="closed", is_open=False, finished_at=datetime.now(UTC))
+    body = page(client.get("/staff/queues/general?status=all"))
+    row = re.search(rf"{answered.reference}.*?</tr>", body, re.S).group(0)
+    assert "first response: met" in row
+    row = re.search(rf"{closed.reference}.*?</tr>", body, re.S).group(0)
+    assert "<td>—</td>" in row
+
+
+# --- small things on the case page --------------------------------------------------------------------------------
+
+
+def test_internal_notes_are_marked_with_a_drawn_padlock_and_words(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    case = make_case().case
+    commands.add_note(case.id, worker, "Called the shelter.")
+    body = page(client.get(f"/staff/cases/{case.id}"))
+    assert "🔒" not in body
+    assert re.search(r'<svg class="icon" aria-hidden="true"[^>]*>.*?</svg> Internal note — staff only', body, re.S)
+    assert re.search(r'<svg class="icon"[^>]*>.*?</svg> Internal note \(staff only\)', body, re.S)
+
+
+def test_a_finished_case_shows_no_empty_actions_heading(app, make_case, staff):
+    client, worker = staff("caseworker", ["general"])
+    boss, _ = staff("supervisor")
+    case = make_case().case
+    set_case(case.id, status="closed", is_open=False, finished_at=datetime.now(UTC), assignee_id=worker.id)
+    assert 'id="actions-title"' not in page(client.get(f"/staff/cases/{case.id}"))
+    assert 'id="actions-title"' in page(boss.get(f"/staff/cases/{case.id}"))  # reopen, legal hold…

@@ -67,24 +67,33 @@ def _activity_rows(response) -> list[tuple[str, str]]:
 def test_activity_lists_events_across_cases_newest_first(activity):
     client, w = activity
     rows = _activity_rows(client.get("/staff/supervise/activity"))
-    assert rows[:3] == [("Alice Worker", "status"), ("Bob Worker", "note"), ("Alice Worker", "assigned")]
-    assert ("public", "created") in rows and ("system", "routed") in rows
+    assert rows[:3] == [
+        ("Alice Worker", "status changed"),
+        ("Bob Worker", "internal note added"),
+        ("Alice Worker", "assigned"),
+    ]
+    assert ("public", "report received") in rows and ("system", "routed to a queue") in rows
 
 
 ACTIVITY_FILTERS = [
-    ("actor={alice}", [("Alice Worker", "status"), ("Alice Worker", "assigned")]),
-    ("actor={bob}", [("Bob Worker", "note")]),
-    ("action=note", [("Bob Worker", "note")]),
+    ("actor={alice}", [("Alice Worker", "status changed"), ("Alice Worker", "assigned")]),
+    ("actor={bob}", [("Bob Worker", "internal note added")]),
+    ("action=note", [("Bob Worker", "internal note added")]),
     ("action=assigned&actor={alice}", [("Alice Worker", "assigned")]),
-    ("queue={women_queue}&action=status", [("Alice Worker", "status")]),
+    ("queue={women_queue}&action=status", [("Alice Worker", "status changed")]),
     (
         "queue={women_queue}",
-        [("Alice Worker", "status"), ("Bob Worker", "note"), ("system", "routed"), ("public", "created")],
+        [
+            ("Alice Worker", "status changed"),
+            ("Bob Worker", "internal note added"),
+            ("system", "routed to a queue"),
+            ("public", "report received"),
+        ],
     ),
     ("until=2000-01-01", []),
     ("since=2999-01-01", []),
-    ("since={today}&actor={bob}", [("Bob Worker", "note")]),
-    ("action=not-an-action&actor={bob}", [("Bob Worker", "note")]),
+    ("since={today}&actor={bob}", [("Bob Worker", "internal note added")]),
+    ("action=not-an-action&actor={bob}", [("Bob Worker", "internal note added")]),
 ]
 
 
@@ -115,7 +124,7 @@ def test_activity_time_filter_uses_event_time(activity):
     after = _activity_rows(
         client.get(f"/staff/supervise/activity?action=note&since={(day + timedelta(days=1)).isoformat()}")
     )
-    assert inside == [("Bob Worker", "note")] and before == [] and after == []
+    assert inside == [("Bob Worker", "internal note added")] and before == [] and after == []
 
 
 @pytest.mark.parametrize(
@@ -137,7 +146,7 @@ def test_activity_dates_are_office_dates(app, make_case, make_user, staff, typed
         audit.append(db.session, case=case, actor_type="staff", actor_id=actor.id, action="note", at=at)
         db.session.commit()
     rows = _activity_rows(client.get("/staff/supervise/activity", query_string={"action": "note", "since": typed}))
-    assert rows == [("Late Owl", "note")]
+    assert rows == [("Late Owl", "internal note added")]
 
 
 @pytest.mark.parametrize("bad", ["yesterday", "2030-13-01", "9" * 30])
@@ -190,3 +199,82 @@ def test_history_shows_values_as_typed_even_with_percent_signs(app, make_case, m
         assert "Only 100% sure cases; see %s and %(x)s" in body
         assert "a%sb → 100%" in body
     assert "50% of torture reports → urgent" in page(client.get("/staff/supervise/activity"))
+
+
+# --- histories people can read ---------------------------------------------------------------------------------------
+
+
+def _timeline(body: str) -> list[str]:
+    ol = body.split('<ol class="timeline">', 1)[1].split("</ol>", 1)[0]
+    lines = [" ".join(re.sub(r"<[^>]+>", " ", li).split()) for li in re.findall(r"<li>(.*?)</li>", ol, re.S)]
+    return [line.replace(" :", ":") for line in lines]
+
+
+def test_the_timeline_names_people_queues_and_statuses_and_groups_views(app, make_case, make_user, staff):
+    client, boss = staff("supervisor")
+    alice = make_user("caseworker", ["general", "women"], name="Alice Worker")
+    case = make_case().case
+    commands.claim(case.id, alice)
+    commands.change_status(case.id, alice, "triage")
+    commands.add_note(case.id, alice, "Called the shelter.")
+    commands.move_queue(case.id, boss, "women", "Belongs there")
+    for _ in range(3):
+        commands.record_view(case.id, boss)
+    lines = _timeline(page(client.get(f"/staff/cases/{case.id}")))
+    text = "\n".join(lines)
+    assert "Alice Worker: assigned — → Alice Worker" in text
+    assert "Alice Worker: status changed New → Triage" in text
+    assert "internal note added" in text and "→ 1" not in text  # a message's row id says nothing
+    assert "moved to another queue General intake → Women's rights unit" in text
+    assert f"{boss.name}: opened the case (4 times)" in lines[-1]  # three views and the page itself
+    assert not re.search(r"→ \d+\b", text)
+
+
+def test_the_activity_page_shows_case_references_and_groups_views(app, make_case, staff):
+    client, boss = staff("supervisor")
+    case = make_case().case
+    for _ in range(2):
+        commands.record_view(case.id, boss)
+    body = page(client.get("/staff/supervise/activity"))
+    assert f'<a href="/staff/cases/{case.id}">{case.reference}</a>' in body
+    assert f">#{case.id}<" not in body
+    assert _activity_rows(client.get("/staff/supervise/activity"))[0] == (boss.name, "opened the case (2 times)")
+
+
+def test_history_entries_merge_only_consecutive_views_of_one_person_on_one_case():
+    from types import SimpleNamespace as Row
+
+    from cases import history
+
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+
+    def ev(seq, action, actor, case_id=1):
+        return Row(
+            seq=seq,
+            created_at=at + timedelta(minutes=seq),
+            case_id=case_id,
+            actor_id=actor,
+            actor_type="staff",
+            action=action,
+            old_value=None,
+            new_value=None,
+            reason=None,
+        )
+
+    rows = [
+        ev(1, "viewed", 7),
+        ev(2, "viewed", 7),
+        ev(3, "viewed", 8),
+        ev(4, "note", 7),
+        ev(5, "viewed", 7),
+        ev(6, "viewed", 7, case_id=2),
+    ]
+    merged = history.entries(rows, history.Labels(names={7: "Alice", 8: "Bob"}))
+    assert [(e.seq, e.actor, e.views, e.last_seq) for e in merged] == [
+        (1, "Alice", 2, 2),
+        (3, "Bob", 1, None),
+        (4, "Alice", 1, None),
+        (5, "Alice", 1, None),
+        (6, "Alice", 1, None),
+    ]
+    assert merged[0].last_at == at + timedelta(minutes=2)

@@ -32,7 +32,14 @@ STAFF_PAGES = (
     "/staff/password",
     "/staff/cases/1",
 )
-SECRET_RE = re.compile(r'<code class="secret">([A-Z2-7]+)</code>')
+SECRET_RE = re.compile(r'<code class="secret">([A-Z2-7]{4}(?: [A-Z2-7]{1,4})*)</code>')
+
+
+def secret_on(body: str) -> str:
+    """The key the enrolment page shows (in groups of four, for typing), as the app takes it."""
+    return SECRET_RE.search(body).group(1).replace(" ", "")
+
+
 RECOVERY_RE = re.compile(r"<code>([0-9A-F]{5}-[0-9A-F]{5})</code>")
 
 
@@ -91,21 +98,21 @@ def test_enrolment_qr_code_is_drawn_by_the_server_inline(client, make_user):
     user = make_user("supervisor", totp=False)
     sign_in(client, user)
     body = page(client.get("/staff/2fa/setup"))
-    secret = SECRET_RE.search(body).group(1)
+    secret = secret_on(body)
     srcs = re.findall(r'<img[^>]* src="([^"]+)"', body)
     assert len(srcs) == 1 and srcs[0].startswith("data:image/svg+xml")
     # It encodes this user's otpauth URI with this secret (and nothing is fetched from elsewhere).
     assert srcs[0] == twofactor.qr_data_uri(twofactor.provisioning_uri(user, secret))
     assert not re.search(r'(?:src|href|action)="(?:https?:)?//', body)
     # Reloading the page keeps the same secret until enrolment finishes.
-    assert SECRET_RE.search(page(client.get("/staff/2fa/setup"))).group(1) == secret
+    assert secret_on(page(client.get("/staff/2fa/setup"))) == secret
 
 
 def test_the_secret_being_enrolled_is_not_readable_from_the_cookie(client, make_user):
     """Flask's cookie session is signed, not encrypted: the seed is sealed before it goes there."""
     user = make_user("supervisor", totp=False)
     sign_in(client, user)
-    secret = SECRET_RE.search(page(client.get("/staff/2fa/setup"))).group(1)
+    secret = secret_on(page(client.get("/staff/2fa/setup")))
     cookie = client.get_cookie("shagym").value
     payload = cookie.split(".")[1] if cookie.startswith(".") else cookie.split(".")[0]
     raw = base64_decode(payload)
@@ -119,13 +126,13 @@ def test_the_secret_being_enrolled_is_not_readable_from_the_cookie(client, make_
     sign_in(thief, user)
     with thief.session_transaction() as stolen:
         stolen[twofactor.PENDING_KEY] = data[twofactor.PENDING_KEY]
-    assert SECRET_RE.search(page(thief.get("/staff/2fa/setup"))).group(1) != secret
+    assert secret_on(page(thief.get("/staff/2fa/setup"))) != secret
 
 
 def test_enrolment_with_a_wrong_code_leaves_the_factor_off(client, make_user):
     user = make_user("admin", totp=False)
     sign_in(client, user)
-    secret = SECRET_RE.search(page(client.get("/staff/2fa/setup"))).group(1)
+    secret = secret_on(page(client.get("/staff/2fa/setup")))
     wrong = f"{(int(pyotp.TOTP(secret).now()) + 1) % 1_000_000:06d}"
     response = client.post("/staff/2fa/setup", data={"code": wrong})
     assert "That code does not match" in page(response)
@@ -138,7 +145,7 @@ def test_enrolment_with_a_wrong_code_leaves_the_factor_off(client, make_user):
 def test_enrolment_with_the_right_code_turns_it_on_once_and_is_audited(client, make_user):
     user = make_user("supervisor", totp=False)
     sign_in(client, user)
-    secret = SECRET_RE.search(page(client.get("/staff/2fa/setup"))).group(1)
+    secret = secret_on(page(client.get("/staff/2fa/setup")))
     done = client.post("/staff/2fa/setup", data={"code": pyotp.TOTP(secret).now()})
     codes = RECOVERY_RE.findall(page(done))
     assert len(codes) == twofactor.RECOVERY_CODES == len(set(codes))
