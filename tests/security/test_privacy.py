@@ -234,7 +234,7 @@ def test_supervisors_see_who_read_which_case(app, login_as):
         page = supervisor.get("/staff/supervise/activity", query_string={"action": action}).get_data(as_text=True)
         rows = re.findall(r"<tr>(.*?)</tr>", page.split("<tbody>")[1], re.S)
         assert len(rows) == 1
-        assert f"#{case.id}</a>" in rows[0] and f"<td>{user.name}</td>" in rows[0]
+        assert f"{case.reference}</a>" in rows[0] and f"<td>{user.name}</td>" in rows[0]
 
 
 # --- errors ---------------------------------------------------------------------------------------
