@@ -444,3 +444,13 @@ def test_a_refused_file_on_the_tracking_page_is_summarised_and_linked_to_the_fil
     markup = response.get_data(as_text=True)
     assert _summary_links(markup) == ["evidence"]
     assert 'id="evidence-error"' in markup
+
+
+@pytest.mark.parametrize("path", ["/report", "/track"])
+def test_enter_in_a_field_sends_the_form_not_a_language_switch(app, en, path):
+    """Implicit submission clicks the form's first submit button in document order; the header's
+    language buttons belong to the form too, so the form's own action must come before them."""
+    body = en.get(path).get_data(as_text=True)
+    buttons = re.findall(r"<button[^>]*type=\"submit\"[^>]*>", body)
+    assert buttons and 'name="language"' not in buttons[0]
+    assert any('name="language"' in b for b in buttons)  # the switch is there, after it
