@@ -95,6 +95,11 @@ class AssignForm(VersionedForm):
     reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
 
 
+class HandOverForm(VersionedForm):
+    colleague = SelectField(_l("Hand to"), coerce=str)
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
+
+
 class MoveForm(VersionedForm):
     queue = SelectField(_l("Move to queue"))
     reason = StringField(

@@ -32,7 +32,17 @@ from cases.workflow import Status
 from i18n import N_
 from intake.forms import local_today
 from intake.uploads import evidence_limits, uploaded_files
-from staff.forms import AssignForm, BulkForm, HoldForm, MoveForm, NoteForm, PriorityForm, StaffReportForm, StatusForm
+from staff.forms import (
+    AssignForm,
+    BulkForm,
+    HandOverForm,
+    HoldForm,
+    MoveForm,
+    NoteForm,
+    PriorityForm,
+    StaffReportForm,
+    StatusForm,
+)
 from staff.gate import id_or_none, roles
 from storage import db, writes_on_get
 
@@ -253,7 +263,24 @@ def case(case_id: int):
     moves = workflow.available(case.status, current_user.role)
     status_form.target.choices = [("", _("Choose a move"))] * bool(moves) + [(t.target.value, _move(t)) for t in moves]
     priority_form = PriorityForm(version=case.version, priority=case.priority_name)
-    assign_form = move_form = hold_form = None
+    assign_form = move_form = hold_form = hand_form = None
+    if current_user.role == Role.CASEWORKER and case.is_open:
+        colleagues = db.session.scalars(
+            select(User)
+            .join(QueueMembership, QueueMembership.user_id == User.id)
+            .where(
+                QueueMembership.queue_id == case.queue_id,
+                User.active.is_(True),
+                User.role == Role.CASEWORKER,
+                User.id != current_user.id,
+            )
+            .order_by(User.name)
+        ).all()
+        if colleagues:
+            hand_form = HandOverForm(version=case.version)
+            hand_form.colleague.choices = [("", _("Choose a colleague"))] + [
+                (str(u.id), u.name) for u in colleagues if u.id != case.assignee_id
+            ]
     if current_user.role == Role.SUPERVISOR:
         assign_form = AssignForm(version=case.version, assignee=str(case.assignee_id or ""))
         workers = db.session.scalars(
@@ -285,6 +312,7 @@ def case(case_id: int):
         status_form=status_form,
         priority_form=priority_form,
         assign_form=assign_form,
+        hand_form=hand_form,
         move_form=move_form,
         hold_form=hold_form,
         note_form=NoteForm(),
@@ -334,6 +362,21 @@ def _act(case_id: int, action, success: str):
 @roles(*CASE_ROLES)
 def claim(case_id: int):
     return _act(case_id, lambda: commands.claim(case_id, current_user, _version()), _("You now hold this case."))
+
+
+@bp.post("/cases/<int:case_id>/hand-over")
+@roles(Role.CASEWORKER)
+def hand_over(case_id: int):
+    _visible_or_404(case_id)
+    colleague = id_or_none(request.form.get("colleague"))
+    if colleague is None:
+        flash(_("Choose a colleague who works this queue."), "error")
+        return redirect(url_for("staff.case", case_id=case_id))
+    return _act(
+        case_id,
+        lambda: commands.hand_over(case_id, current_user, colleague, _version(), request.form.get("reason", "")),
+        _("Handed over."),
+    )
 
 
 @bp.post("/cases/<int:case_id>/assign")

@@ -18,8 +18,8 @@ from cases import access, deadlines, search, workflow
 from cases.commands import unit
 from cases.commands.searchindex import index_terms
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, lock_case, record, touch
-from cases.models import Case, CategorySetting, Event, Evidence, Message, Queue, User
-from cases.vocabulary import Action, ActorType, MessageKind, Priority
+from cases.models import Case, CategorySetting, Event, Evidence, Message, Queue, QueueMembership, User
+from cases.vocabulary import Action, ActorType, MessageKind, Priority, Role
 from cases.workflow import Status
 from i18n import N_
 from storage import db
@@ -89,6 +89,35 @@ def assign(
         new=assignee_id,
         reason=reason.strip() or None,
     )
+    return case
+
+
+@command
+def hand_over(
+    case_id: int, actor: User, colleague_id: int, expected_version: int | None = None, reason: str = ""
+) -> Case:
+    """A case worker of the queue hands an open case to a colleague in the same queue (audited as an
+    assignment by the case worker). Supervisors assign with ``assign``."""
+    if actor.role != Role.CASEWORKER:
+        raise Forbidden(N_("Only case workers hand cases to colleagues; supervisors assign them."))
+    case = lock_case(case_id, actor, expected_version)
+    if not case.is_open:
+        raise CommandError(N_("This case is finished; it cannot be handed over."))
+    colleague = db.session.get(User, colleague_id)
+    if (
+        colleague is None
+        or not colleague.active
+        or colleague.role != Role.CASEWORKER
+        or db.session.get(QueueMembership, (colleague.id, case.queue_id)) is None
+    ):
+        raise CommandError(N_("Choose a colleague who works this queue."))
+    if case.assignee_id == colleague.id:
+        raise CommandError(N_("The case is already assigned that way."))
+    now = unit.utcnow()
+    old = case.assignee_id
+    case.assignee_id = colleague.id
+    touch(case, now)
+    _staff_event(case, actor, Action.ASSIGNED, now, old=old, new=colleague.id, reason=reason.strip() or None)
     return case
 
 

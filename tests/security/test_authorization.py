@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff.home", "GET"): e(LOGIN, 200, 200, 200, ADMIN_HOME),
     ("staff.queue", "GET"): e(LOGIN, 200, 404, 200, 403),
     ("staff.search", "GET"): e(LOGIN, 200, 200, 200, 403),  # results only from one's own queues
+    ("staff.hand_over", "POST"): e(LOGIN, BACK, 404, 403, 403),  # supervisors assign instead
     ("staff.report_for_someone", "GET"): e(LOGIN, 200, 200, 200, 403),
     ("staff.report_for_someone", "POST"): e(LOGIN, 422, 422, 422, 403),  # empty form comes back with errors
     ("staff.bulk", "POST"): e(LOGIN, SELF_QUEUE, 404, SELF_QUEUE, 403),  # nothing ticked: back to the queue

@@ -113,6 +113,7 @@ FORMS = {
     "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
     "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
     "supervise.decide": ("supervisor", {}),
+    "staff.hand_over": ("caseworker", {"colleague": "{user_id}", "version": "1"}),
     "staff.bulk": (
         "supervisor",
         {"case": "{case_id}", "bulk-action": "status", "bulk-target": "rejected", "bulk-reason": "x"},

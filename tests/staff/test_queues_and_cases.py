@@ -484,3 +484,30 @@ def test_a_finished_case_shows_no_empty_actions_heading(app, make_case, staff):
     set_case(case.id, status="closed", is_open=False, finished_at=datetime.now(UTC), assignee_id=worker.id)
     assert 'id="actions-title"' not in page(client.get(f"/staff/cases/{case.id}"))
     assert 'id="actions-title"' in page(boss.get(f"/staff/cases/{case.id}"))  # reopen, legal hold…
+
+
+def test_a_case_worker_hands_a_case_to_a_colleague_in_the_same_queue(app, make_case, make_user, staff):
+    client, me = staff("caseworker", ["general"])
+    colleague = make_user("caseworker", ["general"])
+    outsider = make_user("caseworker", ["women"])
+    case = make_case().case
+    commands.claim(case.id, me)
+    body = page(client.get(f"/staff/cases/{case.id}"))
+    assert "Hand to a colleague in this queue" in body and colleague.name in body and outsider.name not in body
+    client.post(f"/staff/cases/{case.id}/hand-over", data={"colleague": str(outsider.id), "version": "2"})
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).assignee_id == me.id  # refused: not in this queue
+    response = client.post(
+        f"/staff/cases/{case.id}/hand-over", data={"colleague": str(colleague.id), "version": "2", "reason": "Leave"}
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).assignee_id == colleague.id
+    event = chain(case.id)[-1]
+    assert (event.action, event.actor_id, event.old_value, event.new_value, event.reason) == (
+        "assigned",
+        me.id,
+        str(me.id),
+        str(colleague.id),
+        "Leave",
+    )
