@@ -27,7 +27,7 @@ from cases.categories import ANSWER_LABELS, CATEGORIES, CATEGORY_BY_SLUG, REGION
 from cases.evidence import ALLOWED
 from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, User
 from cases.refusals import Refused
-from cases.vocabulary import CASE_ROLES, Channel, MessageKind, Role
+from cases.vocabulary import CASE_ROLES, CHANNEL_TITLES, Channel, MessageKind, Role
 from cases.workflow import Status
 from i18n import N_
 from intake.forms import local_today
@@ -49,6 +49,16 @@ from storage import db, writes_on_get
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 # In the session after a successful action on a case: the redirect to it logs no second view.
 ACTED_ON = "acted_on"
+
+
+@bp.app_context_processor
+def _case_row_labels() -> dict:
+    """What the case rows of staff pages name (category, region, channel), by slug."""
+    return {
+        "category_name": lambda slug: CATEGORY_BY_SLUG[slug].name if slug in CATEGORY_BY_SLUG else slug,
+        "region_name": lambda slug: REGION_LABELS.get(slug, slug),
+        "channel_title": lambda value: {c.value: t for c, t in CHANNEL_TITLES.items()}.get(value, value),
+    }
 
 
 def _now() -> datetime:

@@ -511,3 +511,16 @@ def test_a_case_worker_hands_a_case_to_a_colleague_in_the_same_queue(app, make_c
         str(colleague.id),
         "Leave",
     )
+
+
+def test_queue_rows_show_what_and_where_to_triage_from(app, make_case, staff):
+    client, _ = staff("caseworker", ["general"])
+    narrative = "The director of the orphanage in Taraz locks the children in the cellar at night. " * 3
+    case = make_case(narrative=narrative, region="aktobe").case
+    row = next(
+        r for r in re.findall(r"<tr>.*?</tr>", page(client.get("/staff/queues/general")), re.S) if case.reference in r
+    )
+    assert "Aktobe Region" in row
+    assert "The director of the orphanage in Taraz locks the children" in row and "…" in row
+    assert narrative not in row  # an excerpt, not the whole text
+    assert re.search(r"<time datetime=\"[^\"]+\" title=\"[^\"]+\">[^<]* ago</time>", row)
