@@ -161,6 +161,9 @@ class Case(db.Model):
         # Queue pages: open cases of a queue, urgent first, then due date, then age.
         Index("ix_cases_queue_order", "queue_id", "is_open", "priority", "due_at", "id"),
         Index("ix_cases_assignee_open", "assignee_id", "is_open", "priority", "due_at", "id"),
+        # The same order within one category or region of a queue (the queue page's filters).
+        Index("ix_cases_queue_category", "queue_id", "category", "is_open", "priority", "due_at", "id"),
+        Index("ix_cases_queue_region", "queue_id", "region", "is_open", "priority", "due_at", "id"),
         Index("ix_cases_retention", "is_open", "finished_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

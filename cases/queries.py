@@ -70,6 +70,8 @@ class QueueFilter:
     status: str = "open"  # open / all / a status value
     who: str = "anyone"  # anyone / me / unassigned
     overdue: bool = False
+    category: str = ""  # a category slug, or "" for any
+    region: str = ""  # a region slug, or "" for any
 
 
 def queue_page(
@@ -95,6 +97,10 @@ def queue_page(
         stmt = stmt.where(Case.assignee_id.is_(None))
     if f.overdue:
         stmt = stmt.where(Case.is_overdue(now))
+    if f.category:  # each has an index of its own in queue order (ix_cases_queue_category/_region)
+        stmt = stmt.where(Case.category == f.category)
+    if f.region:
+        stmt = stmt.where(Case.region == f.region)
     cursor = decode_cursor(after)
     if cursor:
         p, due, case_id = cursor

@@ -151,10 +151,13 @@ def queue(slug: str):
         if case is not None and access.can_see(db.session, current_user, case):
             return redirect(url_for("staff.case", case_id=case.id))
         flash(_("No case with reference %(ref)s in your queues.", ref=ref[:40]), "error")
+    category, region = request.args.get("category", ""), request.args.get("region", "")
     f = queries.QueueFilter(
         status=request.args.get("status", "open"),
         who=request.args.get("who", "anyone"),
         overdue=request.args.get("overdue") == "1",
+        category=category if category in CATEGORY_BY_SLUG else "",
+        region=region if region in REGION_LABELS else "",
     )
     now = _now()
     cases, next_cursor = queries.queue_page(q.id, f, current_user, request.args.get("after"), now)
@@ -166,6 +169,8 @@ def queue(slug: str):
         next_cursor=next_cursor,
         now=now,
         statuses=list(Status),
+        categories=CATEGORIES,
+        regions=REGION_LABELS,
         bulk_form=_bulk_form(q),
     )
 

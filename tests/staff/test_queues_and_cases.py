@@ -524,3 +524,23 @@ def test_queue_rows_show_what_and_where_to_triage_from(app, make_case, staff):
     assert "The director of the orphanage in Taraz locks the children" in row and "…" in row
     assert narrative not in row  # an excerpt, not the whole text
     assert re.search(r"<time datetime=\"[^\"]+\" title=\"[^\"]+\">[^<]* ago</time>", row)
+
+
+def test_queue_filters_by_category_and_region_and_pages_keep_them(app, make_case, staff):
+    client, _ = staff("supervisor")
+    cases = [
+        make_case(category=category, region=region).case
+        for category, region in [("expression", "aktobe")] * 3 + [("expression", "astana"), ("other", "aktobe")]
+    ]
+    slug = cases[0].queue.slug
+    in_queue = [c for c in cases if c.queue.slug == slug]
+
+    def expected(category=None, region=None):
+        return sorted(c.reference for c in in_queue if category in (None, c.category) and region in (None, c.region))
+
+    listed = refs(client.get(f"/staff/queues/{slug}?category=expression&region=aktobe"))
+    assert sorted(listed) == expected("expression", "aktobe") and len(listed) == 3
+    assert sorted(refs(client.get(f"/staff/queues/{slug}?region=aktobe"))) == expected(region="aktobe")
+    assert sorted(refs(client.get(f"/staff/queues/{slug}?category=nonsense"))) == expected()  # unknown: no filter
+    body = page(client.get(f"/staff/queues/{slug}?category=expression"))
+    assert '<option value="expression" selected' in body
