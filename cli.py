@@ -16,7 +16,7 @@ from sqlalchemy import inspect, make_url, select
 from sqlalchemy.exc import OperationalError
 
 import storage
-from cases import accounts, audit, commands, routing, seed
+from cases import accounts, audit, commands, notify, queries, routing, seed
 from cases.categories import CATEGORIES
 from cases.models import SEALED_MODELS, Case, Event, Queue, RoutingRule, User
 from cases.refusals import Refused
@@ -30,6 +30,7 @@ audit_cli = AppGroup("audit", help="Verify and checkpoint the audit trail.")
 keys_cli = AppGroup("keys", help="Data-encryption keys.")
 retention_cli = AppGroup("retention", help="Destroy personal content past its retention period.")
 search_cli = AppGroup("search", help="The blind search index of the encrypted texts.")
+escalation_cli = AppGroup("escalation", help="Tell supervisors about cases late on a service level.")
 
 
 @click.command("init-db")
@@ -323,6 +324,23 @@ def search_rebuild(new_key: bool) -> None:
     click.echo(f"Search index rebuilt for {cases} case(s) under key {key_id}.")
 
 
+@escalation_cli.command("run")
+def escalation_run() -> None:
+    """Mark cases that became late on a target (once each, audited) and, when mail is configured,
+    send each queue's supervisors one content-free e-mail with the number. Run it every few
+    minutes (a systemd timer or cron); a run handles at most 500 cases, the next the rest."""
+    now = datetime.now(UTC)
+    done = [e for e in (commands.escalate(i, now) for i in commands.due_for_escalation(now)) if e is not None]
+    per_queue: dict[int, int] = {}
+    for e in done:
+        per_queue[e.queue_id] = per_queue.get(e.queue_id, 0) + 1
+    mailed = 0
+    if notify.enabled(current_app):
+        for queue_id, count in per_queue.items():
+            mailed += notify.send_escalation(queries.escalation_recipients(queue_id), count)
+    click.echo(f"Escalated {len(done)} late case(s) in {len(per_queue)} queue(s); {mailed} e-mail(s) sent.")
+
+
 def require_database() -> None:
     """Every command but init-db works on an existing, migrated database. Without one it stops
     with one line saying which database it looked at and how to point elsewhere, and creates
@@ -346,6 +364,6 @@ def require_database() -> None:
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, create_user):
         app.cli.add_command(command)
-    for group in (routing_cli, cases_cli, users_cli, audit_cli, keys_cli, retention_cli, search_cli):
+    for group in (routing_cli, cases_cli, users_cli, audit_cli, keys_cli, retention_cli, search_cli, escalation_cli):
         group.callback = require_database  # runs before any of the group's commands
         app.cli.add_command(group)

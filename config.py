@@ -129,6 +129,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_USE_TLS", False, "`1`: STARTTLS.", _bool),
     Setting("MAIL_FROM", "shagym@localhost", "Sender address of notifications."),
     Setting(
+        "STAFF_URL",
+        None,
+        "Address of the staff pages (e.g. `https://shagym.example.org/staff`) for the link in "
+        "escalation e-mails, which a scheduled job sends outside any request.",
+    ),
+    Setting(
         "QUICK_EXIT_URL",
         "https://www.google.com/search?q=weather+forecast",
         "Neutral page opened by the “Leave this site quickly” button.",

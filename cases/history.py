@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Optional
 
 from cases.vocabulary import ACTION_TITLES, PRIORITY_TITLES, Action, Priority
@@ -104,3 +104,17 @@ def entries(events: Iterable, labels: Labels) -> list[Entry]:
             )
         )
     return out
+
+
+# "Also open now": someone else opened the case within this window.
+OPEN_NOW = timedelta(minutes=2)
+
+
+def recent_viewers(events: Iterable, me: int, now: datetime, window: timedelta = OPEN_NOW) -> list[int]:
+    """Staff other than ``me`` who opened the case within ``window`` before ``now``, most recent
+    first (from the case's own events, which the page has loaded anyway)."""
+    seen: dict[int, datetime] = {}
+    for e in events:
+        if e.action == Action.VIEWED and e.actor_id and e.actor_id != me and now - e.created_at <= window:
+            seen[e.actor_id] = max(seen.get(e.actor_id, e.created_at), e.created_at)
+    return sorted(seen, key=seen.__getitem__, reverse=True)

@@ -25,11 +25,12 @@ from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.vocabulary import AccessKind, Answer, Channel, MessageKind, Priority, Role, check_in
-from cases.workflow import CLOCK_RUNNING, Status
+from cases.workflow import CLOCK_RUNNING, RESOLUTION_RUNNING, Status
 from storage import db
 from storage.types import Sealed, UTCDateTime, seal_pending, sealed_fields, utcnow
 
 CLOCK_RUNNING_VALUES = frozenset(s.value for s in CLOCK_RUNNING)
+RESOLUTION_RUNNING_VALUES = frozenset(s.value for s in RESOLUTION_RUNNING)
 PRIORITY_RANGE = f"priority BETWEEN {min(Priority)} AND {max(Priority)}"
 
 
@@ -41,6 +42,8 @@ class CategorySetting(db.Model):
     position: Mapped[int] = mapped_column(Integer)
     first_response_hours: Mapped[Optional[int]] = mapped_column(Integer)
     first_response_working_days: Mapped[int] = mapped_column(Integer, default=3)
+    # The resolution target in the office's working days; None: no target for this category.
+    resolution_working_days: Mapped[Optional[int]] = mapped_column(Integer)
     retention_days: Mapped[Optional[int]] = mapped_column(Integer)
 
 
@@ -165,6 +168,12 @@ class Case(db.Model):
         Index("ix_cases_queue_category", "queue_id", "category", "is_open", "priority", "due_at", "id"),
         Index("ix_cases_queue_region", "queue_id", "region", "is_open", "priority", "due_at", "id"),
         Index("ix_cases_retention", "is_open", "finished_at"),
+        # The queue page's other orders: by due date, and oldest first.
+        Index("ix_cases_queue_due", "queue_id", "is_open", "due_at", "id"),
+        Index("ix_cases_queue_age", "queue_id", "is_open", "created_at", "id"),
+        # The escalation list and the escalation run: open cases late on either target.
+        Index("ix_cases_open_due", "is_open", "due_at"),
+        Index("ix_cases_open_resolution", "is_open", "resolution_due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
@@ -200,6 +209,12 @@ class Case(db.Model):
     finished_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     # When the reporter got a first response (message, referral, rejection): the clock stops.
     first_response_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # The resolution target (None: the category has none); paused like ``due_at`` while awaiting.
+    resolution_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # When the case left the open statuses (resolved, closed, rejected); None while open.
+    resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # When the supervisors were told that the case is late (they are told once).
+    escalated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Reporter-visible activity (tracking page) and unread reporter messages (staff pages).
     public_updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -233,6 +248,19 @@ class Case(db.Model):
     @is_overdue.expression
     def _is_overdue_sql(cls, now: datetime):  # noqa: N805 - SQLAlchemy passes the class
         return and_(cls.status.in_(CLOCK_RUNNING_VALUES), cls.first_response_at.is_(None), cls.due_at < now)
+
+    @hybrid_method
+    def is_resolution_late(self, now: datetime) -> bool:
+        """The resolution clock runs (open, not awaiting the reporter) and its target has passed."""
+        return (
+            self.status in RESOLUTION_RUNNING_VALUES
+            and self.resolution_due_at is not None
+            and self.resolution_due_at < now
+        )
+
+    @is_resolution_late.expression
+    def _is_resolution_late_sql(cls, now: datetime):  # noqa: N805 - SQLAlchemy passes the class
+        return and_(cls.status.in_(RESOLUTION_RUNNING_VALUES), cls.resolution_due_at < now)
 
 
 class Event(db.Model):
@@ -340,6 +368,21 @@ class AccessRequest(db.Model):
     @property
     def queue_slugs(self) -> list[str]:
         return json.loads(self.queues) if self.queues else []
+
+
+class SavedView(db.Model):
+    """A staff member's named queue filter ("my late torture cases"), listed on their start page."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_views_user_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queues.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    params: Mapped[str] = mapped_column(Text)  # the filter's query string, checked again when used
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    queue: Mapped[Queue] = relationship(lazy="joined")
 
 
 class TrackingSession(db.Model):

@@ -74,12 +74,40 @@ def _discard(session: Session) -> None:
 
 def send(address: str) -> bool:
     """Send the content-free notification; failures are logged without the address."""
-    cfg = current_app.config
     msg = EmailMessage()
     msg["Subject"] = SUBJECT
-    msg["From"] = cfg["MAIL_FROM"]
     msg["To"] = address
     msg.set_content(BODY.format(url=url_for("track.track", _external=True) if has_request_context() else "/track"))
+    return _deliver(msg, "reporter notification")
+
+
+ESCALATION_SUBJECT = "Shagym: кешіккен істер / просроченные дела / late cases"
+ESCALATION_BODY = """Shagym: {count} іс мерзімінен кешікті. Басшыға арналған тізімді қараңыз. /
+Shagym: просрочено дел: {count}. Посмотрите список для руководителя. /
+Shagym: {count} case(s) are late. See the escalation list.
+{url}
+
+--
+Бұл хатта істер туралы мәлімет жоқ. / В этом письме нет сведений о делах. / This email contains no case details.
+"""
+
+
+def send_escalation(addresses: list[str], count: int) -> bool:
+    """Tell supervisors that ``count`` cases became late: no reference, category or content,
+    only the number and where to look (STAFF_URL, when set). One message to all of them."""
+    if not addresses:
+        return False
+    base = (current_app.config.get("STAFF_URL") or "").rstrip("/")
+    msg = EmailMessage()
+    msg["Subject"] = ESCALATION_SUBJECT
+    msg["To"] = ", ".join(addresses)
+    msg.set_content(ESCALATION_BODY.format(count=count, url=f"{base}/supervise/escalations" if base else ""))
+    return _deliver(msg, "escalation notice")
+
+
+def _deliver(msg: EmailMessage, what: str) -> bool:
+    cfg = current_app.config
+    msg["From"] = cfg["MAIL_FROM"]
     try:
         with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:
             if cfg.get("MAIL_USE_TLS"):
@@ -88,7 +116,7 @@ def send(address: str) -> bool:
                 smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
             smtp.send_message(msg)
     except (OSError, smtplib.SMTPException) as exc:
-        log.warning("reporter notification not sent: %s", type(exc).__name__)
+        log.warning("%s not sent: %s", what, type(exc).__name__)
         return False
     return True
 

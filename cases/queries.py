@@ -2,19 +2,17 @@
 
 Nothing here writes. Every query is bounded and indexed.
 
-Queue pages use keyset pagination on (priority, due_at, id), which the
-``ix_cases_queue_order`` index serves directly; counts are capped so a page
-costs the same at a thousand or a million cases.
+Queue pages, their filters, orders and counts are in ``cases/triage.py``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Integer, Select, exists, func, literal, select, tuple_
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from cases import accounts, history, receipts, search
@@ -30,115 +28,10 @@ from cases.models import (
     TrackingSession,
     User,
 )
-from cases.vocabulary import Action, MessageKind, Priority, Role
+from cases.triage import PAGE_SIZE
+from cases.vocabulary import Action, MessageKind, Role
 from cases.workflow import FINISHED_STATUSES, Status
 from storage import db
-from storage.types import MAX_ID, UTCDateTime
-
-PAGE_SIZE = 50
-COUNT_CAP = 1000
-
-
-def capped_count(stmt: Select) -> int:
-    """Count at most COUNT_CAP rows (shown as "1000+")."""
-    sub = stmt.with_only_columns(Case.id).limit(COUNT_CAP + 1).subquery()
-    return db.session.scalar(select(func.count()).select_from(sub)) or 0
-
-
-@dataclass
-class QueueSummary:
-    queue: Queue
-    open: int
-    unassigned: int
-    overdue: int
-    urgent: int
-
-
-def queue_summary(queue: Queue, now: datetime) -> QueueSummary:
-    base = select(Case.id).where(Case.queue_id == queue.id, Case.is_open.is_(True))
-    return QueueSummary(
-        queue,
-        capped_count(base),
-        capped_count(base.where(Case.assignee_id.is_(None))),
-        capped_count(base.where(Case.is_overdue(now))),
-        capped_count(base.where(Case.priority == Priority.URGENT)),
-    )
-
-
-@dataclass(frozen=True)
-class QueueFilter:
-    status: str = "open"  # open / all / a status value
-    who: str = "anyone"  # anyone / me / unassigned
-    overdue: bool = False
-    category: str = ""  # a category slug, or "" for any
-    region: str = ""  # a region slug, or "" for any
-
-
-def queue_page(
-    queue_id: Optional[int],
-    f: QueueFilter,
-    me: User,
-    after: Optional[str],
-    now: datetime,
-    assignee_id: Optional[int] = None,
-) -> tuple[list[Case], Optional[str]]:
-    stmt = select(Case)
-    if queue_id is not None:
-        stmt = stmt.where(Case.queue_id == queue_id)
-    if assignee_id is not None:
-        stmt = stmt.where(Case.assignee_id == assignee_id)
-    if f.status == "open":
-        stmt = stmt.where(Case.is_open.is_(True))
-    elif f.status in {s.value for s in Status}:
-        stmt = stmt.where(Case.status == f.status)
-    if f.who == "me":
-        stmt = stmt.where(Case.assignee_id == me.id)
-    elif f.who == "unassigned":
-        stmt = stmt.where(Case.assignee_id.is_(None))
-    if f.overdue:
-        stmt = stmt.where(Case.is_overdue(now))
-    if f.category:  # each has an index of its own in queue order (ix_cases_queue_category/_region)
-        stmt = stmt.where(Case.category == f.category)
-    if f.region:
-        stmt = stmt.where(Case.region == f.region)
-    cursor = decode_cursor(after)
-    if cursor:
-        p, due, case_id = cursor
-        stmt = stmt.where(
-            tuple_(Case.priority, Case.due_at, Case.id)
-            > tuple_(literal(p, Integer), literal(due, UTCDateTime()), literal(case_id, Integer))
-        )
-    stmt = stmt.order_by(Case.priority, Case.due_at, Case.id).limit(PAGE_SIZE + 1)
-    rows = list(db.session.scalars(stmt))
-    next_cursor = None
-    if len(rows) > PAGE_SIZE:
-        rows = rows[:PAGE_SIZE]
-        last = rows[-1]
-        next_cursor = encode_cursor(last)
-    return rows, next_cursor
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-
-
-def encode_cursor(case: Case) -> str:
-    """``priority.due-in-microseconds.id`` of the last row; integer arithmetic, so exact."""
-    return f"{case.priority}.{(case.due_at - _EPOCH) // _MICROSECOND}.{case.id}"
-
-
-def decode_cursor(after: Optional[str]):
-    """The keyset position, or None for anything malformed or out of range (the first page)."""
-    if not after or len(after) > 60:
-        return None
-    try:
-        p, micros, case_id = (int(x) for x in after.split("."))
-        due = _EPOCH + micros * _MICROSECOND
-    except (ValueError, OverflowError):
-        return None
-    if not (0 <= p <= 3 and 0 <= case_id <= MAX_ID):
-        return None
-    return p, due, case_id
 
 
 def find_reference(reference: str) -> Optional[Case]:
@@ -310,6 +203,15 @@ def has_pending_access(user: User) -> bool:
         )
         is not None
     )
+
+
+def escalation_recipients(queue_id: int) -> list[str]:
+    """The addresses of the queue's active supervisors; if it has none, of every active supervisor."""
+    supervisors = select(User.email).where(User.role == Role.SUPERVISOR, User.active.is_(True)).order_by(User.id)
+    members = supervisors.join(QueueMembership, QueueMembership.user_id == User.id).where(
+        QueueMembership.queue_id == queue_id
+    )
+    return list(db.session.scalars(members)) or list(db.session.scalars(supervisors))
 
 
 # --- search ---------------------------------------------------------------------------------

@@ -57,6 +57,9 @@ CATEGORY_QUEUE = {
 }
 
 FIRST_RESPONSE_HOURS = {"torture": 24, "life": 24}
+# Resolution targets in working days (the same starting point as migration 0015).
+RESOLUTION_WORKING_DAYS = {"torture": 10, "life": 10}
+DEFAULT_RESOLUTION_WORKING_DAYS = 15
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ def seed_reference_data() -> list[str]:
                     position=position,
                     first_response_hours=FIRST_RESPONSE_HOURS.get(c.slug),
                     first_response_working_days=3,
+                    resolution_working_days=RESOLUTION_WORKING_DAYS.get(c.slug, DEFAULT_RESOLUTION_WORKING_DAYS),
                 )
             )
             added.append(f"category {c.slug}")

@@ -55,6 +55,7 @@ class Action(StrEnum):
     EVIDENCE_DOWNLOADED = N_("evidence_downloaded")
     LEGAL_HOLD = N_("legal_hold")
     CONTENT_DESTROYED = N_("content_destroyed")
+    ESCALATED = N_("escalated")
     RECEIPT_REISSUED = N_("receipt_reissued")
     USER_CREATED = N_("user_created")
     USER_DEACTIVATED = N_("user_deactivated")
@@ -70,6 +71,9 @@ class Action(StrEnum):
     ACCESS_REQUESTED = N_("access_requested")
     ACCESS_APPROVED = N_("access_approved")
     ACCESS_REFUSED = N_("access_refused")
+    SERVICE_LEVEL_CHANGED = N_("service_level_changed")
+    VIEW_SAVED = N_("view_saved")
+    VIEW_DELETED = N_("view_deleted")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
@@ -91,6 +95,7 @@ ACTION_TITLES = {
     Action.EVIDENCE_DOWNLOADED: N_("file downloaded"),
     Action.LEGAL_HOLD: N_("legal hold changed"),
     Action.CONTENT_DESTROYED: N_("content destroyed"),
+    Action.ESCALATED: N_("late: supervisors alerted"),
     Action.RECEIPT_REISSUED: N_("receipt issued again"),
 }
 

@@ -62,6 +62,9 @@ PUBLIC_EXPLANATIONS = {
 OPEN_STATUSES = frozenset({Status.NEW, Status.TRIAGE, Status.INVESTIGATING, Status.AWAITING_INFO, Status.REFERRED})
 # Statuses in which the first-response clock runs (awaiting_info pauses it).
 CLOCK_RUNNING = frozenset({Status.NEW, Status.TRIAGE, Status.INVESTIGATING})
+# Statuses in which the resolution clock runs: every open one except awaiting the reporter
+# (a referred case is still the office's to resolve).
+RESOLUTION_RUNNING = OPEN_STATUSES - {Status.AWAITING_INFO}
 FINISHED_STATUSES = frozenset({Status.CLOSED, Status.REJECTED})
 # Moves that answer the reporter for the first-response target (so does the first message to them).
 FIRST_RESPONSES = frozenset({Status.REFERRED, Status.REJECTED})

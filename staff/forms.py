@@ -26,6 +26,7 @@ PRIORITY_CHOICES = [(p.label, _l(PRIORITY_TITLES[p])) for p in Priority]
 # Our own words for WTForms' built-in checks, so every message is in our catalogs.
 REQUIRED = _l("Fill in this field.")
 TOO_LONG = _l("Write at most %(max)d characters.")
+OUT_OF_RANGE = _l("Use a whole number from %(min)s to %(max)s.")
 
 
 class LoginForm(Form):
@@ -164,7 +165,7 @@ class RuleForm(Form):
     name = StringField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
     position = IntegerField(
         _l("Position (lower runs first)"),
-        validators=[InputRequired(REQUIRED), NumberRange(1, 99999, _l("Use a whole number from %(min)s to %(max)s."))],
+        validators=[InputRequired(REQUIRED), NumberRange(1, 99999, OUT_OF_RANGE)],
     )
     category = SelectField(_l("Category"))
     immediate_danger = SelectField(_l("Immediate danger"), choices=[ANY, ("yes", _l("yes")), ("no", _l("no"))])
@@ -192,6 +193,28 @@ class BulkForm(Form):
     assignee = SelectField(_l("Assign to"), coerce=str, validators=[Optional()], validate_choice=False)
     queue = SelectField(_l("Move to queue"), validators=[Optional()], validate_choice=False)
     reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500, message=TOO_LONG)])
+
+
+class SavedViewForm(Form):
+    """A name for the queue page's current filter (the filter itself comes as hidden fields)."""
+
+    name = StringField(_l("Name of this view"), validators=[Optional(), Length(max=80, message=TOO_LONG)])
+
+
+class ServiceLevelForm(Form):
+    """A category's service-level targets (administrators)."""
+
+    first_response_hours = IntegerField(
+        _l("First response within (hours)"), validators=[Optional(), NumberRange(min=1, max=720, message=OUT_OF_RANGE)]
+    )
+    first_response_working_days = IntegerField(
+        _l("First response within (working days)"),
+        validators=[InputRequired(REQUIRED), NumberRange(min=1, max=260, message=OUT_OF_RANGE)],
+    )
+    resolution_working_days = IntegerField(
+        _l("Resolution within (working days)"),
+        validators=[Optional(), NumberRange(min=1, max=260, message=OUT_OF_RANGE)],
+    )
 
 
 class StaffReportForm(ReportForm):

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit, commands, history, queries
+from cases import audit, commands, history, queries, triage
 from cases.models import Checkpoint, Queue, User
 from cases.refusals import Refused
 from cases.vocabulary import ACTION_TITLES, CASE_ACTIONS, Role
@@ -68,6 +68,22 @@ def activity():
         queues=queues,
         actions=ACTIONS,
         action_titles=ACTION_TITLES,
+    )
+
+
+@bp.get("/escalations")
+def escalations():
+    """Open cases late on a service level, the most late first: late for a first response, and
+    late for resolution (both clocks paused while awaiting the reporter)."""
+    queue_id = id_or_none(request.args.get("queue"))
+    queues = db.session.scalars(select(Queue).where(Queue.active.is_(True)).order_by(Queue.name)).all()
+    now = datetime.now(UTC)
+    return render_template(
+        "staff/escalations.html",
+        late=triage.late_cases(now, queue_id),
+        queues=queues,
+        queue_id=queue_id,
+        now=now,
     )
 
 

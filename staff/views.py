@@ -22,12 +22,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import access, audit, commands, evidence, history, queries, receipts, workflow
+from cases import access, audit, commands, deadlines, evidence, history, queries, receipts, triage, workflow
 from cases.categories import ANSWER_LABELS, CATEGORIES, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
 from cases.evidence import ALLOWED
-from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, User
+from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, SavedView, User
 from cases.refusals import Refused
-from cases.vocabulary import CASE_ROLES, CHANNEL_TITLES, Channel, MessageKind, Role
+from cases.vocabulary import CASE_ROLES, CHANNEL_TITLES, Channel, MessageKind, Priority, Role
 from cases.workflow import Status
 from i18n import N_
 from intake.forms import local_today
@@ -40,6 +40,7 @@ from staff.forms import (
     MoveForm,
     NoteForm,
     PriorityForm,
+    SavedViewForm,
     StaffReportForm,
     StatusForm,
 )
@@ -58,6 +59,7 @@ def _case_row_labels() -> dict:
         "category_name": lambda slug: CATEGORY_BY_SLUG[slug].name if slug in CATEGORY_BY_SLUG else slug,
         "region_name": lambda slug: REGION_LABELS.get(slug, slug),
         "channel_title": lambda value: {c.value: t for c, t in CHANNEL_TITLES.items()}.get(value, value),
+        "service_levels": deadlines.service_levels,
     }
 
 
@@ -83,9 +85,21 @@ def home():
     if current_user.role == Role.ADMIN:
         return redirect(url_for("staff_admin.users"))
     now = _now()
-    summaries = [queries.queue_summary(q, now) for q in _my_queues()]
-    mine, _next = queries.queue_page(None, queries.QueueFilter(), current_user, None, now, assignee_id=current_user.id)
-    return render_template("staff/home.html", summaries=summaries, mine=mine, now=now, cap=queries.COUNT_CAP)
+    summaries = [triage.queue_summary(q, now) for q in _my_queues()]
+    mine, _next = triage.queue_page(None, triage.QueueFilter(), current_user, None, now, assignee_id=current_user.id)
+    views = db.session.scalars(
+        select(SavedView).where(SavedView.user_id == current_user.id).order_by(SavedView.name)
+    ).all()
+    visible = {q.id for q in _my_queues()}
+    return render_template(
+        "staff/home.html",
+        summaries=summaries,
+        mine=mine,
+        now=now,
+        cap=triage.COUNT_CAP,
+        views=[v for v in views if v.queue_id in visible],  # a queue left since stays out of sight
+        delete_form=SavedViewForm(prefix="delete"),
+    )
 
 
 @bp.route("/reports/new", methods=["GET", "POST"])
@@ -139,28 +153,48 @@ def search():
     return render_template("staff/search.html", q=q, cases=cases, before=before, now=_now())
 
 
-@bp.get("/queues/<slug>")
-@roles(*CASE_ROLES)
-def queue(slug: str):
+def _queue_or_404(slug: str) -> Queue:
     q = db.session.scalar(select(Queue).where(Queue.slug == slug))
     if q is None or (current_user.role == Role.CASEWORKER and q.id not in access.queue_ids(db.session, current_user)):
         abort(404)
+    return q
+
+
+def _queue_filter(args) -> triage.QueueFilter:
+    return triage.QueueFilter.parse(args, set(CATEGORY_BY_SLUG), set(REGION_LABELS))
+
+
+def _queue_members(q: Queue) -> list[User]:
+    return list(
+        db.session.scalars(
+            select(User)
+            .join(QueueMembership, QueueMembership.user_id == User.id)
+            .where(QueueMembership.queue_id == q.id, User.active.is_(True))
+            .order_by(User.name)
+        )
+    )
+
+
+SORT_TITLES = {
+    "priority": N_("Urgent first, then due date"),
+    "due": N_("Due date, soonest first"),
+    "age": N_("Oldest first"),
+}
+
+
+@bp.get("/queues/<slug>")
+@roles(*CASE_ROLES)
+def queue(slug: str):
+    q = _queue_or_404(slug)
     ref = request.args.get("ref", "").strip()
     if ref:
         case = queries.find_reference(ref)
         if case is not None and access.can_see(db.session, current_user, case):
             return redirect(url_for("staff.case", case_id=case.id))
         flash(_("No case with reference %(ref)s in your queues.", ref=ref[:40]), "error")
-    category, region = request.args.get("category", ""), request.args.get("region", "")
-    f = queries.QueueFilter(
-        status=request.args.get("status", "open"),
-        who=request.args.get("who", "anyone"),
-        overdue=request.args.get("overdue") == "1",
-        category=category if category in CATEGORY_BY_SLUG else "",
-        region=region if region in REGION_LABELS else "",
-    )
+    f = _queue_filter(request.args)
     now = _now()
-    cases, next_cursor = queries.queue_page(q.id, f, current_user, request.args.get("after"), now)
+    cases, next_cursor = triage.queue_page(q.id, f, current_user, request.args.get("after"), now)
     return render_template(
         "staff/queue.html",
         queue=q,
@@ -171,8 +205,59 @@ def queue(slug: str):
         statuses=list(Status),
         categories=CATEGORIES,
         regions=REGION_LABELS,
+        priorities=list(Priority),
+        channels=CHANNEL_TITLES,
+        sorts=SORT_TITLES,
+        members=_queue_members(q) if current_user.role == Role.SUPERVISOR else [],
         bulk_form=_bulk_form(q),
+        view_form=SavedViewForm(prefix="view"),
     )
+
+
+@bp.post("/queues/<slug>/views")
+@roles(*CASE_ROLES)
+def save_view(slug: str):
+    """Keep the queue's current filter under a name; it is listed on the start page."""
+    q = _queue_or_404(slug)
+    form = SavedViewForm(prefix="view")
+    f = _queue_filter(request.form)
+    if form.validate():
+        try:
+            commands.save_view(current_user, q, form.name.data or "", f.query_string())
+        except Refused as exc:
+            flash(refusal_text(exc), "error")
+        else:
+            flash(
+                _("View “%(name)s” saved; it is on your start page.", name=" ".join(form.name.data.split())), "success"
+            )
+    else:
+        flash(_("Give the view a name."), "error")
+    return redirect(url_for("staff.queue", slug=q.slug, **f.params()))
+
+
+@bp.get("/views/<int:view_id>")
+@roles(*CASE_ROLES)
+def open_view(view_id: int):
+    """A saved view opens its queue with the filter parsed again (never trusted as stored)."""
+    view = db.session.get(SavedView, view_id)
+    if view is None or view.user_id != current_user.id:
+        abort(404)
+    q = _queue_or_404(view.queue.slug)
+    f = triage.QueueFilter.from_query_string(view.params, set(CATEGORY_BY_SLUG), set(REGION_LABELS))
+    return redirect(url_for("staff.queue", slug=q.slug, **f.params()))
+
+
+@bp.post("/views/<int:view_id>/delete")
+@roles(*CASE_ROLES)
+def delete_view(view_id: int):
+    """Delete one of one's own saved views (anyone else's is a 404, like a missing one)."""
+    SavedViewForm(prefix="delete").validate()  # CSRF is checked app-wide; the name is not needed here
+    try:
+        commands.delete_view(view_id, current_user)
+    except commands.NotFound:
+        abort(404)
+    flash(_("View deleted."), "success")
+    return redirect(url_for("staff.home"))
 
 
 BULK_LABELS = {
@@ -191,12 +276,7 @@ def _bulk_form(q: Queue) -> BulkForm:
     form.action.choices = [("", _("Choose an action"))] + [(a, _(BULK_LABELS[a])) for a in actions]
     form.target.choices = [("", _("Choose a status"))] + [(s.value, _(s.title)) for s in Status]
     if supervisor:
-        workers = db.session.scalars(
-            select(User)
-            .join(QueueMembership, QueueMembership.user_id == User.id)
-            .where(QueueMembership.queue_id == q.id, User.active.is_(True))
-            .order_by(User.name)
-        ).all()
+        workers = _queue_members(q)
         form.assignee.choices = [("", _("Nobody (unassigned)"))] + [(str(u.id), u.name) for u in workers]
         form.queue.choices = [("", _("Choose a queue"))] + [
             (other.slug, _(other.name))
@@ -212,9 +292,7 @@ def _bulk_form(q: Queue) -> BulkForm:
 def bulk(slug: str):
     """One action on the ticked cases; each case is its own audited command. The answer lists
     what was done and what was refused, and why."""
-    q = db.session.scalar(select(Queue).where(Queue.slug == slug))
-    if q is None or (current_user.role == Role.CASEWORKER and q.id not in access.queue_ids(db.session, current_user)):
-        abort(404)
+    q = _queue_or_404(slug)
     form = _bulk_form(q)
     ids = [i for i in (id_or_none(v) for v in request.form.getlist("case")) if i is not None]
     if not form.validate() or not ids:
@@ -316,11 +394,15 @@ def case(case_id: int):
             )
         ]
         hold_form = HoldForm(version=case.version, hold=not case.legal_hold)
+    now = _now()
+    labels = queries.history_labels(events)
     return render_template(
         "staff/case.html",
         case=case,
         events=events,
-        timeline=history.entries(events, queries.history_labels(events)),
+        timeline=history.entries(events, labels),
+        also_open=[labels.names.get(i, "") for i in history.recent_viewers(events, current_user.id, now)],
+        levels=deadlines.service_levels(case, now),
         messages=messages,
         evidence=evidence,
         broken=broken,
@@ -331,7 +413,7 @@ def case(case_id: int):
         move_form=move_form,
         hold_form=hold_form,
         note_form=NoteForm(),
-        now=_now(),
+        now=now,
         category=CATEGORY_BY_SLUG[case.category],
         region=REGION_LABELS.get(case.region, case.region),
         answers=ANSWER_LABELS,

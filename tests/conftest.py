@@ -11,10 +11,14 @@ Plain helpers (settings, reading pages, signing in, form data) are in tests/help
 
 from __future__ import annotations
 
+import email
+import email.policy
 import shutil
+import socket
 
 import pyotp
 import pytest
+from aiosmtpd.controller import Controller
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, select, text
 from sqlalchemy import event as sa_event
@@ -222,3 +226,32 @@ def no_triggers(app):
 def _password_hash() -> str:
     """The hash of PASSWORD under the current hasher (tests may swap in a cheap one)."""
     return accounts.hash_password(PASSWORD)
+
+
+# --- a real SMTP server on loopback, for the e-mail tests ---------------------------------------
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        text = f"{parsed['Subject']}\n{parsed.get_body(preferencelist=('plain',)).get_content()}"
+        self.messages.append((envelope.mail_from, envelope.rcpt_tos, text))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller.port, inbox
+    controller.stop()

@@ -21,11 +21,11 @@ from pathlib import Path
 import pyotp
 import pytest
 from itsdangerous import base64_decode
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from cases import commands, evidence
-from cases.models import Event, StaffSession, User
+from cases.models import Case, Event, StaffSession, User
 from storage import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -340,6 +340,13 @@ def stolen_copy(app, client):
 def sessions_of(user: User) -> int:
     """Server-side sessions the account has."""
     return db.session.scalar(select(func.count()).select_from(StaffSession).where(StaffSession.user_id == user.id))
+
+
+def set_case(case_id: int, commit: bool = True, **values) -> None:
+    """Put a case in a state directly (set-up, no audit event): ``set_case(id, due_at=...)``."""
+    db.session.execute(update(Case).where(Case.id == case_id).values(**values))
+    if commit:
+        db.session.commit()
 
 
 # --- time, failures and outside services ----------------------------------------------------

@@ -56,6 +56,14 @@ from cases.commands.reporter import (
     start_tracking,
 )
 from cases.commands.searchindex import rebuild_index
+from cases.commands.servicelevels import (
+    Escalated,
+    delete_view,
+    due_for_escalation,
+    escalate,
+    save_view,
+    set_service_levels,
+)
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, quietly, write_checkpoint
 
 __all__ = [
@@ -112,4 +120,10 @@ __all__ = [
     "sign_out",
     "toggle_rule",
     "write_checkpoint",
+    "Escalated",
+    "delete_view",
+    "due_for_escalation",
+    "escalate",
+    "save_view",
+    "set_service_levels",
 ]

@@ -42,6 +42,13 @@ def first_response_due(category: str, start: datetime, priority: int) -> datetim
     )
 
 
+def resolution_due(category: str, start: datetime) -> datetime | None:
+    """The resolution target for this category counted from ``start``; None if it has none."""
+    setting = db.session.get(CategorySetting, category)
+    days = setting.resolution_working_days if setting else None
+    return deadlines.resolution_due(start, days, ZoneInfo(current_app.config["OFFICE_TIMEZONE"]))
+
+
 @command
 def claim(case_id: int, actor: User, expected_version: int | None = None) -> Case:
     """Take an unassigned open case. Refused if someone else holds it (Conflict)."""
@@ -150,22 +157,28 @@ def change_status(
 
 
 def apply_transition(case: Case, t: workflow.Transition, now: datetime) -> None:
-    """Move the case along ``t`` (already checked): the one place that keeps the due clock,
-    open/finished flags and version right, for staff and for the reporter's reply alike."""
+    """Move the case along ``t`` (already checked): the one place that keeps the service-level
+    clocks, open/finished flags and version right, for staff and for the reporter's reply alike."""
     if case.status == Status.AWAITING_INFO.value and case.paused_at is not None:
+        # Both clocks stood still while the case waited for the reporter.
         case.due_at = deadlines.resume(case.due_at, case.paused_at, now)
+        if case.resolution_due_at is not None:
+            case.resolution_due_at = deadlines.resume(case.resolution_due_at, case.paused_at, now)
         case.paused_seconds += int((now - case.paused_at).total_seconds())
         case.paused_at = None
     if t.target == Status.AWAITING_INFO:
         case.paused_at = now
     if workflow.is_reopen(t):
         case.due_at = first_response_due(case.category, now, case.priority)
+        case.resolution_due_at = resolution_due(case.category, now)
         case.paused_seconds = 0
         case.first_response_at = None  # a reopened case owes the reporter a new first response
+        case.escalated_at = None  # and may be escalated again
     elif t.target in workflow.FIRST_RESPONSES:
         deadlines.meet_first_response(case, now)
     case.status = t.target.value
     case.is_open = t.target in workflow.OPEN_STATUSES
+    case.resolved_at = None if case.is_open else (case.resolved_at or now)
     case.finished_at = now if t.target in workflow.FINISHED_STATUSES else None
     case.public_updated_at = now
     touch(case, now)

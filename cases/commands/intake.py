@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from cases import evidence, receipts, routing
 from cases.commands import unit
-from cases.commands.casework import first_response_due
+from cases.commands.casework import first_response_due, resolution_due
 from cases.commands.searchindex import index_case
 from cases.commands.unit import CommandError, command, record, touch
 from cases.models import Case, Evidence, EvidenceDay, Queue, RoutingRule, User
@@ -145,6 +145,7 @@ def file_report(
         status=Status.NEW.value,
         is_open=True,
         due_at=first_response_due(report.category, now, decision.priority),
+        resolution_due_at=resolution_due(report.category, now),
         version=1,
     )
     session.add(case)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
 
 from cases import audit, commands, queries
-from cases.models import User
+from cases.models import Case, User
 from storage import db
 
 VALID_NARRATIVE = "A teacher at our school hits the children in my son's class and locks them in a cupboard."
@@ -153,6 +156,17 @@ def _deleted_case(page, live, case) -> None:
 DELETED_CASE_ID = 987654
 
 
+def _escalations(page, live, case) -> None:
+    """The supervisors' list of late cases with the busy case on it (two days late to resolve)."""
+    with live.app.app_context():
+        late = datetime.now(UTC) - timedelta(days=2)
+        db.session.execute(update(Case).where(Case.id == case.id).values(due_at=late, resolution_due_at=late))
+        db.session.commit()
+        db.session.remove()
+    _get("/staff/supervise/escalations")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
 def _search(page, live, case) -> None:
     _get(f"/staff/search?q={case.reference}")(page, live, case)
     page.locator("table.table tbody tr").first.wait_for()
@@ -190,6 +204,9 @@ STAFF = (
     Scenario("staff-report-receipt", _staff_receipt, "caseworker", False),
     Scenario("staff-account", _admin_user, "admin", False),
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
+    Scenario("staff-escalations", _escalations, "supervisor", False),
+    Scenario("staff-service-levels", _get("/staff/admin/service-levels/"), "admin", False),
+    Scenario("staff-service-level-edit", _get("/staff/admin/service-levels/torture"), "admin", False),
 )
 
 ALL = PUBLIC + STAFF

@@ -2,41 +2,10 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-
 import pytest
-from aiosmtpd.controller import Controller
 
 from cases import commands, workflow
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd hook name
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        text = f"{parsed['Subject']}\n{parsed.get_body(preferencelist=('plain',)).get_content()}"
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos, text))
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    yield controller.port, inbox
-    controller.stop()
-
+from tests.conftest import free_port
 
 NARRATIVE = "Officer Bekov hit my son with a baton at the Zhetysu district station."
 
@@ -94,7 +63,7 @@ def test_without_mail_settings_nothing_is_sent_and_staff_are_told(make_case, log
 
 
 def test_unreachable_mail_server_does_not_lose_the_message(make_app, make_case, make_user):
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port())
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port())
     with app.app_context(), app.test_request_context():
         filed = make_case(contact_email="x@example.org")
         worker = make_user("caseworker", ["general"])

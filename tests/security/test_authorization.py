@@ -22,7 +22,7 @@ from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
 
 ACTORS = ("anonymous", "caseworker_of_queue", "caseworker_of_other_queue", "supervisor", "admin")
-STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise")
+STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise", "service_levels")
 
 LOGIN = "login"  # 302 to the sign-in page
 BACK = "back"  # 302 back to the case page, with a flash message
@@ -33,6 +33,7 @@ SELF = "self"  # 302 to the same page (e.g. a saved form)
 RULES = "rules"  # 302 to the routing rules
 APPROVALS = "approvals"  # 302 to the access requests
 SELF_QUEUE = "queue"  # 302 back to the queue page
+LEVELS = "levels"  # 302 to the service-level targets
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -63,6 +64,10 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff.report_for_someone", "GET"): e(LOGIN, 200, 200, 200, 403),
     ("staff.report_for_someone", "POST"): e(LOGIN, 422, 422, 422, 403),  # empty form comes back with errors
     ("staff.bulk", "POST"): e(LOGIN, SELF_QUEUE, 404, SELF_QUEUE, 403),  # nothing ticked: back to the queue
+    # Saved views: each person's own (the view here is the queue case worker's).
+    ("staff.save_view", "POST"): e(LOGIN, SELF_QUEUE, 404, SELF_QUEUE, 403),
+    ("staff.open_view", "GET"): e(LOGIN, SELF_QUEUE, 404, 404, 403),
+    ("staff.delete_view", "POST"): e(LOGIN, HOME, 404, 404, 403),
     ("staff.case", "GET"): CASE_PAGE,
     ("staff.evidence_download", "GET"): CASE_PAGE,
     ("staff.claim", "POST"): CASE_ACTION,
@@ -75,6 +80,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # Supervision.
     ("supervise.activity", "GET"): SUPERVISOR_PAGE,
     ("supervise.audit_status", "GET"): SUPERVISOR_PAGE,
+    ("supervise.escalations", "GET"): SUPERVISOR_PAGE,
     # Four eyes: only a supervisor decides on case access that an admin asked for.
     ("supervise.approvals", "GET"): SUPERVISOR_PAGE,
     ("supervise.decide", "POST"): e(LOGIN, 403, 403, APPROVALS, 403),
@@ -91,6 +97,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff_admin.rules", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("staff_admin.rules", "POST"): e(LOGIN, 403, 403, 403, 200),
     ("staff_admin.toggle_rule", "POST"): e(LOGIN, 403, 403, 403, RULES),
+    ("service_levels.index", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("service_levels.edit", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("service_levels.edit", "POST"): e(LOGIN, 403, 403, 403, LEVELS),
 }
 
 # What a form sends, per endpoint: enough for the action to really happen when allowed.
@@ -103,6 +112,8 @@ FORMS = {
     "staff.move": {"queue": "children", "reason": "matrix"},
     "staff.hold": {"hold": "y", "reason": "matrix"},
     "staff_admin.user": {"queues": ["general"]},
+    "staff.save_view": {"view-name": "From the matrix", "status": "all"},
+    "service_levels.edit": {"first_response_working_days": "4", "resolution_working_days": "20"},
 }
 
 
@@ -166,6 +177,8 @@ def world(app, make_case, make_user):
         "user_id": target.id,
         "rule_id": rule.id,
         "evidence_id": evidence.id,
+        "category": "women",
+        "view_id": commands.save_view(users["caseworker_of_queue"], case.queue, "Mine", "who=me").id,
     }
     return {"case": case, "hidden": hidden, "users": users, "clients": clients, "values": values}
 
@@ -209,6 +222,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         RULES: "/staff/admin/routing",
         APPROVALS: "/staff/supervise/approvals",
         SELF_QUEUE: "/staff/queues/general",
+        LEVELS: "/staff/admin/service-levels/",
     }[expected]
     assert location.split("?")[0].endswith(target), (path, location)
 

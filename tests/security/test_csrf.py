@@ -76,6 +76,10 @@ def csrf_world(csrf_app):
             "reference": filed.case.reference,
             "slug": filed.case.queue.slug,
             "receipt": filed.receipt,
+            "category": "women",
+            "view_id": commands.save_view(
+                db.session.get(User, users["caseworker"]["id"]), filed.case.queue, "Mine", "who=me"
+            ).id,
         }
     clients = {}
     for role, user in users.items():
@@ -98,7 +102,13 @@ def csrf_world(csrf_app):
 
 # Who would be allowed to send each form, and what they would send: a forged request with
 # everything right except the token.
-SENDER = {"staff_admin": "admin", "staff": "supervisor", "supervise": "supervisor", "intake": "reporter"}
+SENDER = {
+    "staff_admin": "admin",
+    "service_levels": "admin",
+    "staff": "supervisor",
+    "supervise": "supervisor",
+    "intake": "reporter",
+}
 FORMS = {
     "staff_auth.login": ("anonymous", {"email": "caseworker@example.org", "password": PASSWORD}),
     "staff_auth.logout": ("supervisor", {}),
@@ -119,6 +129,9 @@ FORMS = {
         {"case": "{case_id}", "bulk-action": "status", "bulk-target": "rejected", "bulk-reason": "x"},
     ),
     "staff.report_for_someone": ("caseworker", {"channel": "phone", "narrative": NARRATIVE}),
+    "staff.save_view": ("caseworker", {"view-name": "Forged view", "who": "me"}),
+    "staff.delete_view": ("caseworker", {}),
+    "service_levels.edit": ("admin", {"first_response_working_days": "1", "resolution_working_days": "1"}),
     "staff_admin.users": (
         "admin",
         {"email": "new@example.org", "name": "New", "role": "admin", "password": "a long enough passphrase"},

@@ -64,7 +64,8 @@ def _all_rules() -> list[tuple[str, str, tuple[str, ...]]]:
 RULES = _all_rules()
 
 # GET answers other than 200 for a client with the right role.
-GET_STATUS = {"intake.language": 302, "intake.leave": 303}
+# A saved view is its owner's alone: the new supervisor here has none, so the headers of the 404.
+GET_STATUS = {"intake.language": 302, "intake.leave": 303, "staff.open_view": 404}
 REPORTER_ENDPOINTS = {"track.track_case", "track.track_reply", "track.track_leave"}
 
 
@@ -93,6 +94,8 @@ def route_world(app, make_user):
         "filename": "css/site.css",
         "request_id": 1,
         "decision": "refuse",
+        "category": "women",
+        "view_id": 1,
     }
 
     def client_for(role: str):
