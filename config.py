@@ -108,6 +108,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Default days after closing/rejection before personal content is destroyed (per category override in the database).",
         int,
     ),
+    Setting(
+        "STATS_THRESHOLD",
+        5,
+        "Statistics hide every count from 1 to this minus one (and what would reveal them).",
+        int,
+    ),
+    Setting("STATS_ROUND_TO", 0, "Statistics round every shown count to a multiple of this (`0`: no rounding).", int),
     Setting("MAX_FILE_MB", 20, "Largest evidence file, in MB.", int),
     Setting("MAX_CASE_FILES_MB", 100, "Total evidence per case, in MB.", int),
     Setting("MAX_CASE_FILES", 20, "Evidence files per case.", int),

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit, commands, history, queries, triage
+from cases import audit, commands, history, queries, stats, triage
+from cases.disclosure import TOTAL
 from cases.models import Checkpoint, Queue, User
 from cases.refusals import Refused
 from cases.vocabulary import ACTION_TITLES, CASE_ACTIONS, Role
+from i18n import N_
 from staff.gate import id_or_none
 from storage import db
 
@@ -84,6 +86,70 @@ def escalations():
         queues=queues,
         queue_id=queue_id,
         now=now,
+    )
+
+
+def _stats_request() -> stats.Request:
+    """The table asked for in the query string; the current year so far by default."""
+    tz = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
+    today = datetime.now(tz).date()
+
+    def day(name: str, default):
+        raw = request.args.get(name, "")
+        if not raw:
+            return default
+        try:
+            return datetime.strptime(raw[:10], "%Y-%m-%d").date()
+        except ValueError as exc:
+            raise stats.BadRequest(N_("Write dates as YYYY-MM-DD.")) from exc
+
+    return stats.Request(
+        rows=request.args.get("rows", "category"),
+        cols=request.args.get("cols", "outcome"),
+        since=day("since", today.replace(month=1, day=1)),
+        until=day("until", today),
+    )
+
+
+def _stats_table() -> stats.Table:
+    cfg = current_app.config
+    return stats.cross_table(
+        _stats_request(), ZoneInfo(cfg["OFFICE_TIMEZONE"]), cfg["STATS_THRESHOLD"], cfg["STATS_ROUND_TO"] or None
+    )
+
+
+@bp.get("/statistics")
+def statistics():
+    """A de-identified cross-table of reports: small counts and what would reveal them hidden."""
+    try:
+        table, problem = _stats_table(), None
+    except stats.BadRequest as exc:
+        table, problem = None, _(exc.template, **exc.params)
+    return render_template(
+        "staff/statistics.html",
+        table=table,
+        problem=problem,
+        dimensions=stats.DIMENSIONS,
+        args=request.args,
+        method=stats.METHOD,
+        rounded=stats.ROUNDED,
+        small=current_app.config["STATS_THRESHOLD"] - 1,
+        total=TOTAL,
+    ), (400 if problem else 200)
+
+
+@bp.get("/statistics.csv")
+def statistics_csv():
+    try:
+        table = _stats_table()
+    except stats.BadRequest as exc:
+        return Response(_(exc.template, **exc.params), status=400, mimetype="text/plain")
+    r = table.request
+    name = f"shagym-{r.rows}-by-{r.cols}-{r.since.isoformat()}-{r.until.isoformat()}.csv"
+    return Response(
+        stats.to_csv(table, _),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

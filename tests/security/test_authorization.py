@@ -81,6 +81,8 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("supervise.activity", "GET"): SUPERVISOR_PAGE,
     ("supervise.audit_status", "GET"): SUPERVISOR_PAGE,
     ("supervise.escalations", "GET"): SUPERVISOR_PAGE,
+    ("supervise.statistics", "GET"): SUPERVISOR_PAGE,
+    ("supervise.statistics_csv", "GET"): SUPERVISOR_PAGE,
     # Four eyes: only a supervisor decides on case access that an admin asked for.
     ("supervise.approvals", "GET"): SUPERVISOR_PAGE,
     ("supervise.decide", "POST"): e(LOGIN, 403, 403, APPROVALS, 403),
