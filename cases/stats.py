@@ -135,8 +135,9 @@ def cross_table(req: Request, tz: tzinfo, threshold: int, round_to: int | None) 
     return Table(req, rows, cols, protected)
 
 
-def to_csv(table: Table, translate, hidden: str = "x") -> str:
-    """The table as CSV with a title row and the method note; hidden entries are ``hidden``."""
+def to_csv(table: Table, translate, note: str, hidden: str = "x") -> str:
+    """The table as CSV: a header row, a row per key and the totals, then the method ``note``;
+    hidden entries are ``hidden``."""
     out = io.StringIO()
     writer = csv.writer(out)
     p = table.protected
@@ -150,4 +151,6 @@ def to_csv(table: Table, translate, hidden: str = "x") -> str:
     for key, label in (*table.rows, (disclosure.TOTAL, N_("Total"))):
         values = [p.value(key, c) for c, _l in table.cols] + [p.value(key, disclosure.TOTAL)]
         writer.writerow([translate(label), *(hidden if v is None else v for v in values)])
+    writer.writerow([])
+    writer.writerow([note])
     return out.getvalue()

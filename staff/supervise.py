@@ -146,8 +146,16 @@ def statistics_csv():
         return Response(_(exc.template, **exc.params), status=400, mimetype="text/plain")
     r = table.request
     name = f"shagym-{r.rows}-by-{r.cols}-{r.since.isoformat()}-{r.until.isoformat()}.csv"
+    cfg = current_app.config
+    note = " ".join(
+        [
+            _(stats.METHOD, since=r.since.isoformat(), until=r.until.isoformat(), small=cfg["STATS_THRESHOLD"] - 1),
+            _("“x” marks a hidden value."),
+            _(stats.ROUNDED, base=cfg["STATS_ROUND_TO"]) if cfg["STATS_ROUND_TO"] else "",
+        ]
+    ).strip()
     return Response(
-        stats.to_csv(table, _),
+        stats.to_csv(table, _, note),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
