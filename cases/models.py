@@ -174,6 +174,9 @@ class Case(db.Model):
         # The escalation list and the escalation run: open cases late on either target.
         Index("ix_cases_open_due", "is_open", "due_at"),
         Index("ix_cases_open_resolution", "is_open", "resolution_due_at"),
+        # The supervisors' dashboard: reports received, and cases resolved, in a period.
+        Index("ix_cases_created", "created_at"),
+        Index("ix_cases_resolved", "resolved_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
@@ -213,6 +216,8 @@ class Case(db.Model):
     resolution_due_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     # When the case left the open statuses (resolved, closed, rejected); None while open.
     resolved_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # How many times a supervisor reopened the case (the dashboard's reopen rate).
+    reopened: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When the supervisors were told that the case is late (they are told once).
     escalated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -100,13 +100,18 @@ def _expression(dimension: str, quarters: list[tuple[str, date]], tz: tzinfo):
     if dimension == "region":
         return Case.region
     if dimension == "outcome":
-        return when(*((Case.status == s, o) for s, o in _OUTCOME_OF.items()), else_="open")
+        return outcome_expression()
     # Quarters: a report belongs to the first quarter whose successor starts after it came in.
     ends = [
         (Case.created_at < _start(after, tz), label)
         for (label, _), (_n, after) in zip(quarters, quarters[1:], strict=False)
     ]
     return when(*ends, else_=quarters[-1][0]) if ends else literal(quarters[0][0])
+
+
+def outcome_expression():
+    """A case's outcome key (OUTCOMES) in SQL: referred, resolved, closed, rejected, else open."""
+    return when(*((Case.status == s, o) for s, o in _OUTCOME_OF.items()), else_="open")
 
 
 def _keys(dimension: str, quarters: list[tuple[str, date]]) -> list[tuple[str, str]]:

@@ -161,10 +161,12 @@ def seed_cases(n: int) -> None:
     queues = [q.id for q in db.session.scalars(select(Queue))]
     now = datetime.now(UTC)
     statuses = ["new", "triage", "investigating", "awaiting_info", "closed", "closed", "closed", "resolved"]
+    regions = ["astana", "almaty-city", "shymkent-city", "karaganda", "aktobe", "turkistan"]
     batch = []
     for i in range(1, n + 1):
         created = now - timedelta(minutes=i)
         status = statuses[i % len(statuses)]
+        finished = status in ("closed", "resolved")
         batch.append(
             {
                 "reference": f"SHG-BENCH-{i:07d}",
@@ -172,7 +174,7 @@ def seed_cases(n: int) -> None:
                 "updated_at": created,
                 "public_updated_at": created,
                 "category": "other",
-                "region": "astana",
+                "region": regions[i % len(regions)],
                 "narrative": narrative,
                 "ongoing": False,
                 "immediate_danger": False,
@@ -184,8 +186,12 @@ def seed_cases(n: int) -> None:
                 "routing_rule_name": "bench",
                 "priority": i % 4,
                 "status": status,
-                "is_open": status not in ("closed", "resolved"),
+                "is_open": not finished,
                 "due_at": created + timedelta(days=3),
+                "first_response_at": created + timedelta(hours=1 + i % 97) if status != "new" else None,
+                "resolution_due_at": created + timedelta(days=21),
+                "resolved_at": created + timedelta(hours=24 + i % 500) if finished else None,
+                "reopened": 1 if i % 50 == 0 else 0,
                 "version": 1,
                 "paused_seconds": 0,
                 "reporter_news": False,
@@ -242,7 +248,7 @@ def seed_search_terms(n: int) -> None:
 def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
     from sqlalchemy import select, text
 
-    from cases import commands
+    from cases import commands, dashboard
     from cases.models import Queue
     from storage import db
     from wsgi import create_app
@@ -297,6 +303,19 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             deep = timed(f"/staff/queues/{slug}?after={cursor.group(1)}") if cursor else float("nan")
             overdue = timed(f"/staff/queues/{slug}?overdue=1&who=unassigned")
             home = timed("/staff/")
+            by_due = timed(f"/staff/queues/{slug}?sort=due")
+            by_age = timed(f"/staff/queues/{slug}?sort=age")
+            board = {}
+            for label, days in (("12 weeks", 84), ("a year", 365)):
+                f = dashboard.Filters(
+                    since=(datetime.now(UTC) - timedelta(days=days)).date(), until=datetime.now(UTC).date()
+                )
+                samples = []
+                for _ in range(5):
+                    t = time.perf_counter()
+                    dashboard.build(f, UTC, datetime.now(UTC))
+                    samples.append(time.perf_counter() - t)
+                board[label] = statistics.median(samples) * 1000
             searches = {
                 what: timed(f"/staff/search?q={q}")
                 for what, q in (
@@ -314,7 +333,12 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             )
             print(
                 f"queue pages at {n:>9,} cases (loaded in {load:.0f}s): first page {first:.1f} ms, next page "
-                f"{deep:.1f} ms, overdue+unassigned filter {overdue:.1f} ms, /staff home with counts {home:.1f} ms"
+                f"{deep:.1f} ms, overdue+unassigned filter {overdue:.1f} ms, /staff home with counts {home:.1f} ms, "
+                f"by due date {by_due:.1f} ms, oldest first {by_age:.1f} ms"
+            )
+            print(
+                f"dashboard figures at {n:>9,} cases: "
+                + ", ".join(f"period of {label} {ms:.0f} ms" for label, ms in board.items())
             )
         shutil.rmtree(instance, ignore_errors=True)
 

@@ -174,6 +174,7 @@ def apply_transition(case: Case, t: workflow.Transition, now: datetime) -> None:
         case.paused_seconds = 0
         case.first_response_at = None  # a reopened case owes the reporter a new first response
         case.escalated_at = None  # and may be escalated again
+        case.reopened += 1
     elif t.target in workflow.FIRST_RESPONSES:
         deadlines.meet_first_response(case, now)
     case.status = t.target.value

@@ -1,5 +1,6 @@
 """Service levels: a resolution target per category and per case, when a case left the open
-statuses, when it was escalated; saved queue views; indexes for the queue's other orders
+statuses, when it was escalated, how often it was reopened; saved queue views; indexes for the
+queue's other orders and the dashboard
 
 Revision ID: 0015
 Revises: 0011
@@ -29,11 +30,14 @@ def upgrade():
     op.add_column("cases", sa.Column("resolution_due_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("cases", sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("cases", sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("cases", sa.Column("reopened", sa.Integer(), server_default="0", nullable=False))
     op.execute("UPDATE cases SET resolved_at = COALESCE(finished_at, updated_at) WHERE is_open = false")
     op.create_index("ix_cases_queue_due", "cases", ["queue_id", "is_open", "due_at", "id"])
     op.create_index("ix_cases_queue_age", "cases", ["queue_id", "is_open", "created_at", "id"])
     op.create_index("ix_cases_open_due", "cases", ["is_open", "due_at"])
     op.create_index("ix_cases_open_resolution", "cases", ["is_open", "resolution_due_at"])
+    op.create_index("ix_cases_created", "cases", ["created_at"])
+    op.create_index("ix_cases_resolved", "cases", ["resolved_at"])
     op.create_table(
         "saved_views",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -55,8 +59,15 @@ def upgrade():
 
 def downgrade():
     op.drop_table("saved_views")
-    for name in ("ix_cases_open_resolution", "ix_cases_open_due", "ix_cases_queue_age", "ix_cases_queue_due"):
+    for name in (
+        "ix_cases_resolved",
+        "ix_cases_created",
+        "ix_cases_open_resolution",
+        "ix_cases_open_due",
+        "ix_cases_queue_age",
+        "ix_cases_queue_due",
+    ):
         op.drop_index(name, table_name="cases")
-    for column in ("escalated_at", "resolved_at", "resolution_due_at"):
+    for column in ("reopened", "escalated_at", "resolved_at", "resolution_due_at"):
         op.drop_column("cases", column)
     op.drop_column("categories", "resolution_working_days")

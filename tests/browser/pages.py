@@ -205,6 +205,7 @@ STAFF = (
     Scenario("staff-account", _admin_user, "admin", False),
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
     Scenario("staff-escalations", _escalations, "supervisor", False),
+    Scenario("staff-dashboard", _get("/staff/supervise/dashboard"), "supervisor", False),
     Scenario("staff-statistics", _get("/staff/supervise/statistics?rows=region&cols=outcome"), "supervisor", False),
     Scenario("staff-service-levels", _get("/staff/admin/service-levels/"), "admin", False),
     Scenario("staff-service-level-edit", _get("/staff/admin/service-levels/torture"), "admin", False),

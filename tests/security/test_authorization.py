@@ -22,7 +22,7 @@ from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
 
 ACTORS = ("anonymous", "caseworker_of_queue", "caseworker_of_other_queue", "supervisor", "admin")
-STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise", "service_levels")
+STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise", "oversight", "service_levels")
 
 LOGIN = "login"  # 302 to the sign-in page
 BACK = "back"  # 302 back to the case page, with a flash message
@@ -83,6 +83,8 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("supervise.escalations", "GET"): SUPERVISOR_PAGE,
     ("supervise.statistics", "GET"): SUPERVISOR_PAGE,
     ("supervise.statistics_csv", "GET"): SUPERVISOR_PAGE,
+    ("oversight.index", "GET"): SUPERVISOR_PAGE,
+    ("oversight.figure_csv", "GET"): SUPERVISOR_PAGE,
     # Four eyes: only a supervisor decides on case access that an admin asked for.
     ("supervise.approvals", "GET"): SUPERVISOR_PAGE,
     ("supervise.decide", "POST"): e(LOGIN, 403, 403, APPROVALS, 403),
@@ -180,6 +182,7 @@ def world(app, make_case, make_user):
         "rule_id": rule.id,
         "evidence_id": evidence.id,
         "category": "women",
+        "figure": "weeks",
         "view_id": commands.save_view(users["caseworker_of_queue"], case.queue, "Mine", "who=me").id,
     }
     return {"case": case, "hidden": hidden, "users": users, "clients": clients, "values": values}

@@ -96,6 +96,7 @@ def route_world(app, make_user):
         "decision": "refuse",
         "category": "women",
         "view_id": 1,
+        "figure": "outcomes",
     }
 
     def client_for(role: str):
