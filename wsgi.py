@@ -28,14 +28,24 @@ from i18n import DEFAULT_LOCALE, choose_locale
 from intake import track
 from intake import views as intake_views
 from intake.uploads import raise_upload_limit
-from staff import admin, auth, gate, levels, oversight, supervise
+from staff import admin, auth, gate, levels, oversight, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
 from web import errors, headers
 from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
-BLUEPRINTS = (intake_views.bp, track.bp, auth.bp, staff_views.bp, supervise.bp, oversight.bp, admin.bp, levels.bp)
+BLUEPRINTS = (
+    intake_views.bp,
+    track.bp,
+    auth.bp,
+    staff_views.bp,
+    supervise.bp,
+    oversight.bp,
+    admin.bp,
+    levels.bp,
+    treaties.bp,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

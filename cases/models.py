@@ -375,6 +375,28 @@ class AccessRequest(db.Model):
         return json.loads(self.queues) if self.queues else []
 
 
+class TreatyProvision(db.Model):
+    """An article of a human-rights treaty that reports can be counted under (statistics for
+    treaty-body reporting). Administrators keep the list and the categories mapped to each."""
+
+    __tablename__ = "treaty_provisions"
+    __table_args__ = (UniqueConstraint("treaty", "article", name="uq_treaty_provisions_article"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    treaty: Mapped[str] = mapped_column(String(16))  # CAT, ICCPR, CEDAW, CRC, CRPD, ...
+    article: Mapped[str] = mapped_column(String(16))  # "2", "21-22"
+    title: Mapped[str] = mapped_column(String(200))  # what the article protects, in English
+
+    @property
+    def code(self) -> str:
+        return f"{self.treaty} art. {self.article}"
+
+
+class CategoryProvision(db.Model):
+    __tablename__ = "category_provisions"
+    category: Mapped[str] = mapped_column(ForeignKey("categories.slug", ondelete="CASCADE"), primary_key=True)
+    provision_id: Mapped[int] = mapped_column(ForeignKey("treaty_provisions.id", ondelete="CASCADE"), primary_key=True)
+
+
 class SavedView(db.Model):
     """A staff member's named queue filter ("my late torture cases"), listed on their start page."""
 

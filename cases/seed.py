@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from cases import commands
 from cases.categories import CATEGORIES
-from cases.models import Case, CategorySetting, Queue, RoutingRule, User
+from cases.models import Case, CategoryProvision, CategorySetting, Queue, RoutingRule, TreatyProvision, User
 from cases.vocabulary import Priority, Role
 from i18n import N_
 from storage import db
@@ -101,6 +101,38 @@ RULES: tuple[RuleSeed, ...] = (
 )
 
 
+# A starting point for a person to review: which treaty articles each category's reports concern.
+PROVISIONS = (
+    ("CAT", "2", "Prevention of torture"),
+    ("CAT", "16", "Other cruel, inhuman or degrading treatment"),
+    ("ICCPR", "6", "Right to life"),
+    ("ICCPR", "7", "Freedom from torture and ill-treatment"),
+    ("ICCPR", "8", "Freedom from slavery and forced labour"),
+    ("ICCPR", "9", "Liberty and security of person"),
+    ("ICCPR", "10", "Humane treatment in detention"),
+    ("ICCPR", "14", "Fair trial"),
+    ("ICCPR", "19", "Freedom of expression"),
+    ("ICCPR", "21-22", "Peaceful assembly and association"),
+    ("CEDAW", "2", "Elimination of discrimination against women"),
+    ("CEDAW", "6", "Trafficking and exploitation of women"),
+    ("CRC", "16", "Child's privacy, honour and reputation"),
+    ("CRC", "19", "Protection of children from violence"),
+    ("CRC", "35", "Prevention of trafficking of children"),
+    ("CRPD", "5", "Equality and non-discrimination of persons with disabilities"),
+)
+CATEGORY_PROVISIONS = {
+    "torture": (("CAT", "2"), ("CAT", "16"), ("ICCPR", "7")),
+    "trafficking": (("ICCPR", "8"), ("CEDAW", "6"), ("CRC", "35")),
+    "women": (("CEDAW", "2"),),
+    "cyberbullying": (("CRC", "16"), ("CRC", "19")),
+    "disability": (("CRPD", "5"),),
+    "association": (("ICCPR", "21-22"),),
+    "expression": (("ICCPR", "19"),),
+    "life": (("ICCPR", "6"),),
+    "justice": (("ICCPR", "9"), ("ICCPR", "10"), ("ICCPR", "14")),
+}
+
+
 def seed_reference_data() -> list[str]:
     """Insert what is missing; never changes what an administrator edited. Returns what was added."""
     added: list[str] = []
@@ -139,6 +171,14 @@ def seed_reference_data() -> list[str]:
                 )
             )
         added.append(f"{len(RULES)} routing rules")
+    if db.session.scalar(select(func.count(TreatyProvision.id))) == 0:
+        provisions = {(t, a): TreatyProvision(treaty=t, article=a, title=title) for t, a, title in PROVISIONS}
+        db.session.add_all(provisions.values())
+        db.session.flush()
+        for category, keys in CATEGORY_PROVISIONS.items():
+            for key in keys:
+                db.session.add(CategoryProvision(category=category, provision_id=provisions[key].id))
+        added.append(f"{len(PROVISIONS)} treaty provisions")
     db.session.commit()
     return added
 

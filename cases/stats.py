@@ -17,7 +17,7 @@ from sqlalchemy import func, literal, select
 
 from cases import disclosure
 from cases.categories import CATEGORIES, REGIONS
-from cases.models import Case
+from cases.models import Case, CategoryProvision, TreatyProvision
 from cases.workflow import Status
 from i18n import N_
 from storage import db
@@ -28,6 +28,7 @@ DIMENSIONS = {
     "region": N_("Region"),
     "quarter": N_("Quarter"),
     "outcome": N_("Outcome"),
+    "provision": N_("Treaty provision"),
 }
 OUTCOMES = {
     "open": N_("Still open"),
@@ -44,6 +45,10 @@ METHOD = N_(
     "value can be worked out from the others and the totals. Zeros are shown."
 )
 ROUNDED = N_("Every shown value is rounded to the nearest multiple of %(base)s.")
+BY_PROVISION = N_(
+    "A report counts under every treaty provision its category is mapped to, so totals across provisions "
+    "count mentions, not reports; categories mapped to none are left out."
+)
 
 
 class BadRequest(ValueError):
@@ -114,6 +119,19 @@ def outcome_expression():
     return when(*((Case.status == s, o) for s, o in _OUTCOME_OF.items()), else_="open")
 
 
+def _provisions() -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+    """The provisions as (key, label) in treaty order, and the provision keys of each category."""
+    provisions = list(db.session.scalars(select(TreatyProvision)))
+    provisions.sort(key=lambda p: (p.treaty, int(p.article.split("-")[0]), p.article))
+    keys = [(str(p.id), p.code) for p in provisions]
+    of: dict[str, list[str]] = {}
+    for category, provision_id in db.session.execute(
+        select(CategoryProvision.category, CategoryProvision.provision_id)
+    ):
+        of.setdefault(category, []).append(str(provision_id))
+    return keys, of
+
+
 def _keys(dimension: str, quarters: list[tuple[str, date]]) -> list[tuple[str, str]]:
     if dimension == "category":
         return [(c.slug, c.name) for c in CATEGORIES]
@@ -121,6 +139,8 @@ def _keys(dimension: str, quarters: list[tuple[str, date]]) -> list[tuple[str, s
         return list(REGIONS)
     if dimension == "outcome":
         return list(OUTCOMES.items())
+    if dimension == "provision":
+        return _provisions()[0]
     return [(label, label) for label, _first in quarters]
 
 
@@ -128,13 +148,23 @@ def cross_table(req: Request, tz: tzinfo, threshold: int, round_to: int | None) 
     """The protected table for ``req``: every row and column key present (zeros included)."""
     req.check()
     quarters = _quarters(req.since, req.until)
-    a, b = _expression(req.rows, quarters, tz), _expression(req.cols, quarters, tz)
+    # A provision is a function of the category: count by category, then spread (below).
+    rows_by, cols_by = (("category" if d == "provision" else d) for d in (req.rows, req.cols))
+    a, b = _expression(rows_by, quarters, tz), _expression(cols_by, quarters, tz)
     stmt = (
         select(a, b, func.count(Case.id))
         .where(Case.created_at >= _start(req.since, tz), Case.created_at < _start(req.until + timedelta(days=1), tz))
         .group_by(a, b)
     )
     counts = {(str(x), str(y)): n for x, y, n in db.session.execute(stmt)}
+    if "provision" in (req.rows, req.cols):
+        provision_keys, of = _provisions()
+        spread: dict[tuple[str, str], int] = {}
+        for (x, y), n in counts.items():
+            for px in of.get(x, []) if req.rows == "provision" else [x]:
+                for py in of.get(y, []) if req.cols == "provision" else [y]:
+                    spread[(px, py)] = spread.get((px, py), 0) + n
+        counts = spread
     rows, cols = _keys(req.rows, quarters), _keys(req.cols, quarters)
     protected = disclosure.protect(counts, [k for k, _ in rows], [k for k, _ in cols], threshold, round_to)
     return Table(req, rows, cols, protected)

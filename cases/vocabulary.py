@@ -74,6 +74,8 @@ class Action(StrEnum):
     SERVICE_LEVEL_CHANGED = N_("service_level_changed")
     VIEW_SAVED = N_("view_saved")
     VIEW_DELETED = N_("view_deleted")
+    PROVISION_ADDED = N_("provision_added")
+    PROVISIONS_MAPPED = N_("provisions_mapped")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from cases.commands.reference import TREATIES
 from cases.vocabulary import CHANNEL_TITLES, PRIORITY_TITLES, ROLE_TITLES, STAFF_CHANNELS, MessageKind, Priority, Role
 from intake.forms import ReportForm
 from web.forms import Form
@@ -215,6 +216,14 @@ class ServiceLevelForm(Form):
         _l("Resolution within (working days)"),
         validators=[Optional(), NumberRange(min=1, max=260, message=OUT_OF_RANGE)],
     )
+
+
+class ProvisionForm(Form):
+    """A treaty provision for statistics (administrators)."""
+
+    treaty = SelectField(_l("Treaty"), choices=[(t, t) for t in TREATIES], validators=[InputRequired(REQUIRED)])
+    article = StringField(_l("Article"), validators=[InputRequired(REQUIRED), Length(max=16, message=TOO_LONG)])
+    title = StringField(_l("What it protects"), validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
 
 
 class StaffReportForm(ReportForm):

@@ -22,7 +22,9 @@ from storage.types import MAX_ID
 PUBLIC = frozenset({"staff_auth.login"})
 # Reachable after the password but before the second factor.
 HALF_SIGNED_IN = frozenset({"staff_auth.second_factor", "staff_auth.enrol", "staff_auth.logout"})
-STAFF_BLUEPRINTS = frozenset({"staff", "staff_auth", "staff_admin", "supervise", "oversight", "service_levels"})
+STAFF_BLUEPRINTS = frozenset(
+    {"staff", "staff_auth", "staff_admin", "supervise", "oversight", "service_levels", "treaties"}
+)
 
 
 def id_or_none(raw: object) -> int | None:

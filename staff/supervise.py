@@ -133,6 +133,7 @@ def statistics():
         args=request.args,
         method=stats.METHOD,
         rounded=stats.ROUNDED,
+        by_provision=stats.BY_PROVISION,
         small=current_app.config["STATS_THRESHOLD"] - 1,
         total=TOTAL,
     ), (400 if problem else 200)
@@ -152,6 +153,7 @@ def statistics_csv():
             _(stats.METHOD, since=r.since.isoformat(), until=r.until.isoformat(), small=cfg["STATS_THRESHOLD"] - 1),
             _("“x” marks a hidden value."),
             _(stats.ROUNDED, base=cfg["STATS_ROUND_TO"]) if cfg["STATS_ROUND_TO"] else "",
+            _(stats.BY_PROVISION) if "provision" in (r.rows, r.cols) else "",
         ]
     ).strip()
     return Response(

@@ -49,6 +49,7 @@ from cases.commands.maintenance import (
     rotate_audit_key,
     rotate_keys,
 )
+from cases.commands.reference import TREATIES, add_provision, map_provisions
 from cases.commands.reporter import (
     REPLY_MAX,
     end_tracking,
@@ -126,4 +127,7 @@ __all__ = [
     "escalate",
     "save_view",
     "set_service_levels",
+    "TREATIES",
+    "add_provision",
+    "map_provisions",
 ]

@@ -1,6 +1,6 @@
 """Service levels: a resolution target per category and per case, when a case left the open
-statuses, when it was escalated, how often it was reopened; saved queue views; indexes for the
-queue's other orders and the dashboard
+statuses, when it was escalated, how often it was reopened; saved queue views; treaty provisions
+for statistics; indexes for the queue's other orders and the dashboard
 
 Revision ID: 0015
 Revises: 0011
@@ -57,7 +57,38 @@ def upgrade():
     )
 
 
+    op.create_table(
+        "treaty_provisions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("treaty", sa.String(length=16), nullable=False),
+        sa.Column("article", sa.String(length=16), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_treaty_provisions")),
+        sa.UniqueConstraint("treaty", "article", name="uq_treaty_provisions_article"),
+    )
+    op.create_table(
+        "category_provisions",
+        sa.Column("category", sa.String(length=32), nullable=False),
+        sa.Column("provision_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["category"],
+            ["categories.slug"],
+            name=op.f("fk_category_provisions_category_categories"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["provision_id"],
+            ["treaty_provisions.id"],
+            name=op.f("fk_category_provisions_provision_id_treaty_provisions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("category", "provision_id", name=op.f("pk_category_provisions")),
+    )
+
+
 def downgrade():
+    op.drop_table("category_provisions")
+    op.drop_table("treaty_provisions")
     op.drop_table("saved_views")
     for name in (
         "ix_cases_resolved",

@@ -208,6 +208,7 @@ STAFF = (
     Scenario("staff-dashboard", _get("/staff/supervise/dashboard"), "supervisor", False),
     Scenario("staff-statistics", _get("/staff/supervise/statistics?rows=region&cols=outcome"), "supervisor", False),
     Scenario("staff-service-levels", _get("/staff/admin/service-levels/"), "admin", False),
+    Scenario("staff-treaties", _get("/staff/admin/treaties/"), "admin", False),
     Scenario("staff-service-level-edit", _get("/staff/admin/service-levels/torture"), "admin", False),
 )
 

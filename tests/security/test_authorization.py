@@ -22,7 +22,7 @@ from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
 
 ACTORS = ("anonymous", "caseworker_of_queue", "caseworker_of_other_queue", "supervisor", "admin")
-STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise", "oversight", "service_levels")
+STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise", "oversight", "service_levels", "treaties")
 
 LOGIN = "login"  # 302 to the sign-in page
 BACK = "back"  # 302 back to the case page, with a flash message
@@ -34,6 +34,7 @@ RULES = "rules"  # 302 to the routing rules
 APPROVALS = "approvals"  # 302 to the access requests
 SELF_QUEUE = "queue"  # 302 back to the queue page
 LEVELS = "levels"  # 302 to the service-level targets
+TREATIES = "treaties"  # 302 to the treaty provisions
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -104,6 +105,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("service_levels.index", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("service_levels.edit", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("service_levels.edit", "POST"): e(LOGIN, 403, 403, 403, LEVELS),
+    ("treaties.index", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("treaties.index", "POST"): e(LOGIN, 403, 403, 403, TREATIES),
+    ("treaties.map_category", "POST"): e(LOGIN, 403, 403, 403, TREATIES),
 }
 
 # What a form sends, per endpoint: enough for the action to really happen when allowed.
@@ -118,6 +122,8 @@ FORMS = {
     "staff_admin.user": {"queues": ["general"]},
     "staff.save_view": {"view-name": "From the matrix", "status": "all"},
     "service_levels.edit": {"first_response_working_days": "4", "resolution_working_days": "20"},
+    "treaties.index": {"treaty": "ICESCR", "article": "12", "title": "Health"},
+    "treaties.map_category": {"provision": []},
 }
 
 
@@ -228,6 +234,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         APPROVALS: "/staff/supervise/approvals",
         SELF_QUEUE: "/staff/queues/general",
         LEVELS: "/staff/admin/service-levels/",
+        TREATIES: "/staff/admin/treaties/",
     }[expected]
     assert location.split("?")[0].endswith(target), (path, location)
 

@@ -105,6 +105,7 @@ def csrf_world(csrf_app):
 SENDER = {
     "staff_admin": "admin",
     "service_levels": "admin",
+    "treaties": "admin",
     "staff": "supervisor",
     "supervise": "supervisor",
     "intake": "reporter",
@@ -132,6 +133,8 @@ FORMS = {
     "staff.save_view": ("caseworker", {"view-name": "Forged view", "who": "me"}),
     "staff.delete_view": ("caseworker", {}),
     "service_levels.edit": ("admin", {"first_response_working_days": "1", "resolution_working_days": "1"}),
+    "treaties.index": ("admin", {"treaty": "ICESCR", "article": "12", "title": "Forged"}),
+    "treaties.map_category": ("admin", {"provision": []}),
     "staff_admin.users": (
         "admin",
         {"email": "new@example.org", "name": "New", "role": "admin", "password": "a long enough passphrase"},
