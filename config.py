@@ -201,6 +201,12 @@ SETTINGS: tuple[Setting, ...] = (
         _timezone,
     ),
     Setting(
+        "DUPLICATE_WINDOW_DAYS",
+        30,
+        "Possible duplicates shown on a case page were reported at most this many days before or after it.",
+        int,
+    ),
+    Setting(
         "SHAGYM_PROXY_HOPS",
         0,
         "Reverse proxies in front of the app whose `X-Forwarded-For` is trusted (for rate limits; the address is never stored).",

@@ -21,7 +21,7 @@ import cli
 import config
 import storage
 from cases import audit, deadlines, notify
-from cases.vocabulary import CASE_ROLES, MessageKind, Priority, Role
+from cases.vocabulary import CASE_ROLES, LinkKind, MessageKind, Priority, Role
 from cases.workflow import Status
 from extensions import babel, csrf, limiter, login_manager, migrate
 from i18n import DEFAULT_LOCALE, choose_locale
@@ -147,6 +147,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         Role=Role,
         CASE_ROLES=CASE_ROLES,
         MessageKind=MessageKind,
+        LinkKind=LinkKind,
         Priority=Priority,
     )
     # Data that may have a catalog entry (seeded queue names): translated as plain,

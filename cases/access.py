@@ -42,5 +42,15 @@ def visible_case(session: Session, user: User, case_id: int) -> Optional[Case]:
     return case
 
 
+def case_filter(user: User):
+    """The cases ``user`` may see, as a condition on ``Case`` for a query: None for a supervisor
+    (every case), the cases of their queues for a case worker, nothing for anyone else."""
+    if user.role == Role.SUPERVISOR:
+        return None
+    if user.role == Role.CASEWORKER:
+        return Case.queue_id.in_(select(QueueMembership.queue_id).where(QueueMembership.user_id == user.id))
+    return Case.id.is_(None)
+
+
 def is_supervisor(user: User) -> bool:
     return user.role == Role.SUPERVISOR

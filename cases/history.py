@@ -20,6 +20,10 @@ _HIDDEN_VALUES = frozenset(
     {Action.NOTE, Action.MESSAGE_SENT, Action.REPORTER_MESSAGE, Action.EVIDENCE_ADDED, Action.EVIDENCE_DOWNLOADED}
 )
 _HOLD = {"true": N_("on"), "false": N_("off")}
+# Actions whose value is the id of the other case of a link: shown as its reference, when the
+# reader may see that case, else in words that name no case.
+LINK_ACTIONS = frozenset({Action.CASE_LINKED, Action.CASE_UNLINKED, Action.MARKED_DUPLICATE})
+ANOTHER_CASE = N_("a case in another queue")
 _STATUSES = frozenset(s.value for s in Status)
 
 
@@ -67,6 +71,8 @@ def value(action: str, raw: object, labels: Labels) -> Optional[str]:
         return PRIORITY_TITLES[found] if found is not None else raw
     if action in (Action.QUEUE, Action.ROUTED):
         return labels.queues.get(raw, raw)
+    if action in LINK_ACTIONS:
+        return labels.references.get(int(raw), ANOTHER_CASE) if raw.isdigit() else ANOTHER_CASE
     if action == Action.LEGAL_HOLD:
         return _HOLD.get(raw, raw)
     return raw

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from cases.vocabulary import AccessKind, Answer, Channel, MessageKind, Priority, Role, check_in
+from cases.vocabulary import AccessKind, Answer, Channel, LinkKind, MessageKind, Priority, Role, check_in
 from cases.workflow import CLOCK_RUNNING, RESOLUTION_RUNNING, Status
 from storage import db
 from storage.types import Sealed, UTCDateTime, seal_pending, sealed_fields, utcnow
@@ -177,6 +177,8 @@ class Case(db.Model):
         # The supervisors' dashboard: reports received, and cases resolved, in a period.
         Index("ix_cases_created", "created_at"),
         Index("ix_cases_resolved", "resolved_at"),
+        # Possible duplicates: cases of one category and region around a date (``cases/related.py``).
+        Index("ix_cases_duplicates", "category", "region", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
@@ -431,6 +433,59 @@ class SearchTerm(db.Model):
     __table_args__ = (Index("ix_search_terms_case", "case_id"),)
     term: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Tag(db.Model):
+    """A word of the tag vocabulary that supervisors keep; one name per language. A tag is never
+    deleted (cases and their histories name it): it is switched off."""
+
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
+    name_kk: Mapped[str] = mapped_column(String(80))
+    name_ru: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def name(self, locale: str) -> str:
+        """The tag's name in ``locale`` (kk, ru, en), else its English name."""
+        return getattr(self, f"name_{locale}", None) or self.name_en
+
+
+class CaseTag(db.Model):
+    """A tag on a case. The key serves "the tags of these cases"; the tag index serves a queue
+    filtered by tag ("the cases with this tag")."""
+
+    __tablename__ = "case_tags"
+    __table_args__ = (Index("ix_case_tags_tag", "tag_id", "case_id"),)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id"), primary_key=True)
+    added_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    tag: Mapped[Tag] = relationship(lazy="joined")
+
+
+class CaseLink(db.Model):
+    """A link between two cases. ``related`` is stored once per pair, lower id first;
+    ``duplicate_of`` goes from the duplicate (``case_id``, closed) to the kept case."""
+
+    __tablename__ = "case_links"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", LinkKind), name="kind_values"),
+        CheckConstraint("case_id <> other_case_id", name="not_itself"),
+        UniqueConstraint("case_id", "other_case_id", name="uq_case_links_pair"),
+        Index("ix_case_links_other", "other_case_id", "case_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    other_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Staff's reason, as plain as the reason of a status change in the audit event it repeats.
+    reason: Mapped[Optional[str]] = mapped_column(String(500))
 
 
 class EvidenceDay(db.Model):

@@ -8,6 +8,7 @@ Queue pages, their filters, orders and counts are in ``cases/triage.py``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -15,21 +16,24 @@ from typing import Optional
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
-from cases import accounts, history, receipts, search
+from cases import access, accounts, history, receipts, search
 from cases.models import (
     AccessRequest,
     Case,
+    CaseLink,
+    CaseTag,
     Event,
     Evidence,
     Message,
     Queue,
     QueueMembership,
     SearchTerm,
+    Tag,
     TrackingSession,
     User,
 )
 from cases.triage import PAGE_SIZE
-from cases.vocabulary import Action, MessageKind, Role
+from cases.vocabulary import Action, LinkKind, MessageKind, Role
 from cases.workflow import FINISHED_STATUSES, Status
 from storage import db
 
@@ -84,6 +88,8 @@ class CaseView:
     file_count: int
     file_bytes: int
     files: list[Evidence]  # what the reporter sent, oldest first (names and times; content stays deferred)
+    # Closed as a duplicate of another case: the page says so in neutral words, naming no case.
+    joined: bool = False
 
 
 def reporter_view(case: Case) -> CaseView:
@@ -107,7 +113,14 @@ def reporter_view(case: Case) -> CaseView:
         count,
         int(total),
         list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id))),
+        joined=case.status == Status.CLOSED and _is_duplicate(case.id),
     )
+
+
+def _is_duplicate(case_id: int) -> bool:
+    """Closed as a duplicate: a ``duplicate_of`` link goes from it (one lookup on the pair key)."""
+    found = select(CaseLink.id).where(CaseLink.case_id == case_id, CaseLink.kind == LinkKind.DUPLICATE_OF).limit(1)
+    return db.session.scalar(found) is not None
 
 
 @dataclass(frozen=True)
@@ -169,19 +182,45 @@ def activity_page(f: ActivityFilter, before: Optional[int]) -> tuple[list[Event]
     return rows, nxt
 
 
-def history_labels(events: list[Event]) -> history.Labels:
-    """Names, queue names and references for the ids in ``events`` (three bounded queries)."""
+def history_labels(events: list[Event], viewer: Optional[User] = None) -> history.Labels:
+    """Names, queue names and references for the ids in ``events`` (four bounded queries). The
+    other cases of links are named only if ``viewer`` (when given) may see them."""
     user_ids: set[int] = set()
+    linked: set[int] = set()
     for e in events:
         if e.actor_id:
             user_ids.add(e.actor_id)
         if e.action in (Action.ASSIGNED, Action.UNASSIGNED):
             user_ids.update(int(v) for v in map(str, (e.old_value, e.new_value)) if v.isdigit())
+        if e.action in history.LINK_ACTIONS:
+            linked.update(int(v) for v in map(str, (e.old_value, e.new_value)) if v.isdigit())
     case_ids = {e.case_id for e in events if e.case_id}
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).tuples().all())
     references = dict(db.session.execute(select(Case.id, Case.reference).where(Case.id.in_(case_ids))).tuples().all())
+    if linked - case_ids:
+        stmt = select(Case.id, Case.reference).where(Case.id.in_(linked - case_ids))
+        visible = access.case_filter(viewer) if viewer is not None else None
+        references |= dict(db.session.execute(stmt if visible is None else stmt.where(visible)).tuples().all())
     queues = dict(db.session.execute(select(Queue.slug, Queue.name)).tuples().all())
     return history.Labels(names, queues, references)
+
+
+def tags_for(case_ids: Iterable[int]) -> dict[int, list[Tag]]:
+    """The tags of these cases (a queue page's rows), in one query on the ``case_tags`` key; each
+    list in slug order, and a case without tags absent."""
+    ids = sorted(set(case_ids))
+    out: dict[int, list[Tag]] = {}
+    if not ids:
+        return out
+    rows = db.session.execute(
+        select(CaseTag.case_id, Tag)
+        .join(Tag, Tag.id == CaseTag.tag_id)
+        .where(CaseTag.case_id.in_(ids))
+        .order_by(Tag.slug)
+    )
+    for case_id, tag in rows.tuples():
+        out.setdefault(case_id, []).append(tag)
+    return out
 
 
 # --- access waiting for a supervisor ----------------------------------------------------------

@@ -56,6 +56,11 @@ class Action(StrEnum):
     LEGAL_HOLD = N_("legal_hold")
     CONTENT_DESTROYED = N_("content_destroyed")
     ESCALATED = N_("escalated")
+    TAG_ADDED = N_("tag_added")
+    TAG_REMOVED = N_("tag_removed")
+    CASE_LINKED = N_("case_linked")
+    CASE_UNLINKED = N_("case_unlinked")
+    MARKED_DUPLICATE = N_("marked_duplicate")
     RECEIPT_REISSUED = N_("receipt_reissued")
     USER_CREATED = N_("user_created")
     USER_DEACTIVATED = N_("user_deactivated")
@@ -76,6 +81,8 @@ class Action(StrEnum):
     VIEW_DELETED = N_("view_deleted")
     PROVISION_ADDED = N_("provision_added")
     PROVISIONS_MAPPED = N_("provisions_mapped")
+    TAG_CREATED = N_("tag_created")
+    TAG_CHANGED = N_("tag_changed")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
@@ -98,6 +105,11 @@ ACTION_TITLES = {
     Action.LEGAL_HOLD: N_("legal hold changed"),
     Action.CONTENT_DESTROYED: N_("content destroyed"),
     Action.ESCALATED: N_("late: supervisors alerted"),
+    Action.TAG_ADDED: N_("tag added"),
+    Action.TAG_REMOVED: N_("tag removed"),
+    Action.CASE_LINKED: N_("linked to another case"),
+    Action.CASE_UNLINKED: N_("link to another case removed"),
+    Action.MARKED_DUPLICATE: N_("closed as a duplicate of another case"),
     Action.RECEIPT_REISSUED: N_("receipt issued again"),
 }
 
@@ -161,6 +173,16 @@ class AccessKind(StrEnum):
 
     SUPERVISOR = "supervisor"  # a new supervisor account (supervisors read every case)
     QUEUES = "queues"  # queues added to a case worker
+
+
+class LinkKind(StrEnum):
+    """How two cases are linked. ``duplicate_of`` points from the duplicate (closed) to the kept case."""
+
+    RELATED = N_("related")
+    DUPLICATE_OF = N_("duplicate_of")
+
+
+LINK_TITLES = {LinkKind.RELATED: N_("Related case"), LinkKind.DUPLICATE_OF: N_("Duplicate of (closes this case)")}
 
 
 class Answer(StrEnum):

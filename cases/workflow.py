@@ -160,6 +160,16 @@ def available(source: Status | str, role: str) -> list[Transition]:
     return [t for t in TRANSITIONS if t.source == source and role in t.roles]
 
 
+def duplicate_closing(source: Status | str) -> Transition | None:
+    """How a case marked a duplicate of another is closed: from any open status to "closed", with
+    the reason required. Not a move of the status menu: it comes only with the link to the kept
+    case (``commands.mark_duplicate``); None for a case that is not open."""
+    source = Status(source)
+    if source not in OPEN_STATUSES:
+        return None
+    return Transition(source, S.CLOSED, STAFF, True, N_("Close as a duplicate"), N_("Why it is a duplicate"))
+
+
 def is_reopen(t: Transition) -> bool:
     """Back to triage from finished work (not resolved → closed, which also starts at "resolved")."""
     return t.source in {S.RESOLVED, S.CLOSED, S.REJECTED} and t.target == S.TRIAGE

@@ -18,7 +18,17 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cases.commands.reference import TREATIES
-from cases.vocabulary import CHANNEL_TITLES, PRIORITY_TITLES, ROLE_TITLES, STAFF_CHANNELS, MessageKind, Priority, Role
+from cases.vocabulary import (
+    CHANNEL_TITLES,
+    LINK_TITLES,
+    PRIORITY_TITLES,
+    ROLE_TITLES,
+    STAFF_CHANNELS,
+    LinkKind,
+    MessageKind,
+    Priority,
+    Role,
+)
 from intake.forms import ReportForm
 from web.forms import Form
 
@@ -126,6 +136,40 @@ class HoldForm(VersionedForm):
     hold = BooleanField(_l("Legal hold"))
     reason = StringField(
         _l("Reason"), validators=[DataRequired(_l("A reason is required.")), Length(max=500, message=TOO_LONG)]
+    )
+
+
+class TagNamesForm(Form):
+    """A tag's name in each language of the site."""
+
+    name_kk = StringField(_l("Name in Kazakh"), validators=[DataRequired(REQUIRED), Length(max=80, message=TOO_LONG)])
+    name_ru = StringField(_l("Name in Russian"), validators=[DataRequired(REQUIRED), Length(max=80, message=TOO_LONG)])
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(REQUIRED), Length(max=80, message=TOO_LONG)])
+
+    def names(self) -> dict[str, str]:
+        return {"kk": self.name_kk.data or "", "ru": self.name_ru.data or "", "en": self.name_en.data or ""}
+
+
+class TagForm(TagNamesForm):
+    slug = StringField(
+        _l("Short name (letters, digits, dashes)"),
+        validators=[DataRequired(REQUIRED), Length(max=32, message=TOO_LONG)],
+    )
+
+
+class CaseTagForm(Form):
+    tag = SelectField(_l("Tag"), coerce=str)
+
+
+class LinkForm(Form):
+    reference = StringField(
+        _l("Reference of the other case"),
+        validators=[DataRequired(_l("Enter the other case's reference.")), Length(max=32, message=TOO_LONG)],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    kind = SelectField(_l("How they are linked"), choices=[(k.value, _l(LINK_TITLES[k])) for k in LinkKind])
+    reason = StringField(
+        _l("Reason (required to close as a duplicate)"), validators=[Optional(), Length(max=500, message=TOO_LONG)]
     )
 
 

@@ -1,4 +1,4 @@
-"""Supervisors: activity across cases and the audit check."""
+"""Supervisors: activity across cases, the audit check, access approvals and the tag vocabulary."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit, commands, history, queries, stats, triage
+from cases import audit, commands, history, queries, related, stats, triage
 from cases.disclosure import TOTAL
-from cases.models import Checkpoint, Queue, User
+from cases.models import Checkpoint, Queue, Tag, User
 from cases.refusals import Refused
 from cases.vocabulary import ACTION_TITLES, CASE_ACTIONS, Role
 from i18n import N_
+from staff.forms import TagForm, TagNamesForm
 from staff.gate import id_or_none
 from storage import db
 
@@ -187,3 +188,53 @@ def decide(request_id: int, decision: str):
     else:
         flash(_("Access approved.") if decision == "approve" else _("Access refused."), "success")
     return redirect(url_for("supervise.approvals"))
+
+
+def _attempt(call) -> bool:
+    """Run a command; a refusal is flashed in the reader's language."""
+    try:
+        call()
+    except Refused as exc:
+        flash(_(exc.template, **exc.params), "error")
+        return False
+    return True
+
+
+@bp.route("/tags", methods=["GET", "POST"])
+def tags():
+    """The tag vocabulary: every tag, and a form for a new one."""
+    form = TagForm()
+    if form.validate_on_submit():
+        if _attempt(lambda: commands.create_tag(form.slug.data, form.names(), by=current_user)):
+            flash(_("Tag created."), "success")
+            return redirect(url_for("supervise.tags"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("staff/tags.html", tags=related.all_tags(), form=form), status
+
+
+@bp.route("/tags/<int:tag_id>", methods=["GET", "POST"])
+def tag(tag_id: int):
+    """One tag: new names (its short name stays), and switching it off or on."""
+    row = db.get_or_404(Tag, tag_id)
+    form = TagNamesForm(obj=row)
+    if form.validate_on_submit():
+        try:
+            commands.rename_tag(row.id, form.names(), by=current_user)
+        except commands.NotFound:
+            abort(404)
+        except Refused as exc:
+            flash(_(exc.template, **exc.params), "error")
+        else:
+            flash(_("Tag renamed."), "success")
+            return redirect(url_for("supervise.tags"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("staff/tag.html", tag=row, form=form), status
+
+
+@bp.post("/tags/<int:tag_id>/toggle")
+def toggle_tag(tag_id: int):
+    row = db.get_or_404(Tag, tag_id)
+    active = not row.active
+    if _attempt(lambda: commands.set_tag_active(row.id, active, by=current_user)):
+        flash(_("Tag switched on.") if active else _("Tag switched off: it is no longer offered."), "success")
+    return redirect(url_for("supervise.tags"))

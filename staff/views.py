@@ -18,11 +18,12 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import access, audit, commands, deadlines, evidence, history, queries, receipts, triage, workflow
+from cases import access, audit, commands, deadlines, evidence, history, queries, receipts, related, triage, workflow
 from cases.categories import ANSWER_LABELS, CATEGORIES, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
 from cases.evidence import ALLOWED
 from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, SavedView, User
@@ -35,8 +36,10 @@ from intake.uploads import evidence_limits, uploaded_files
 from staff.forms import (
     AssignForm,
     BulkForm,
+    CaseTagForm,
     HandOverForm,
     HoldForm,
+    LinkForm,
     MoveForm,
     NoteForm,
     PriorityForm,
@@ -50,6 +53,8 @@ from storage import db, writes_on_get
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 # In the session after a successful action on a case: the redirect to it logs no second view.
 ACTED_ON = "acted_on"
+# In the session after a refused link: what was typed, for the form on the case page again.
+LINK_TYPED = "link_typed"
 
 
 @bp.app_context_processor
@@ -395,7 +400,7 @@ def case(case_id: int):
         ]
         hold_form = HoldForm(version=case.version, hold=not case.legal_hold)
     now = _now()
-    labels = queries.history_labels(events)
+    labels = queries.history_labels(events, current_user)
     return render_template(
         "staff/case.html",
         case=case,
@@ -408,17 +413,42 @@ def case(case_id: int):
         broken=broken,
         status_form=status_form,
         priority_form=priority_form,
-        assign_form=assign_form,
-        hand_form=hand_form,
-        move_form=move_form,
-        hold_form=hold_form,
         note_form=NoteForm(),
         now=now,
         category=CATEGORY_BY_SLUG[case.category],
         region=REGION_LABELS.get(case.region, case.region),
         answers=ANSWER_LABELS,
         reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
+        assign_form=assign_form,
+        hand_form=hand_form,
+        move_form=move_form,
+        hold_form=hold_form,
+        **_tags_and_links(case),
     )
+
+
+def _tags_and_links(case: Case) -> dict:
+    """The case page's tags, links both ways and (for an open case) its possible duplicates."""
+    locale = str(get_locale() or "kk")
+    tags = queries.tags_for([case.id]).get(case.id, [])
+    tag_form = CaseTagForm()
+    on = {t.id for t in tags}
+    offered = [(str(t.id), t.name(locale)) for t in related.active_tags() if t.id not in on]
+    tag_form.tag.choices = [("", _("Choose a tag"))] + offered
+    typed = session.pop(LINK_TYPED, None)
+    link_form = LinkForm(data=typed if isinstance(typed, dict) else None)
+    suggestions = (
+        related.duplicate_suggestions(case, current_user, current_app.config["DUPLICATE_WINDOW_DAYS"])
+        if case.is_open
+        else []
+    )
+    return {
+        "tags": tags,
+        "tag_form": tag_form if offered else None,
+        "links": related.links_of(case, current_user),
+        "link_form": link_form,
+        "suggestions": suggestions,
+    }
 
 
 def _move(t: workflow.Transition) -> str:
@@ -551,6 +581,42 @@ def hold(case_id: int):
         lambda: commands.set_legal_hold(case_id, current_user, on, request.form.get("reason", ""), _version()),
         _("Legal hold set.") if on else _("Legal hold lifted."),
     )
+
+
+@bp.post("/cases/<int:case_id>/tags")
+@roles(*CASE_ROLES)
+def add_tag(case_id: int):
+    tag_id = id_or_none(request.form.get("tag"))
+    return _act(case_id, lambda: commands.add_tag(case_id, current_user, tag_id), _("Tag added."))
+
+
+@bp.post("/cases/<int:case_id>/tags/<int:tag_id>/remove")
+@roles(*CASE_ROLES)
+def remove_tag(case_id: int, tag_id: int):
+    return _act(case_id, lambda: commands.remove_tag(case_id, current_user, tag_id), _("Tag removed."))
+
+
+@bp.post("/cases/<int:case_id>/links")
+@roles(*CASE_ROLES)
+def link(case_id: int):
+    """Link this case to another by its reference; a refusal brings the form back as it was typed."""
+    _visible_or_404(case_id)
+    typed = {k: request.form.get(k, "")[:500] for k in ("reference", "kind", "reason")}
+    duplicate = typed["kind"] == "duplicate_of"
+    response = _act(
+        case_id,
+        lambda: commands.link_cases(case_id, current_user, typed["reference"], typed["kind"], typed["reason"]),
+        _("Case closed as a duplicate.") if duplicate else _("Cases linked."),
+    )
+    if session.get(ACTED_ON) != case_id:
+        session[LINK_TYPED] = typed
+    return response
+
+
+@bp.post("/cases/<int:case_id>/links/<int:link_id>/remove")
+@roles(*CASE_ROLES)
+def unlink(case_id: int, link_id: int):
+    return _act(case_id, lambda: commands.unlink_cases(case_id, current_user, link_id), _("Link removed."))
 
 
 def content_disposition(filename: str, fallback: str) -> str:

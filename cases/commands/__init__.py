@@ -42,6 +42,15 @@ from cases.commands.casework import (
     set_legal_hold,
 )
 from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report, reissue_receipt
+from cases.commands.links import (
+    add_tag,
+    create_tag,
+    link_cases,
+    remove_tag,
+    rename_tag,
+    set_tag_active,
+    unlink_cases,
+)
 from cases.commands.maintenance import (
     destroy_content,
     due_for_destruction,
@@ -78,6 +87,13 @@ __all__ = [
     "NotFound",
     "add_note",
     "add_rule",
+    "add_tag",
+    "create_tag",
+    "link_cases",
+    "remove_tag",
+    "rename_tag",
+    "set_tag_active",
+    "unlink_cases",
     "assign",
     "change_password",
     "change_priority",

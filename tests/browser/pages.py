@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 
-from cases import audit, commands, queries
-from cases.models import Case, User
+from cases import audit, commands, queries, related
+from cases.models import Case, Tag, User
 from storage import db
+from tests.helpers import report
 
 VALID_NARRATIVE = "A teacher at our school hits the children in my son's class and locks them in a cupboard."
 NEUTRAL_TITLE = "Weather"
@@ -172,6 +173,49 @@ def _search(page, live, case) -> None:
     page.locator("table.table tbody tr").first.wait_for()
 
 
+def _a_tag(live) -> int:
+    """The id of a tag of the vocabulary (created once, by the supervisor)."""
+    supervisor_id = live.account("supervisor").id
+    with live.app.app_context():
+        tag = db.session.scalar(db.select(Tag).where(Tag.slug == "land-dispute"))
+        if tag is None:
+            names = {"kk": "Жер дауы", "ru": "Земельный спор", "en": "Land dispute"}
+            tag = commands.create_tag("land-dispute", names, by=db.session.get(User, supervisor_id))
+        tag_id = tag.id
+        db.session.remove()
+    return tag_id
+
+
+def _tag(page, live, case) -> None:
+    _get(f"/staff/supervise/tags/{_a_tag(live)}")(page, live, case)
+
+
+def _tags(page, live, case) -> None:
+    _a_tag(live)
+    _get("/staff/supervise/tags")(page, live, case)
+
+
+def _case_tags_and_links(page, live, case) -> None:
+    """A case page with a tag, a related case and a possible duplicate on it."""
+    tag_id = _a_tag(live)
+    supervisor_id = live.account("supervisor").id
+    with live.app.app_context():
+        supervisor = db.session.get(User, supervisor_id)
+        busy = db.session.get(Case, case.id)
+        if not queries.tags_for([case.id]):
+            commands.add_tag(case.id, supervisor, tag_id)
+        if not related.links_of(busy, supervisor):
+            narrative = busy.narrative or VALID_NARRATIVE
+            other = commands.file_report(
+                report(category=busy.category, region=busy.region, narrative=narrative),
+                live.app.extensions["shagym_receipt_key"],
+            )
+            commands.link_cases(case.id, supervisor, other.case.reference, "related")
+        db.session.remove()
+    _get(f"/staff/cases/{case.id}")(page, live, case)
+    page.locator("#tags-links-title").wait_for()
+
+
 PUBLIC = (
     Scenario("home", _get("/")),
     Scenario("report", _get("/report")),
@@ -210,6 +254,9 @@ STAFF = (
     Scenario("staff-service-levels", _get("/staff/admin/service-levels/"), "admin", False),
     Scenario("staff-treaties", _get("/staff/admin/treaties/"), "admin", False),
     Scenario("staff-service-level-edit", _get("/staff/admin/service-levels/torture"), "admin", False),
+    Scenario("staff-tags", _tags, "supervisor", False),
+    Scenario("staff-tag", _tag, "supervisor", False),
+    Scenario("staff-case-tags-links", _case_tags_and_links, "caseworker", False),
 )
 
 ALL = PUBLIC + STAFF

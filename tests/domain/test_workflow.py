@@ -145,3 +145,12 @@ def test_every_status_is_reachable_from_new():
                 seen.add(b)
                 todo.append(b)
     assert seen == {s.value for s in Status}
+
+
+@pytest.mark.parametrize("status", list(workflow.Status))
+def test_a_duplicate_is_closed_from_any_open_status_with_a_reason(status):
+    t = workflow.duplicate_closing(status)
+    if status in workflow.OPEN_STATUSES:
+        assert (t.source, t.target, t.reason_required) == (status, workflow.Status.CLOSED, True)
+    else:
+        assert t is None

@@ -35,6 +35,7 @@ APPROVALS = "approvals"  # 302 to the access requests
 SELF_QUEUE = "queue"  # 302 back to the queue page
 LEVELS = "levels"  # 302 to the service-level targets
 TREATIES = "treaties"  # 302 to the treaty provisions
+TAGS = "tags"  # 302 to the tag vocabulary
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -89,6 +90,16 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # Four eyes: only a supervisor decides on case access that an admin asked for.
     ("supervise.approvals", "GET"): SUPERVISOR_PAGE,
     ("supervise.decide", "POST"): e(LOGIN, 403, 403, APPROVALS, 403),
+    # The tag vocabulary is the supervisors'; tags and links on a case, anyone who works it.
+    ("supervise.tags", "GET"): SUPERVISOR_PAGE,
+    ("supervise.tags", "POST"): e(LOGIN, 403, 403, 422, 403),  # empty form comes back with errors
+    ("supervise.tag", "GET"): SUPERVISOR_PAGE,
+    ("supervise.tag", "POST"): e(LOGIN, 403, 403, TAGS, 403),
+    ("supervise.toggle_tag", "POST"): e(LOGIN, 403, 403, TAGS, 403),
+    ("staff.add_tag", "POST"): CASE_ACTION,
+    ("staff.remove_tag", "POST"): CASE_ACTION,
+    ("staff.link", "POST"): CASE_ACTION,
+    ("staff.unlink", "POST"): CASE_ACTION,
     # Administration: admins only, and never case content (above).
     ("staff_admin.reauth", "GET"): e(LOGIN, 200, 200, 200, 200),  # confirming one's password harms no one
     ("staff_admin.reauth", "POST"): e(LOGIN, 200, 200, 200, 200),
@@ -124,6 +135,8 @@ FORMS = {
     "service_levels.edit": {"first_response_working_days": "4", "resolution_working_days": "20"},
     "treaties.index": {"treaty": "ICESCR", "article": "12", "title": "Health"},
     "treaties.map_category": {"provision": []},
+    "supervise.tag": {"name_kk": "Жер", "name_ru": "Земля", "name_en": "Land (matrix)"},
+    "staff.link": {"reference": "SHG-2099-999999", "kind": "related"},
 }
 
 
@@ -179,7 +192,12 @@ def world(app, make_case, make_user):
     # An admin asked for another queue for the target; a supervisor must decide.
     commands.set_memberships(target, ["general", "children"], by=users["admin"])
     pending = db.session.scalar(select(AccessRequest.id))
+    tag = commands.create_tag("land", {"kk": "Жер дауы", "ru": "Земельный спор", "en": "Land"}, by=users["supervisor"])
+    commands.add_tag(case.id, users["supervisor"], tag.id)
+    link = commands.link_cases(case.id, users["supervisor"], make_case().case.reference, "related")
     values = {
+        "tag_id": tag.id,
+        "link_id": link.id,
         "request_id": pending,
         "decision": "approve",
         "case_id": case.id,
@@ -235,6 +253,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         SELF_QUEUE: "/staff/queues/general",
         LEVELS: "/staff/admin/service-levels/",
         TREATIES: "/staff/admin/treaties/",
+        TAGS: "/staff/supervise/tags",
     }[expected]
     assert location.split("?")[0].endswith(target), (path, location)
 

@@ -67,7 +67,15 @@ def csrf_world(csrf_app):
         rule_id = db.session.scalar(select(RoutingRule.id).where(RoutingRule.category == "women"))
         admin = db.session.get(User, users["admin"]["id"])
         commands.set_memberships(db.session.get(User, users["caseworker"]["id"]), ["general", "women"], by=admin)
+        supervisor = db.session.get(User, users["supervisor"]["id"])
+        tag = commands.create_tag("land", {"kk": "Жер", "ru": "Земля", "en": "Land"}, by=supervisor)
+        commands.add_tag(filed.case.id, supervisor, tag.id)
+        other = commands.file_report(report(), csrf_app.extensions["shagym_receipt_key"]).case
+        link = commands.link_cases(filed.case.id, supervisor, other.reference, "related")
         values = {
+            "tag_id": tag.id,
+            "link_id": link.id,
+            "other_reference": other.reference,
             "request_id": db.session.scalar(select(AccessRequest.id)),
             "decision": "approve",
             "case_id": filed.case.id,
@@ -124,6 +132,13 @@ FORMS = {
     "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
     "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
     "supervise.decide": ("supervisor", {}),
+    "supervise.tags": ("supervisor", {"slug": "forged", "name_kk": "Ж", "name_ru": "З", "name_en": "Forged"}),
+    "supervise.tag": ("supervisor", {"name_kk": "Ж", "name_ru": "З", "name_en": "Forged"}),
+    "supervise.toggle_tag": ("supervisor", {}),
+    "staff.add_tag": ("supervisor", {"tag": "{tag_id}"}),
+    "staff.remove_tag": ("supervisor", {}),
+    "staff.link": ("supervisor", {"reference": "{other_reference}", "kind": "duplicate_of", "reason": "x"}),
+    "staff.unlink": ("supervisor", {}),
     "staff.hand_over": ("caseworker", {"colleague": "{user_id}", "version": "1"}),
     "staff.bulk": (
         "supervisor",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cases import commands
 from cases.models import Evidence, Queue
 from storage import db
 from tests.helpers import REFERENCE_RE, ROOT, Auth, boom, file_with_evidence, receipt_of, report_form, signed_in
@@ -84,6 +85,7 @@ def route_world(app, make_user):
     """One case with a file, a user of each role, a client per role and a value for every URL argument."""
     filed = file_with_evidence(app, "photo.png", ACCEPTED["photo.png"]())
     target = make_user("caseworker", ["general"])
+    tag = commands.create_tag("land", {"kk": "Жер", "ru": "Земля", "en": "Land"}, by=make_user("supervisor"))
     params = {
         "case_id": filed.case.id,
         "evidence_id": db.session.scalar(db.select(Evidence.id)),
@@ -97,6 +99,8 @@ def route_world(app, make_user):
         "category": "women",
         "view_id": 1,
         "figure": "outcomes",
+        "tag_id": tag.id,
+        "link_id": 1,  # none exists: the refusal carries the headers too
     }
 
     def client_for(role: str):
