@@ -70,6 +70,9 @@ class Action(StrEnum):
     ACCESS_REQUESTED = N_("access_requested")
     ACCESS_APPROVED = N_("access_approved")
     ACCESS_REFUSED = N_("access_refused")
+    TEMPLATE_CREATED = N_("template_created")
+    TEMPLATE_CHANGED = N_("template_changed")
+    TEMPLATE_TOGGLED = N_("template_toggled")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cases.vocabulary import CHANNEL_TITLES, PRIORITY_TITLES, ROLE_TITLES, STAFF_CHANNELS, MessageKind, Priority, Role
+from i18n import LANGUAGE_NAMES, LANGUAGES
 from intake.forms import ReportForm
 from web.forms import Form
 
@@ -199,6 +200,11 @@ class StaffReportForm(ReportForm):
     questions and checks as the public form, plus how it came in and the person's consent."""
 
     channel = SelectField(_l("How the report reached us"), validators=[InputRequired(REQUIRED)])
+    # Not ``language``: that name is the public pages' language switch.
+    reporter_language = SelectField(
+        _l("The reporter's language"),
+        validators=[InputRequired(_l("Choose the reporter's language."))],
+    )
     consent = BooleanField(
         _l(
             "The person agreed that we store this report and share it only with the staff who handle it, and that we contact them only as they chose above."
@@ -211,3 +217,6 @@ class StaffReportForm(ReportForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.channel.choices = [("", _("Choose how"))] + [(c.value, _(CHANNEL_TITLES[c])) for c in STAFF_CHANNELS]
+        self.reporter_language.choices = [("", _("Choose the language"))] + [
+            (code, LANGUAGE_NAMES[code]) for code in LANGUAGES
+        ]

@@ -104,7 +104,7 @@ def report_for_someone():
     if form.validate_on_submit() and not file_problems:
         try:
             filed = commands.file_report(
-                form.new_report(Channel(form.channel.data)),
+                form.new_report(Channel(form.channel.data), form.reporter_language.data),
                 current_app.extensions["shagym_receipt_key"],
                 form.submission_token.data or None,
                 accepted,

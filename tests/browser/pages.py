@@ -105,6 +105,7 @@ def _staff_receipt(page, live, case) -> None:
     """A report taken by phone, filed through the staff form, and its receipt page."""
     _get("/staff/reports/new")(page, live, case)
     page.select_option("#channel", "phone")
+    page.select_option("#reporter_language", "ru")
     page.check("input[name=contact][value=anonymous]")
     fill_valid_report(page)
     submit_report(page)

@@ -118,7 +118,7 @@ FORMS = {
         "supervisor",
         {"case": "{case_id}", "bulk-action": "status", "bulk-target": "rejected", "bulk-reason": "x"},
     ),
-    "staff.report_for_someone": ("caseworker", {"channel": "phone", "narrative": NARRATIVE}),
+    "staff.report_for_someone": ("caseworker", {"channel": "phone", "reporter_language": "ru", "narrative": NARRATIVE}),
     "staff_admin.users": (
         "admin",
         {"email": "new@example.org", "name": "New", "role": "admin", "password": "a long enough passphrase"},
