@@ -26,6 +26,7 @@ from cases.models import (
     Message,
     Queue,
     QueueMembership,
+    ReplyTemplate,
     SearchTerm,
     TrackingSession,
     User,
@@ -309,6 +310,43 @@ def has_pending_access(user: User) -> bool:
             select(AccessRequest.id).where(AccessRequest.user_id == user.id, AccessRequest.decided_at.is_(None))
         )
         is not None
+    )
+
+
+# --- reply templates ------------------------------------------------------------------------
+
+TEMPLATE_LIMIT = 200  # an office keeps a few dozen; the pages show at most this many
+
+
+def reply_templates(limit: int = TEMPLATE_LIMIT) -> list[ReplyTemplate]:
+    """Every template for the supervisors' list: active first, by language and name (``ix_reply_templates_list``)."""
+    return list(
+        db.session.scalars(
+            select(ReplyTemplate)
+            .order_by(ReplyTemplate.active.desc(), ReplyTemplate.language, ReplyTemplate.name)
+            .limit(limit)
+        )
+    )
+
+
+def template_choices(language: str, limit: int = TEMPLATE_LIMIT) -> list[ReplyTemplate]:
+    """The active templates a message can start from, those in the reporter's ``language`` first."""
+    return list(
+        db.session.scalars(
+            select(ReplyTemplate)
+            .where(ReplyTemplate.active.is_(True))
+            .order_by((ReplyTemplate.language != language), ReplyTemplate.language, ReplyTemplate.name)
+            .limit(limit)
+        )
+    )
+
+
+def active_template(template_id: int | None) -> ReplyTemplate | None:
+    """One template still offered in the chooser (None for an unknown, forged or deactivated id)."""
+    if template_id is None:
+        return None
+    return db.session.scalar(
+        select(ReplyTemplate).where(ReplyTemplate.id == template_id, ReplyTemplate.active.is_(True))
     )
 
 

@@ -17,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from cases.replies import BODY_MAX, NAME_MAX
 from cases.vocabulary import CHANNEL_TITLES, PRIORITY_TITLES, ROLE_TITLES, STAFF_CHANNELS, MessageKind, Priority, Role
 from i18n import LANGUAGE_NAMES, LANGUAGES
 from intake.forms import ReportForm
@@ -119,6 +120,24 @@ class NoteForm(Form):
     body = TextAreaField(
         _l("Text"), validators=[DataRequired(_l("Write something first.")), Length(max=10000, message=TOO_LONG)]
     )
+    # The chooser of reply templates (choices: the active ones, the reporter's language first).
+    template = SelectField(_l("Start from a reply template"), coerce=str, validate_choice=False)
+    template_id = HiddenField()  # the template inserted, recorded with the message sent
+
+
+class TemplateForm(Form):
+    """A reply template as a supervisor writes it; the command checks placeholders and clashes."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=NAME_MAX, message=TOO_LONG)])
+    language = SelectField(_l("Language"), validators=[InputRequired(_l("Choose the template's language."))])
+    body = TextAreaField(
+        _l("Text"),
+        validators=[DataRequired(_l("Write the text of the template.")), Length(max=BODY_MAX, message=TOO_LONG)],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.language.choices = [("", _("Choose the language"))] + [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
 
 
 class HoldForm(VersionedForm):

@@ -16,7 +16,18 @@ from flask import url_for
 from sqlalchemy import select
 
 from cases import commands
-from cases.models import AccessRequest, Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
+from cases.models import (
+    AccessRequest,
+    Case,
+    Event,
+    Evidence,
+    Message,
+    QueueMembership,
+    ReplyTemplate,
+    RoutingRule,
+    StaffSession,
+    User,
+)
 from staff import gate
 from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
@@ -33,6 +44,7 @@ SELF = "self"  # 302 to the same page (e.g. a saved form)
 RULES = "rules"  # 302 to the routing rules
 APPROVALS = "approvals"  # 302 to the access requests
 SELF_QUEUE = "queue"  # 302 back to the queue page
+TEMPLATES = "templates"  # 302 to the reply templates
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -78,6 +90,14 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     # Four eyes: only a supervisor decides on case access that an admin asked for.
     ("supervise.approvals", "GET"): SUPERVISOR_PAGE,
     ("supervise.decide", "POST"): e(LOGIN, 403, 403, APPROVALS, 403),
+    # Reply templates: supervisors write them; case workers only insert them into a message.
+    ("supervise.templates", "GET"): SUPERVISOR_PAGE,
+    ("supervise.new_template", "GET"): SUPERVISOR_PAGE,
+    ("supervise.new_template", "POST"): e(LOGIN, 403, 403, 422, 403),  # empty form: refused with errors
+    ("supervise.edit_template", "GET"): SUPERVISOR_PAGE,
+    ("supervise.edit_template", "POST"): e(LOGIN, 403, 403, TEMPLATES, 403),
+    ("supervise.toggle_template", "POST"): e(LOGIN, 403, 403, TEMPLATES, 403),
+    ("staff.insert_template", "POST"): e(LOGIN, 200, 404, 200, 403),  # the case page again; nothing stored
     # Administration: admins only, and never case content (above).
     ("staff_admin.reauth", "GET"): e(LOGIN, 200, 200, 200, 200),  # confirming one's password harms no one
     ("staff_admin.reauth", "POST"): e(LOGIN, 200, 200, 200, 200),
@@ -103,6 +123,8 @@ FORMS = {
     "staff.move": {"queue": "children", "reason": "matrix"},
     "staff.hold": {"hold": "y", "reason": "matrix"},
     "staff_admin.user": {"queues": ["general"]},
+    "supervise.edit_template": {"name": "Matrix", "language": "en", "body": "Changed by the matrix"},
+    "staff.insert_template": {"kind": "note", "body": "typed", "template": "1"},
 }
 
 
@@ -158,7 +180,10 @@ def world(app, make_case, make_user):
     # An admin asked for another queue for the target; a supervisor must decide.
     commands.set_memberships(target, ["general", "children"], by=users["admin"])
     pending = db.session.scalar(select(AccessRequest.id))
+    template = commands.create_template("Acknowledgement", "en", "We received {reference}.", users["supervisor"])
+    assert template.id == 1  # the id the insert form above sends
     values = {
+        "template_id": template.id,
         "request_id": pending,
         "decision": "approve",
         "case_id": case.id,
@@ -190,6 +215,7 @@ def fingerprint(case_id: int) -> tuple:
         tuple(db.session.scalars(select(User.active).order_by(User.id))),
         tuple(db.session.scalars(select(RoutingRule.active).order_by(RoutingRule.id))),
         tuple(db.session.scalars(select(AccessRequest.decided_at).order_by(AccessRequest.id))),
+        tuple(db.session.execute(select(ReplyTemplate.name, ReplyTemplate.body, ReplyTemplate.active)).all()),
     )
 
 
@@ -208,6 +234,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         SELF: path,
         RULES: "/staff/admin/routing",
         APPROVALS: "/staff/supervise/approvals",
+        TEMPLATES: "/staff/supervise/templates",
         SELF_QUEUE: "/staff/queues/general",
     }[expected]
     assert location.split("?")[0].endswith(target), (path, location)

@@ -67,7 +67,11 @@ def csrf_world(csrf_app):
         rule_id = db.session.scalar(select(RoutingRule.id).where(RoutingRule.category == "women"))
         admin = db.session.get(User, users["admin"]["id"])
         commands.set_memberships(db.session.get(User, users["caseworker"]["id"]), ["general", "women"], by=admin)
+        template = commands.create_template(
+            "Acknowledgement", "en", "We received {reference}.", db.session.get(User, users["supervisor"]["id"])
+        )
         values = {
+            "template_id": template.id,
             "request_id": db.session.scalar(select(AccessRequest.id)),
             "decision": "approve",
             "case_id": filed.case.id,
@@ -113,6 +117,10 @@ FORMS = {
     "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
     "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
     "supervise.decide": ("supervisor", {}),
+    "supervise.new_template": ("supervisor", {"name": "Forged", "language": "en", "body": "Forged {reference}"}),
+    "supervise.edit_template": ("supervisor", {"name": "Forged", "language": "en", "body": "Forged"}),
+    "supervise.toggle_template": ("supervisor", {}),
+    "staff.insert_template": ("caseworker", {"kind": "note", "body": "typed", "template": "{template_id}"}),
     "staff.hand_over": ("caseworker", {"colleague": "{user_id}", "version": "1"}),
     "staff.bulk": (
         "supervisor",

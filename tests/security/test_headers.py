@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from cases import commands
 from cases.models import Evidence, Queue
 from storage import db
 from tests.helpers import REFERENCE_RE, ROOT, Auth, boom, file_with_evidence, receipt_of, report_form, signed_in
@@ -92,6 +93,9 @@ def route_world(app, make_user):
         "code": "en",
         "filename": "css/site.css",
         "request_id": 1,
+        "template_id": commands.create_template(
+            "Thanks", "en", "Thank you, {case_worker}.", make_user("supervisor")
+        ).id,
         "decision": "refuse",
     }
 
