@@ -143,6 +143,35 @@ def _approvals(page, live, case) -> None:
     _get("/staff/supervise/approvals")(page, live, case)
 
 
+def _template_id(live) -> int:
+    """A reply template on the live server (written once, by its supervisor)."""
+    supervisor_id = live.account("supervisor").id
+    with live.app.app_context():
+        found = queries.reply_templates()
+        template_id = (
+            found[0].id
+            if found
+            else commands.create_template(
+                "Подтверждение получения",
+                "ru",
+                "Ваше обращение {reference} получено. Меня зовут {case_worker}; ответим до {due_date}.",
+                db.session.get(User, supervisor_id),
+            ).id
+        )
+        db.session.remove()
+    return template_id
+
+
+def _templates(page, live, case) -> None:
+    _template_id(live)
+    _get("/staff/supervise/templates")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
+def _template_edit(page, live, case) -> None:
+    _get(f"/staff/supervise/templates/{_template_id(live)}")(page, live, case)
+
+
 def _deleted_case(page, live, case) -> None:
     """What a supervisor sees at the address of a case deleted from the database behind the app's
     back: the witness holds its chain's head (planted here for a case id that never existed)."""
@@ -191,6 +220,8 @@ STAFF = (
     Scenario("staff-report-receipt", _staff_receipt, "caseworker", False),
     Scenario("staff-account", _admin_user, "admin", False),
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
+    Scenario("staff-reply-templates", _templates, "supervisor", False),
+    Scenario("staff-reply-template-edit", _template_edit, "supervisor", False),
 )
 
 ALL = PUBLIC + STAFF
