@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 
 LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
 DEFAULT_LOCALE = "kk"
+# Each language by its own name (as the language switch shows it, whatever the page's language).
+LANGUAGE_NAMES: dict[str, str] = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
 
 
 def N_(text: str) -> str:

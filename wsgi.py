@@ -24,7 +24,7 @@ from cases import audit, deadlines, notify
 from cases.vocabulary import CASE_ROLES, LinkKind, MessageKind, Priority, Role
 from cases.workflow import Status
 from extensions import babel, csrf, limiter, login_manager, migrate
-from i18n import DEFAULT_LOCALE, choose_locale
+from i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, choose_locale
 from intake import track
 from intake import views as intake_views
 from intake.uploads import raise_upload_limit
@@ -149,6 +149,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MessageKind=MessageKind,
         LinkKind=LinkKind,
         Priority=Priority,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
     )
     # Data that may have a catalog entry (seeded queue names): translated as plain,
     # auto-escaped text — never through ``_()``, which formats and marks its result safe.

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from cases.vocabulary import AccessKind, Answer, Channel, LinkKind, MessageKind, Priority, Role, check_in
 from cases.workflow import CLOCK_RUNNING, RESOLUTION_RUNNING, Status
+from i18n import DEFAULT_LOCALE, LANGUAGES
 from storage import db
 from storage.types import Sealed, UTCDateTime, seal_pending, sealed_fields, utcnow
 
@@ -157,6 +158,7 @@ class Case(db.Model):
     __table_args__ = (
         CheckConstraint(check_in("status", Status), name="status_values"),
         CheckConstraint(check_in("channel", Channel), name="channel_values"),
+        CheckConstraint(check_in("language", LANGUAGES), name="language_values"),
         CheckConstraint(PRIORITY_RANGE, name="priority_range"),
         CheckConstraint(check_in("child_affected", Answer), name="child_values"),
         CheckConstraint(check_in("in_custody", Answer), name="custody_values"),
@@ -196,6 +198,8 @@ class Case(db.Model):
     in_custody: Mapped[str] = mapped_column(String(8))
     reporter_role: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16), default=Channel.WEB.value, server_default=Channel.WEB.value)
+    # The reporter's language at filing: messages and e-mail notices go out in it.
+    language: Mapped[str] = mapped_column(String(8), default=DEFAULT_LOCALE, server_default=DEFAULT_LOCALE)
     _contact_email: Mapped[Optional[bytes]] = mapped_column("contact_email", LargeBinary)
     _contact_phone: Mapped[Optional[bytes]] = mapped_column("contact_phone", LargeBinary)
     receipt_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
@@ -494,6 +498,32 @@ class EvidenceDay(db.Model):
     __tablename__ = "evidence_days"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     stored_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReplyTemplate(db.Model):
+    """A reply a supervisor wrote once for case workers to insert into messages, with placeholders
+    (``cases/replies.py``). Office boilerplate, never about one case: stored as plain text, like
+    queue descriptions."""
+
+    __tablename__ = "reply_templates"
+    __table_args__ = (
+        CheckConstraint(check_in("language", LANGUAGES), name="language_values"),
+        UniqueConstraint("language", "name", name="uq_reply_templates_language_name"),
+        # The chooser and the supervisors' list: active first, by language and name.
+        Index("ix_reply_templates_list", "active", "language", "name"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    language: Mapped[str] = mapped_column(String(8))
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+
+    creator: Mapped[Optional[User]] = relationship(foreign_keys=[created_by], lazy="joined")
+    editor: Mapped[Optional[User]] = relationship(foreign_keys=[updated_by], lazy="joined")
 
 
 # Every model with fields encrypted at rest (key rotation re-encrypts them; ``audit verify``

@@ -18,26 +18,45 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from cases.models import Case, Message
+from i18n import DEFAULT_LOCALE
 
 log = logging.getLogger(__name__)
 KEY = "shagym_notify"
 # Set by the reporter's reply command: the reporter gets no email about their own reply.
 REPORTER_ACTION = "shagym_reporter_action"
 
-SUBJECT = "Shagym: жаңалық бар / есть новости / there is news"
-BODY = """Сәлеметсіз бе! Shagym-дағы өтінішіңіз бойынша жаңалық бар. Оны түбіртек кодыңызбен мына жерден қараңыз:
-{url}
-
-Здравствуйте! По вашему обращению в Shagym есть новости. Посмотрите их с вашим кодом квитанции здесь:
-{url}
-
-Hello! There is news about the report you made on Shagym. Check it with your receipt code here:
+# The notice in each language of the site; it goes out in the language the reporter filed in
+# (``Case.language``). Written here, not in the catalogs: it is sent after the request's page
+# was rendered, in a language that need not be the staff member's.
+NOTICES: dict[str, tuple[str, str]] = {
+    "kk": (
+        "Shagym: жаңалық бар",
+        """Сәлеметсіз бе! Shagym-дағы өтінішіңіз бойынша жаңалық бар. Оны түбіртек кодыңызбен мына жерден қараңыз:
 {url}
 
 --
-Бұл хатта сіздің ісіңіз туралы ешқандай мәлімет жоқ. / В этом письме нет сведений о вашем деле. /
+Бұл хатта сіздің ісіңіз туралы ешқандай мәлімет жоқ. Оған жауап бермеңіз.
+""",
+    ),
+    "ru": (
+        "Shagym: есть новости",
+        """Здравствуйте! По вашему обращению в Shagym есть новости. Посмотрите их с вашим кодом квитанции здесь:
+{url}
+
+--
+В этом письме нет сведений о вашем деле. Не отвечайте на него.
+""",
+    ),
+    "en": (
+        "Shagym: there is news",
+        """Hello! There is news about the report you made on Shagym. Check it with your receipt code here:
+{url}
+
+--
 This email contains no details of your case. Do not reply to it.
-"""
+""",
+    ),
+}
 
 
 def enabled(app: Flask) -> bool:
@@ -47,15 +66,15 @@ def enabled(app: Flask) -> bool:
 def _collect(session: Session, _ctx, _instances) -> None:
     if not has_app_context() or not enabled(current_app) or session.info.get(REPORTER_ACTION):
         return
-    pending: set[str] = session.info.setdefault(KEY, set())
+    pending: set[tuple[str, str]] = session.info.setdefault(KEY, set())
     for obj in session.new:
         if isinstance(obj, Message) and obj.kind == "to_reporter":
             case = session.get(Case, obj.case_id)
             if case is not None and case.contact_email:
-                pending.add(case.contact_email)
+                pending.add((case.contact_email, case.language))
     for obj in session.dirty:
         if isinstance(obj, Case) and inspect(obj).attrs.status.history.has_changes() and obj.contact_email:
-            pending.add(obj.contact_email)
+            pending.add((obj.contact_email, obj.language))
 
 
 def _send_after_commit(session: Session) -> None:
@@ -63,8 +82,8 @@ def _send_after_commit(session: Session) -> None:
     pending = session.info.pop(KEY, None)
     if not pending or not has_app_context():
         return
-    for address in pending:
-        send(address)
+    for address, language in pending:
+        send(address, language)
 
 
 def _discard(session: Session) -> None:
@@ -72,12 +91,14 @@ def _discard(session: Session) -> None:
     session.info.pop(REPORTER_ACTION, None)
 
 
-def send(address: str) -> bool:
-    """Send the content-free notification; failures are logged without the address."""
+def send(address: str, language: str = DEFAULT_LOCALE) -> bool:
+    """Send the content-free notification in the reporter's language; failures are logged without the address."""
+    subject, body = NOTICES.get(language, NOTICES[DEFAULT_LOCALE])
     msg = EmailMessage()
-    msg["Subject"] = SUBJECT
+    msg["Subject"] = subject
     msg["To"] = address
-    msg.set_content(BODY.format(url=url_for("track.track", _external=True) if has_request_context() else "/track"))
+    msg["Content-Language"] = language
+    msg.set_content(body.format(url=url_for("track.track", _external=True) if has_request_context() else "/track"))
     return _deliver(msg, "reporter notification")
 
 

@@ -27,6 +27,7 @@ from cases.models import (
     Message,
     Queue,
     QueueMembership,
+    ReplyTemplate,
     SearchTerm,
     Tag,
     TrackingSession,
@@ -251,6 +252,43 @@ def escalation_recipients(queue_id: int) -> list[str]:
         QueueMembership.queue_id == queue_id
     )
     return list(db.session.scalars(members)) or list(db.session.scalars(supervisors))
+
+
+# --- reply templates ------------------------------------------------------------------------
+
+TEMPLATE_LIMIT = 200  # an office keeps a few dozen; the pages show at most this many
+
+
+def reply_templates(limit: int = TEMPLATE_LIMIT) -> list[ReplyTemplate]:
+    """Every template for the supervisors' list: active first, by language and name (``ix_reply_templates_list``)."""
+    return list(
+        db.session.scalars(
+            select(ReplyTemplate)
+            .order_by(ReplyTemplate.active.desc(), ReplyTemplate.language, ReplyTemplate.name)
+            .limit(limit)
+        )
+    )
+
+
+def template_choices(language: str, limit: int = TEMPLATE_LIMIT) -> list[ReplyTemplate]:
+    """The active templates a message can start from, those in the reporter's ``language`` first."""
+    return list(
+        db.session.scalars(
+            select(ReplyTemplate)
+            .where(ReplyTemplate.active.is_(True))
+            .order_by((ReplyTemplate.language != language), ReplyTemplate.language, ReplyTemplate.name)
+            .limit(limit)
+        )
+    )
+
+
+def active_template(template_id: int | None) -> ReplyTemplate | None:
+    """One template still offered in the chooser (None for an unknown, forged or deactivated id)."""
+    if template_id is None:
+        return None
+    return db.session.scalar(
+        select(ReplyTemplate).where(ReplyTemplate.id == template_id, ReplyTemplate.active.is_(True))
+    )
 
 
 # --- search ---------------------------------------------------------------------------------

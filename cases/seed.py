@@ -202,6 +202,73 @@ DEMO_STORIES = {
 }
 
 
+# (name, language, text): the demo office's reply templates, one of each kind in each language.
+DEMO_TEMPLATES = (
+    (
+        "Acknowledgement",
+        "en",
+        "Thank you for your report. It has been registered as {reference} and is now with our team. "
+        "My name is {case_worker}, and I am handling it. We will give you a first answer by {due_date}. "
+        "If anyone is in immediate danger, call 112 now.",
+    ),
+    (
+        "Request for more information",
+        "en",
+        "To look into report {reference} we need a little more information. Could you tell us where and when "
+        "this happened, and whether anyone else saw it? Answer here, with your receipt code, whenever it is "
+        "safe for you. — {case_worker}",
+    ),
+    (
+        "Referral notice",
+        "en",
+        "Report {reference} concerns matters handled by another body, so with your consent we are passing it "
+        "to them, together with what you told us. We will tell you here who is dealing with it. — {case_worker}",
+    ),
+    (
+        "Подтверждение получения",
+        "ru",
+        "Спасибо за ваше обращение. Оно зарегистрировано под номером {reference} и передано нашей команде. "
+        "Меня зовут {case_worker}, я занимаюсь вашим делом. Первый ответ мы дадим до {due_date}. "
+        "Если кому-то угрожает непосредственная опасность, звоните 112.",
+    ),
+    (
+        "Запрос дополнительных сведений",
+        "ru",
+        "Чтобы разобраться в обращении {reference}, нам нужно немного больше сведений. Расскажите, пожалуйста, "
+        "где и когда это произошло и видел ли это кто-то ещё. Ответьте здесь, с вашим кодом квитанции, "
+        "когда это будет для вас безопасно. — {case_worker}",
+    ),
+    (
+        "Уведомление о передаче",
+        "ru",
+        "Обращение {reference} касается вопросов, которыми занимается другой орган, поэтому с вашего согласия "
+        "мы передаём его туда вместе с тем, что вы нам рассказали. Здесь мы сообщим, кто им занимается. "
+        "— {case_worker}",
+    ),
+    (
+        "Өтініштің қабылданғаны туралы",
+        "kk",
+        "Өтінішіңіз үшін рахмет. Ол {reference} нөмірімен тіркеліп, біздің топқа берілді. Менің атым "
+        "{case_worker}, ісіңізбен мен айналысамын. Алғашқы жауапты {due_date} дейін береміз. "
+        "Біреудің өміріне тікелей қауіп төнсе, қазір 112-ге қоңырау шалыңыз.",
+    ),
+    (
+        "Қосымша мәлімет сұрау",
+        "kk",
+        "{reference} өтінішін қарау үшін бізге тағы біраз мәлімет қажет. Бұл қайда және қашан болғанын, "
+        "оны басқа біреу көрді ме, соны айтып беріңізші. Өзіңізге қауіпсіз кезде осы жерде түбіртек "
+        "кодыңызбен жауап беріңіз. — {case_worker}",
+    ),
+    (
+        "Басқа органға жіберу туралы хабарлама",
+        "kk",
+        "{reference} өтініші басқа органның құзыретіндегі мәселеге қатысты, сондықтан сіздің келісіміңізбен "
+        "оны сіз айтқан мәліметтермен бірге сол органға жібереміз. Онымен кім айналысатынын осы жерде "
+        "хабарлаймыз. — {case_worker}",
+    ),
+)
+
+
 def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
     """The demo logins: (email, name, role, queue slugs); the README's table is generated from this."""
     accounts = [
@@ -214,7 +281,8 @@ def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
 
 
 def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
-    """Demo accounts (printed passwords) and sample cases, only in a database with no users or cases."""
+    """Demo accounts (printed passwords), reply templates and sample cases (in each language), only in a
+    database with no users or cases."""
     if db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Case.id))):
         raise NotFreshDatabase("seed-demo only runs on a database it has just created (this one has data).")
     rng = rng or random.Random(2021)  # noqa: S311 - picks demo regions, not secrets  # nosec B311
@@ -227,6 +295,9 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
 
     for email, name, role, queues in demo_accounts():
         make(email, name, role, queues)
+    supervisor = db.session.scalar(select(User).where(User.role == Role.SUPERVISOR))
+    for name, language, body in DEMO_TEMPLATES:
+        commands.create_template(name, language, body, supervisor)
     key = current_app.extensions["shagym_receipt_key"]
     regions = ["astana", "almaty-city", "karaganda", "shymkent", "pavlodar", "turkistan"]
     for slug, story in DEMO_STORIES.items():
@@ -245,6 +316,7 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
                     reporter_role="witness",
                     contact_email="",
                     contact_phone="",
+                    language=("kk", "ru", "en")[(len(slug) + n) % 3],
                 ),
                 key,
             )

@@ -83,6 +83,9 @@ class Action(StrEnum):
     PROVISIONS_MAPPED = N_("provisions_mapped")
     TAG_CREATED = N_("tag_created")
     TAG_CHANGED = N_("tag_changed")
+    TEMPLATE_CREATED = N_("template_created")
+    TEMPLATE_CHANGED = N_("template_changed")
+    TEMPLATE_TOGGLED = N_("template_toggled")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]

@@ -9,7 +9,7 @@ from urllib.parse import unquote_to_bytes
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import request
-from flask_babel import get_timezone
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, TextAreaField
@@ -217,8 +217,9 @@ class ReportForm(StrictForm):
         # Select options are rendered as given, so translate them per request.
         self.region.choices = [("", _("Choose a region or city")), *((slug, _(label)) for slug, label in REGIONS)]
 
-    def new_report(self, channel: Channel = Channel.WEB) -> NewReport:
-        """What was answered, as the command takes it (contact details only when contact was chosen)."""
+    def new_report(self, channel: Channel = Channel.WEB, language: str | None = None) -> NewReport:
+        """What was answered, as the command takes it (contact details only when contact was chosen).
+        The reporter's language is the one this page is read in, unless staff say which it is."""
         contact = self.contact.data == "contact"
         return NewReport(
             category=self.category.data,
@@ -234,6 +235,7 @@ class ReportForm(StrictForm):
             contact_email=(self.email.data or "") if contact else "",
             contact_phone=(self.phone.data or "") if contact else "",
             channel=channel,
+            language=language or str(get_locale()),
         )
 
     def validate_contact(self, field) -> None:

@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cases.commands.reference import TREATIES
+from cases.replies import BODY_MAX, NAME_MAX
 from cases.vocabulary import (
     CHANNEL_TITLES,
     LINK_TITLES,
@@ -29,6 +30,7 @@ from cases.vocabulary import (
     Priority,
     Role,
 )
+from i18n import LANGUAGE_NAMES, LANGUAGES
 from intake.forms import ReportForm
 from web.forms import Form
 
@@ -130,6 +132,24 @@ class NoteForm(Form):
     body = TextAreaField(
         _l("Text"), validators=[DataRequired(_l("Write something first.")), Length(max=10000, message=TOO_LONG)]
     )
+    # The chooser of reply templates (choices: the active ones, the reporter's language first).
+    template = SelectField(_l("Start from a reply template"), coerce=str, validate_choice=False)
+    template_id = HiddenField()  # the template inserted, recorded with the message sent
+
+
+class TemplateForm(Form):
+    """A reply template as a supervisor writes it; the command checks placeholders and clashes."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=NAME_MAX, message=TOO_LONG)])
+    language = SelectField(_l("Language"), validators=[InputRequired(_l("Choose the template's language."))])
+    body = TextAreaField(
+        _l("Text"),
+        validators=[DataRequired(_l("Write the text of the template.")), Length(max=BODY_MAX, message=TOO_LONG)],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.language.choices = [("", _("Choose the language"))] + [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
 
 
 class HoldForm(VersionedForm):
@@ -275,6 +295,11 @@ class StaffReportForm(ReportForm):
     questions and checks as the public form, plus how it came in and the person's consent."""
 
     channel = SelectField(_l("How the report reached us"), validators=[InputRequired(REQUIRED)])
+    # Not ``language``: that name is the public pages' language switch.
+    reporter_language = SelectField(
+        _l("The reporter's language"),
+        validators=[InputRequired(_l("Choose the reporter's language."))],
+    )
     consent = BooleanField(
         _l(
             "The person agreed that we store this report and share it only with the staff who handle it, and that we contact them only as they chose above."
@@ -287,3 +312,6 @@ class StaffReportForm(ReportForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.channel.choices = [("", _("Choose how"))] + [(c.value, _(CHANNEL_TITLES[c])) for c in STAFF_CHANNELS]
+        self.reporter_language.choices = [("", _("Choose the language"))] + [
+            (code, LANGUAGE_NAMES[code]) for code in LANGUAGES
+        ]

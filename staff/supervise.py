@@ -1,4 +1,5 @@
-"""Supervisors: activity across cases, the audit check, access approvals and the tag vocabulary."""
+"""Supervisors: activity across cases, the audit check, access approvals, late cases, statistics,
+the tag vocabulary and reply templates."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit, commands, history, queries, related, stats, triage
+from cases import audit, commands, history, queries, related, replies, stats, triage
 from cases.disclosure import TOTAL
-from cases.models import Checkpoint, Queue, Tag, User
+from cases.models import Checkpoint, Queue, ReplyTemplate, Tag, User
 from cases.refusals import Refused
 from cases.vocabulary import ACTION_TITLES, CASE_ACTIONS, Role
 from i18n import N_
-from staff.forms import TagForm, TagNamesForm
+from staff.forms import TagForm, TagNamesForm, TemplateForm
 from staff.gate import id_or_none
 from storage import db
 
@@ -238,3 +239,72 @@ def toggle_tag(tag_id: int):
     if _attempt(lambda: commands.set_tag_active(row.id, active, by=current_user)):
         flash(_("Tag switched on.") if active else _("Tag switched off: it is no longer offered."), "success")
     return redirect(url_for("supervise.tags"))
+
+
+# --- reply templates ------------------------------------------------------------------------
+
+
+@bp.get("/templates")
+def templates():
+    return render_template("staff/templates.html", templates=queries.reply_templates())
+
+
+@bp.route("/templates/new", methods=["GET", "POST"])
+def new_template():
+    form = TemplateForm()
+    if form.validate_on_submit():
+        try:
+            commands.create_template(form.name.data, form.language.data, form.body.data, current_user)
+        except commands.TemplateProblem as exc:
+            _refused(form, exc)
+        else:
+            flash(_("Template saved."), "success")
+            return redirect(url_for("supervise.templates"))
+    return _template_page(form, None)
+
+
+@bp.route("/templates/<int:template_id>", methods=["GET", "POST"])
+def edit_template(template_id: int):
+    template = db.get_or_404(ReplyTemplate, template_id)
+    form = TemplateForm(obj=template)
+    if form.validate_on_submit():
+        try:
+            commands.edit_template(template.id, form.name.data, form.language.data, form.body.data, current_user)
+        except commands.NotFound:
+            abort(404)
+        except commands.TemplateProblem as exc:
+            _refused(form, exc)
+        else:
+            flash(_("Template saved."), "success")
+            return redirect(url_for("supervise.templates"))
+    return _template_page(form, template)
+
+
+def _refused(form: TemplateForm, exc: commands.TemplateProblem) -> None:
+    """The command's refusal shown at the field it is about, like the form's own checks."""
+    field = getattr(form, exc.field)
+    field.errors = [*field.errors, _(exc.template, **exc.params)]
+
+
+def _template_page(form: TemplateForm, template: ReplyTemplate | None):
+    """The form (new or edit) with the placeholders explained; 422 when what was sent is refused."""
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "staff/template_form.html",
+        form=form,
+        template=template,
+        placeholders=replies.PLACEHOLDERS,
+        body_max=replies.BODY_MAX,
+    ), status
+
+
+@bp.post("/templates/<int:template_id>/toggle")
+def toggle_template(template_id: int):
+    try:
+        active = commands.toggle_template(template_id, current_user)
+    except commands.NotFound:
+        abort(404)
+    flash(
+        _("Template offered again.") if active else _("Template deactivated: case workers no longer see it."), "success"
+    )
+    return redirect(url_for("supervise.templates"))

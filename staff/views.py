@@ -23,14 +23,27 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import access, audit, commands, deadlines, evidence, history, queries, receipts, related, triage, workflow
+from cases import (
+    access,
+    audit,
+    commands,
+    deadlines,
+    evidence,
+    history,
+    queries,
+    receipts,
+    related,
+    replies,
+    triage,
+    workflow,
+)
 from cases.categories import ANSWER_LABELS, CATEGORIES, CATEGORY_BY_SLUG, REGION_LABELS, REPORTER_ROLE_LABELS
 from cases.evidence import ALLOWED
 from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, SavedView, User
 from cases.refusals import Refused
 from cases.vocabulary import CASE_ROLES, CHANNEL_TITLES, Channel, MessageKind, Priority, Role
 from cases.workflow import Status
-from i18n import N_
+from i18n import LANGUAGE_NAMES, N_
 from intake.forms import local_today
 from intake.uploads import evidence_limits, uploaded_files
 from staff.forms import (
@@ -123,7 +136,7 @@ def report_for_someone():
     if form.validate_on_submit() and not file_problems:
         try:
             filed = commands.file_report(
-                form.new_report(Channel(form.channel.data)),
+                form.new_report(Channel(form.channel.data), form.reporter_language.data),
                 current_app.extensions["shagym_receipt_key"],
                 form.submission_token.data or None,
                 accepted,
@@ -348,6 +361,11 @@ def case(case_id: int):
     if session.pop(ACTED_ON, None) != case.id:
         commands.record_view(case.id, current_user)
         case = _visible_or_404(case_id)
+    return _case_page(case, NoteForm(formdata=None))
+
+
+def _case_page(case: Case, note_form: NoteForm, status: int = 200):
+    """The case page: its facts, the actions this role may take, messages and history."""
     events = list(db.session.scalars(select(Event).where(Event.chain_id == case.id).order_by(Event.seq)))
     messages = list(db.session.scalars(select(Message).where(Message.case_id == case.id).order_by(Message.id)))
     evidence = list(db.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)))
@@ -413,18 +431,28 @@ def case(case_id: int):
         broken=broken,
         status_form=status_form,
         priority_form=priority_form,
-        note_form=NoteForm(),
+        assign_form=assign_form,
+        hand_form=hand_form,
+        move_form=move_form,
+        hold_form=hold_form,
+        note_form=_with_templates(note_form, case),
         now=now,
         category=CATEGORY_BY_SLUG[case.category],
         region=REGION_LABELS.get(case.region, case.region),
         answers=ANSWER_LABELS,
         reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
-        assign_form=assign_form,
-        hand_form=hand_form,
-        move_form=move_form,
-        hold_form=hold_form,
         **_tags_and_links(case),
-    )
+    ), status
+
+
+def _with_templates(form: NoteForm, case: Case) -> NoteForm:
+    """The message form's template chooser: the active templates, the reporter's language first
+    (and the first of those chosen unless the person chose another)."""
+    choices = queries.template_choices(case.language)
+    form.template.choices = [(str(t.id), f"{t.name} ({LANGUAGE_NAMES[t.language]})") for t in choices]
+    if form.template.data in (None, "", "None") and choices:
+        form.template.data = str(choices[0].id)
+    return form
 
 
 def _tags_and_links(case: Case) -> dict:
@@ -566,10 +594,35 @@ def _with_reason(case_id: int, command, field: str, success: str):
 def add_message(case_id: int):
     kind, body = request.form.get("kind", "note"), request.form.get("body", "")
     if kind == MessageKind.TO_REPORTER:
+        template_id = id_or_none(request.form.get("template_id"))
         return _act(
-            case_id, lambda: commands.send_message(case_id, current_user, body), _("Message sent to the reporter.")
+            case_id,
+            lambda: commands.send_message(case_id, current_user, body, template_id),
+            _("Message sent to the reporter."),
         )
     return _act(case_id, lambda: commands.add_note(case_id, current_user, body), _("Internal note added."))
+
+
+@bp.post("/cases/<int:case_id>/messages/template")
+@roles(*CASE_ROLES)
+def insert_template(case_id: int):
+    """Without JavaScript: the case page again, with the chosen template filled in for this case
+    below whatever was already typed (nothing typed is lost). Nothing is stored or sent."""
+    case = _visible_or_404(case_id)
+    form = NoteForm()
+    template = queries.active_template(id_or_none(form.template.data))
+    if template is None:
+        form.template.errors = [_("Choose one of the templates offered.")]
+        return _case_page(case, form, 422)
+    values = replies.values_for(
+        case.reference or "", current_user.name, case.due_at, template.language, current_app.config["OFFICE_TIMEZONE"]
+    )
+    text = replies.substitute(template.body, values)
+    typed = (form.body.data or "").rstrip()
+    form.body.data = f"{typed}\n\n{text}" if typed else text
+    form.kind.data = MessageKind.TO_REPORTER.value
+    form.template_id.data = str(template.id)
+    return _case_page(case, form)
 
 
 @bp.post("/cases/<int:case_id>/hold")

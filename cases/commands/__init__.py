@@ -1,8 +1,8 @@
 """The command layer: the only code that writes to the database.
 
 Every change — a report, a staff action, a reporter's reply, retention, key
-rotation, read-access events, accounts, sessions, second factor, queues and
-routing rules — is a function here decorated with ``@command`` (``unit.py``):
+rotation, read-access events, accounts, sessions, second factor, queues,
+routing rules, reply templates — is a function here decorated with ``@command`` (``unit.py``):
 it checks its rule, applies the change, appends its audit event(s) and
 commits once, or rolls everything back. Views and CLI commands call these
 functions; they never commit.
@@ -74,6 +74,7 @@ from cases.commands.servicelevels import (
     save_view,
     set_service_levels,
 )
+from cases.commands.templates import TemplateProblem, create_template, edit_template, toggle_template
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, quietly, write_checkpoint
 
 __all__ = [
@@ -85,6 +86,7 @@ __all__ = [
     "Forbidden",
     "NewReport",
     "NotFound",
+    "TemplateProblem",
     "add_note",
     "add_rule",
     "add_tag",
@@ -102,6 +104,9 @@ __all__ = [
     "hand_over",
     "command",
     "create_queue",
+    "create_template",
+    "edit_template",
+    "toggle_template",
     "create_user",
     "deactivate_user",
     "decide_access",

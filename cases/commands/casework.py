@@ -18,7 +18,7 @@ from cases import access, deadlines, search, workflow
 from cases.commands import unit
 from cases.commands.searchindex import index_terms
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, lock_case, record, touch
-from cases.models import Case, CategorySetting, Event, Evidence, Message, Queue, QueueMembership, User
+from cases.models import Case, CategorySetting, Event, Evidence, Message, Queue, QueueMembership, ReplyTemplate, User
 from cases.vocabulary import Action, ActorType, MessageKind, Priority, Role
 from cases.workflow import Status
 from i18n import N_
@@ -262,7 +262,9 @@ MESSAGE_ACTIONS = {
 }
 
 
-def add_message(case: Case, actor: User | None, kind: MessageKind, body: str, now: datetime) -> Message:
+def add_message(
+    case: Case, actor: User | None, kind: MessageKind, body: str, now: datetime, details: dict | None = None
+) -> Message:
     """Store a note or a message (``actor`` None: the reporter) and its audit event; part of a command."""
     message = Message(
         case_id=case.id, kind=kind.value, author_id=actor.id if actor else None, body=body.strip(), created_at=now
@@ -270,7 +272,15 @@ def add_message(case: Case, actor: User | None, kind: MessageKind, body: str, no
     db.session.add(message)
     db.session.flush()
     index_terms(case.id, search.text_terms(message.body))
-    record(case, ActorType.STAFF if actor else ActorType.REPORTER, MESSAGE_ACTIONS[kind], actor, new=message.id, at=now)
+    record(
+        case,
+        ActorType.STAFF if actor else ActorType.REPORTER,
+        MESSAGE_ACTIONS[kind],
+        actor,
+        new=message.id,
+        at=now,
+        details=details,
+    )
     if kind == MessageKind.TO_REPORTER:
         case.public_updated_at = now
         case.reporter_news = False  # the reporter has been answered
@@ -291,15 +301,17 @@ def add_note(case_id: int, actor: User, body: str) -> Message:
 
 
 @command
-def send_message(case_id: int, actor: User, body: str) -> Message:
-    """A message the reporter reads on the tracking page."""
+def send_message(case_id: int, actor: User, body: str, template_id: int | None = None) -> Message:
+    """A message the reporter reads on the tracking page. ``template_id``: the reply template it
+    was started from, recorded in the event's details (an id that names no template is left out)."""
     if not body.strip():
         raise CommandError(N_("The message is empty."))
     case = lock_case(case_id, actor)
     if case.content_destroyed_at is not None:
         raise CommandError(N_("This case's personal content was destroyed; it cannot take messages."))
     now = unit.utcnow()
-    message = add_message(case, actor, MessageKind.TO_REPORTER, body, now)
+    used = template_id is not None and db.session.get(ReplyTemplate, template_id) is not None
+    message = add_message(case, actor, MessageKind.TO_REPORTER, body, now, {"template": template_id} if used else None)
     case.updated_at = now
     return message
 

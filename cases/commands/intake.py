@@ -23,7 +23,7 @@ from cases.commands.unit import CommandError, command, record, touch
 from cases.models import Case, Evidence, EvidenceDay, Queue, RoutingRule, User
 from cases.vocabulary import Action, ActorType, Channel, Priority
 from cases.workflow import Status
-from i18n import N_
+from i18n import DEFAULT_LOCALE, LANGUAGES, N_
 from storage import db
 
 log = logging.getLogger("shagym.evidence")
@@ -44,6 +44,7 @@ class NewReport:
     contact_email: str
     contact_phone: str
     channel: Channel = Channel.WEB
+    language: str = DEFAULT_LOCALE  # the reporter's: messages and e-mail notices go out in it
 
     @property
     def facts(self) -> routing.ReportFacts:
@@ -118,6 +119,8 @@ def file_report(
     """
     if filed_by is not None and report.channel == Channel.WEB:
         raise CommandError(N_("Choose how the report reached us."))
+    if report.language not in LANGUAGES:
+        raise CommandError(N_("Choose the reporter's language."))
     session = db.session
     now = unit.utcnow()
     rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
@@ -136,6 +139,7 @@ def file_report(
         in_custody=report.in_custody,
         reporter_role=report.reporter_role,
         channel=report.channel.value,
+        language=report.language,
         receipt_hash=receipts.digest(receipt_key, receipts.normalize(code) or ""),
         submission_hash=hashlib.sha256(submission_token.encode()).digest() if submission_token else None,
         queue_id=decision.queue_id,

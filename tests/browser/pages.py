@@ -109,6 +109,7 @@ def _staff_receipt(page, live, case) -> None:
     """A report taken by phone, filed through the staff form, and its receipt page."""
     _get("/staff/reports/new")(page, live, case)
     page.select_option("#channel", "phone")
+    page.select_option("#reporter_language", "ru")
     page.check("input[name=contact][value=anonymous]")
     fill_valid_report(page)
     submit_report(page)
@@ -144,6 +145,35 @@ def _approvals(page, live, case) -> None:
             )
         db.session.remove()
     _get("/staff/supervise/approvals")(page, live, case)
+
+
+def _template_id(live) -> int:
+    """A reply template on the live server (written once, by its supervisor)."""
+    supervisor_id = live.account("supervisor").id
+    with live.app.app_context():
+        found = queries.reply_templates()
+        template_id = (
+            found[0].id
+            if found
+            else commands.create_template(
+                "Подтверждение получения",
+                "ru",
+                "Ваше обращение {reference} получено. Меня зовут {case_worker}; ответим до {due_date}.",
+                db.session.get(User, supervisor_id),
+            ).id
+        )
+        db.session.remove()
+    return template_id
+
+
+def _templates(page, live, case) -> None:
+    _template_id(live)
+    _get("/staff/supervise/templates")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
+def _template_edit(page, live, case) -> None:
+    _get(f"/staff/supervise/templates/{_template_id(live)}")(page, live, case)
 
 
 def _deleted_case(page, live, case) -> None:
@@ -257,6 +287,8 @@ STAFF = (
     Scenario("staff-tags", _tags, "supervisor", False),
     Scenario("staff-tag", _tag, "supervisor", False),
     Scenario("staff-case-tags-links", _case_tags_and_links, "caseworker", False),
+    Scenario("staff-reply-templates", _templates, "supervisor", False),
+    Scenario("staff-reply-template-edit", _template_edit, "supervisor", False),
 )
 
 ALL = PUBLIC + STAFF

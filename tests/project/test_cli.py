@@ -9,8 +9,8 @@ from typing import NamedTuple
 import pytest
 from sqlalchemy import select
 
-from cases import seed
-from cases.models import Case, CategorySetting, Event, Queue, RoutingRule, User
+from cases import replies, seed
+from cases.models import Case, CategorySetting, Event, Queue, ReplyTemplate, RoutingRule, User
 from storage import db
 from tests.helpers import BASE_CONFIG, PG_URL, count
 from wsgi import create_app
@@ -122,7 +122,13 @@ def test_seed_demo_fills_a_fresh_database_once(app, runner):
     assert result.exit_code == 0, result.output
     users, cases, events = count(User), count(Case), count(Event)
     assert users >= 3 and cases >= 10
-    assert events == 2 * cases + users  # created and routed per case; user_created per account
+    templates = count(ReplyTemplate)
+    # created and routed per case; user_created per account; template_created per reply template
+    assert events == 2 * cases + users + templates
+    rows = db.session.scalars(select(ReplyTemplate)).all()
+    assert {t.language for t in rows} == {"kk", "ru", "en"} and all(t.active for t in rows)
+    assert all(not replies.unknown_placeholders(t.body) and "{reference}" in t.body for t in rows)
+    assert {c.language for c in db.session.scalars(select(Case))} == {"kk", "ru", "en"}
     narratives = [c.narrative for c in db.session.scalars(select(Case))]
     assert all(n.startswith("[DEMO") for n in narratives)
     assert {c.category for c in db.session.scalars(select(Case))} == {c.slug for c in seed.CATEGORIES}

@@ -16,7 +16,18 @@ from flask import url_for
 from sqlalchemy import select
 
 from cases import commands
-from cases.models import AccessRequest, Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
+from cases.models import (
+    AccessRequest,
+    Case,
+    Event,
+    Evidence,
+    Message,
+    QueueMembership,
+    ReplyTemplate,
+    RoutingRule,
+    StaffSession,
+    User,
+)
 from staff import gate
 from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
@@ -36,6 +47,7 @@ SELF_QUEUE = "queue"  # 302 back to the queue page
 LEVELS = "levels"  # 302 to the service-level targets
 TREATIES = "treaties"  # 302 to the treaty provisions
 TAGS = "tags"  # 302 to the tag vocabulary
+TEMPLATES = "templates"  # 302 to the reply templates
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -100,6 +112,14 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff.remove_tag", "POST"): CASE_ACTION,
     ("staff.link", "POST"): CASE_ACTION,
     ("staff.unlink", "POST"): CASE_ACTION,
+    # Reply templates: supervisors write them; case workers only insert them into a message.
+    ("supervise.templates", "GET"): SUPERVISOR_PAGE,
+    ("supervise.new_template", "GET"): SUPERVISOR_PAGE,
+    ("supervise.new_template", "POST"): e(LOGIN, 403, 403, 422, 403),  # empty form: refused with errors
+    ("supervise.edit_template", "GET"): SUPERVISOR_PAGE,
+    ("supervise.edit_template", "POST"): e(LOGIN, 403, 403, TEMPLATES, 403),
+    ("supervise.toggle_template", "POST"): e(LOGIN, 403, 403, TEMPLATES, 403),
+    ("staff.insert_template", "POST"): e(LOGIN, 200, 404, 200, 403),  # the case page again; nothing stored
     # Administration: admins only, and never case content (above).
     ("staff_admin.reauth", "GET"): e(LOGIN, 200, 200, 200, 200),  # confirming one's password harms no one
     ("staff_admin.reauth", "POST"): e(LOGIN, 200, 200, 200, 200),
@@ -137,6 +157,8 @@ FORMS = {
     "treaties.map_category": {"provision": []},
     "supervise.tag": {"name_kk": "Жер", "name_ru": "Земля", "name_en": "Land (matrix)"},
     "staff.link": {"reference": "SHG-2099-999999", "kind": "related"},
+    "supervise.edit_template": {"name": "Matrix", "language": "en", "body": "Changed by the matrix"},
+    "staff.insert_template": {"kind": "note", "body": "typed", "template": "1"},
 }
 
 
@@ -195,9 +217,12 @@ def world(app, make_case, make_user):
     tag = commands.create_tag("land", {"kk": "Жер дауы", "ru": "Земельный спор", "en": "Land"}, by=users["supervisor"])
     commands.add_tag(case.id, users["supervisor"], tag.id)
     link = commands.link_cases(case.id, users["supervisor"], make_case().case.reference, "related")
+    template = commands.create_template("Acknowledgement", "en", "We received {reference}.", users["supervisor"])
+    assert template.id == 1  # the id the insert form above sends
     values = {
         "tag_id": tag.id,
         "link_id": link.id,
+        "template_id": template.id,
         "request_id": pending,
         "decision": "approve",
         "case_id": case.id,
@@ -232,6 +257,7 @@ def fingerprint(case_id: int) -> tuple:
         tuple(db.session.scalars(select(User.active).order_by(User.id))),
         tuple(db.session.scalars(select(RoutingRule.active).order_by(RoutingRule.id))),
         tuple(db.session.scalars(select(AccessRequest.decided_at).order_by(AccessRequest.id))),
+        tuple(db.session.execute(select(ReplyTemplate.name, ReplyTemplate.body, ReplyTemplate.active)).all()),
     )
 
 
@@ -250,6 +276,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         SELF: path,
         RULES: "/staff/admin/routing",
         APPROVALS: "/staff/supervise/approvals",
+        TEMPLATES: "/staff/supervise/templates",
         SELF_QUEUE: "/staff/queues/general",
         LEVELS: "/staff/admin/service-levels/",
         TREATIES: "/staff/admin/treaties/",

@@ -72,10 +72,14 @@ def csrf_world(csrf_app):
         commands.add_tag(filed.case.id, supervisor, tag.id)
         other = commands.file_report(report(), csrf_app.extensions["shagym_receipt_key"]).case
         link = commands.link_cases(filed.case.id, supervisor, other.reference, "related")
+        template = commands.create_template(
+            "Acknowledgement", "en", "We received {reference}.", db.session.get(User, users["supervisor"]["id"])
+        )
         values = {
             "tag_id": tag.id,
             "link_id": link.id,
             "other_reference": other.reference,
+            "template_id": template.id,
             "request_id": db.session.scalar(select(AccessRequest.id)),
             "decision": "approve",
             "case_id": filed.case.id,
@@ -139,17 +143,21 @@ FORMS = {
     "staff.remove_tag": ("supervisor", {}),
     "staff.link": ("supervisor", {"reference": "{other_reference}", "kind": "duplicate_of", "reason": "x"}),
     "staff.unlink": ("supervisor", {}),
+    "supervise.new_template": ("supervisor", {"name": "Forged", "language": "en", "body": "Forged {reference}"}),
+    "supervise.edit_template": ("supervisor", {"name": "Forged", "language": "en", "body": "Forged"}),
+    "supervise.toggle_template": ("supervisor", {}),
+    "staff.insert_template": ("caseworker", {"kind": "note", "body": "typed", "template": "{template_id}"}),
     "staff.hand_over": ("caseworker", {"colleague": "{user_id}", "version": "1"}),
     "staff.bulk": (
         "supervisor",
         {"case": "{case_id}", "bulk-action": "status", "bulk-target": "rejected", "bulk-reason": "x"},
     ),
-    "staff.report_for_someone": ("caseworker", {"channel": "phone", "narrative": NARRATIVE}),
     "staff.save_view": ("caseworker", {"view-name": "Forged view", "who": "me"}),
     "staff.delete_view": ("caseworker", {}),
     "service_levels.edit": ("admin", {"first_response_working_days": "1", "resolution_working_days": "1"}),
     "treaties.index": ("admin", {"treaty": "ICESCR", "article": "12", "title": "Forged"}),
     "treaties.map_category": ("admin", {"provision": []}),
+    "staff.report_for_someone": ("caseworker", {"channel": "phone", "reporter_language": "ru", "narrative": NARRATIVE}),
     "staff_admin.users": (
         "admin",
         {"email": "new@example.org", "name": "New", "role": "admin", "password": "a long enough passphrase"},

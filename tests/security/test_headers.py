@@ -95,6 +95,9 @@ def route_world(app, make_user):
         "code": "en",
         "filename": "css/site.css",
         "request_id": 1,
+        "template_id": commands.create_template(
+            "Thanks", "en", "Thank you, {case_worker}.", make_user("supervisor")
+        ).id,
         "decision": "refuse",
         "category": "women",
         "view_id": 1,
