@@ -70,6 +70,14 @@ class Action(StrEnum):
     ACCESS_REQUESTED = N_("access_requested")
     ACCESS_APPROVED = N_("access_approved")
     ACCESS_REFUSED = N_("access_refused")
+    RULE_EDITED = N_("rule_edited")
+    RULE_MOVED = N_("rule_moved")
+    QUEUE_EDITED = N_("queue_edited")
+    QUEUE_TOGGLED = N_("queue_toggled")
+    ROLE_CHANGED = N_("role_changed")
+    PASSWORD_RESET = N_("password_reset")
+    TWO_FACTOR_RESET = N_("2fa_reset")
+    USER_REACTIVATED = N_("user_reactivated")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
@@ -154,6 +162,7 @@ class AccessKind(StrEnum):
 
     SUPERVISOR = "supervisor"  # a new supervisor account (supervisors read every case)
     QUEUES = "queues"  # queues added to a case worker
+    ROLE = "role"  # an existing account raised to supervisor or administrator
 
 
 class Answer(StrEnum):

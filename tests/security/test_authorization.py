@@ -16,7 +16,18 @@ from flask import url_for
 from sqlalchemy import select
 
 from cases import commands
-from cases.models import AccessRequest, Case, Event, Evidence, Message, QueueMembership, RoutingRule, StaffSession, User
+from cases.models import (
+    AccessRequest,
+    Case,
+    Event,
+    Evidence,
+    Message,
+    Queue,
+    QueueMembership,
+    RoutingRule,
+    StaffSession,
+    User,
+)
 from staff import gate
 from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
@@ -33,6 +44,9 @@ SELF = "self"  # 302 to the same page (e.g. a saved form)
 RULES = "rules"  # 302 to the routing rules
 APPROVALS = "approvals"  # 302 to the access requests
 SELF_QUEUE = "queue"  # 302 back to the queue page
+PARENT = "parent"  # 302 to the page the action belongs to (an account's page)
+QUEUES = "queues"  # 302 to the admin's queue list
+PASSWORD_PAGE = "password"  # 302 to the ordinary password change (no reset code was used)
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -55,6 +69,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff_auth.enrol", "POST"): e(LOGIN, 200, 200, 200, 200),
     ("staff_auth.change_password", "GET"): e(LOGIN, 200, 200, 200, 200),
     ("staff_auth.change_password", "POST"): e(LOGIN, 200, 200, 200, 200),
+    # Only a session opened with a one-time reset code may set a password without the current one.
+    ("staff_auth.new_password", "GET"): e(LOGIN, PASSWORD_PAGE, PASSWORD_PAGE, PASSWORD_PAGE, PASSWORD_PAGE),
+    ("staff_auth.new_password", "POST"): e(LOGIN, PASSWORD_PAGE, PASSWORD_PAGE, PASSWORD_PAGE, PASSWORD_PAGE),
     # Queues and cases. Another queue's case and queue answer 404: their existence is not revealed.
     ("staff.home", "GET"): e(LOGIN, 200, 200, 200, ADMIN_HOME),
     ("staff.queue", "GET"): e(LOGIN, 200, 404, 200, 403),
@@ -86,11 +103,22 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff_admin.user", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("staff_admin.user", "POST"): e(LOGIN, 403, 403, 403, SELF),
     ("staff_admin.deactivate", "POST"): e(LOGIN, 403, 403, 403, ADMIN_HOME),
+    ("staff_admin.change_role", "POST"): e(LOGIN, 403, 403, 403, PARENT),  # asks a supervisor
+    ("staff_admin.reset_password", "POST"): e(LOGIN, 403, 403, 403, 200),  # the one-time code, shown once
+    ("staff_admin.reset_two_factor", "POST"): e(LOGIN, 403, 403, 403, PARENT),
+    ("staff_admin.reactivate", "POST"): e(LOGIN, 403, 403, 403, PARENT),  # already active: refused
     ("staff_admin.queues", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("staff_admin.queues", "POST"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_queue", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_queue", "POST"): e(LOGIN, 403, 403, 403, QUEUES),
+    ("staff_admin.toggle_queue", "POST"): e(LOGIN, 403, 403, 403, QUEUES),  # rules route to it: refused
     ("staff_admin.rules", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("staff_admin.rules", "POST"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_rule", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_rule", "POST"): e(LOGIN, 403, 403, 403, 422),  # empty form: refused with errors
     ("staff_admin.toggle_rule", "POST"): e(LOGIN, 403, 403, 403, RULES),
+    ("staff_admin.move_rule", "POST"): e(LOGIN, 403, 403, 403, RULES),
+    ("staff_admin.try_rules", "GET"): e(LOGIN, 403, 403, 403, 200),  # reads only
 }
 
 # What a form sends, per endpoint: enough for the action to really happen when allowed.
@@ -103,6 +131,8 @@ FORMS = {
     "staff.move": {"queue": "children", "reason": "matrix"},
     "staff.hold": {"hold": "y", "reason": "matrix"},
     "staff_admin.user": {"queues": ["general"]},
+    "staff_admin.change_role": {"role": "supervisor"},
+    "staff_admin.edit_queue": {"name": "General matters", "description": "Renamed by the matrix"},
 }
 
 
@@ -166,6 +196,8 @@ def world(app, make_case, make_user):
         "user_id": target.id,
         "rule_id": rule.id,
         "evidence_id": evidence.id,
+        "queue_id": db.session.scalar(select(Queue.id).where(Queue.slug == "general")),
+        "direction": "up",
     }
     return {"case": case, "hidden": hidden, "users": users, "clients": clients, "values": values}
 
@@ -209,8 +241,11 @@ def check(response, expected, path: str, case_id: int) -> None:
         RULES: "/staff/admin/routing",
         APPROVALS: "/staff/supervise/approvals",
         SELF_QUEUE: "/staff/queues/general",
+        PARENT: path.rsplit("/", 1)[0],
+        QUEUES: "/staff/admin/queues",
+        PASSWORD_PAGE: "/staff/password",
     }[expected]
-    assert location.split("?")[0].endswith(target), (path, location)
+    assert location.split("#")[0].split("?")[0].endswith(target), (path, location)
 
 
 @pytest.mark.parametrize(("endpoint", "method"), sorted(EXPECTED), ids=[f"{m} {ep}" for ep, m in sorted(EXPECTED)])
