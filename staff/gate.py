@@ -128,7 +128,9 @@ def init_app(app: Flask) -> None:
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        if not current_user.staff_session.second_factor_done and request.endpoint not in HALF_SIGNED_IN:
+        if not current_user.staff_session.second_factor_done:
+            if request.endpoint in HALF_SIGNED_IN:
+                return None
             target = "staff_auth.second_factor" if current_user.totp_enabled else "staff_auth.enrol"
             return redirect(url_for(target))
         if current_user.staff_session.must_change_password and request.endpoint not in NEW_PASSWORD_ONLY:
