@@ -182,7 +182,8 @@ YES_NO_UNKNOWN = [*YES_NO, ("unknown", _l("don't know"))]
 
 
 class RuleForm(Form):
-    name = StringField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
+    # A text area: long rule names ("Torture of someone in custody → …") stay readable on a phone.
+    name = TextAreaField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
     position = IntegerField(
         _l("Position (lower runs first)"),
         validators=[InputRequired(REQUIRED), NumberRange(1, 99999, _l("Use a whole number from %(min)s to %(max)s."))],
