@@ -183,6 +183,12 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting(
+        "PASSWORD_RESET_HOURS",
+        24,
+        "A one-time code an administrator gives for a password reset stops working after this many hours.",
+        int,
+    ),
+    Setting(
         "TRACK_IDLE_MINUTES",
         30,
         "A reporter's check of their case (by receipt) ends after this many minutes without activity.",

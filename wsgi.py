@@ -21,7 +21,7 @@ import cli
 import config
 import storage
 from cases import audit, deadlines, notify
-from cases.vocabulary import CASE_ROLES, LinkKind, MessageKind, Priority, Role
+from cases.vocabulary import CASE_ROLES, ROLE_TITLES, LinkKind, MessageKind, Priority, Role
 from cases.workflow import Status
 from extensions import babel, csrf, limiter, login_manager, migrate
 from i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, choose_locale
@@ -145,6 +145,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         # The vocabulary, so templates compare with names, not retyped codes.
         Status=Status,
         Role=Role,
+        ROLE_TITLES=ROLE_TITLES,
         CASE_ROLES=CASE_ROLES,
         MessageKind=MessageKind,
         LinkKind=LinkKind,

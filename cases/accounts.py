@@ -85,6 +85,12 @@ def authenticate(email: str, password: str) -> Optional[User]:
     return user
 
 
+def reset_code_holder(email: str) -> Optional[User]:
+    """The active account with this email that an administrator gave a one-time reset code, or None."""
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    return user if user is not None and user.active and user.reset_code_hash is not None else None
+
+
 def needs_rehash(user: User) -> bool:
     """The stored hash uses older argon2 parameters: the sign-in command stores a fresh one."""
     return _hasher.check_needs_rehash(user.password_hash)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     event,
+    false,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -102,6 +103,9 @@ class User(db.Model):
     # Wrong second-factor codes in the hour that started at ``second_factor_window_at``.
     second_factor_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     second_factor_window_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # A password reset by an administrator: the one-time code (argon2id, like passwords) and its end.
+    reset_code_hash: Mapped[Optional[str]] = mapped_column(String(200))
+    reset_code_expires_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
 
     queues: Mapped[list[Queue]] = relationship(secondary="queue_memberships", order_by="Queue.name")
 
@@ -143,6 +147,8 @@ class StaffSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     second_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
     reauthenticated_at: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    # Signed in with a one-time reset code: nothing but the new-password page until a password is set.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RecoveryCode(db.Model):
@@ -361,12 +367,14 @@ class AccessRequest(db.Model):
     __tablename__ = "access_requests"
     __table_args__ = (
         CheckConstraint(check_in("kind", AccessKind), name="kind_values"),
+        CheckConstraint(check_in("role", Role), name="role_values"),
         Index("ix_access_requests_pending", "decided_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     queues: Mapped[Optional[str]] = mapped_column(Text)  # JSON list of queue slugs, for ``queues``
+    role: Mapped[Optional[str]] = mapped_column(String(16))  # the role asked for, for ``role``
     requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))

@@ -236,6 +236,18 @@ def pending_access(limit: int = PAGE_SIZE) -> list[AccessRequest]:
     )
 
 
+def pending_access_of(user: User) -> list[AccessRequest]:
+    """The undecided requests for one account (a handful at most), oldest first."""
+    return list(
+        db.session.scalars(
+            select(AccessRequest)
+            .where(AccessRequest.user_id == user.id, AccessRequest.decided_at.is_(None))
+            .order_by(AccessRequest.id)
+            .limit(PAGE_SIZE)
+        )
+    )
+
+
 def has_pending_access(user: User) -> bool:
     return (
         db.session.scalar(

@@ -86,6 +86,14 @@ class Action(StrEnum):
     TEMPLATE_CREATED = N_("template_created")
     TEMPLATE_CHANGED = N_("template_changed")
     TEMPLATE_TOGGLED = N_("template_toggled")
+    RULE_EDITED = N_("rule_edited")
+    RULE_MOVED = N_("rule_moved")
+    QUEUE_EDITED = N_("queue_edited")
+    QUEUE_TOGGLED = N_("queue_toggled")
+    ROLE_CHANGED = N_("role_changed")
+    PASSWORD_RESET = N_("password_reset")
+    TWO_FACTOR_RESET = N_("2fa_reset")
+    USER_REACTIVATED = N_("user_reactivated")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
@@ -176,6 +184,7 @@ class AccessKind(StrEnum):
 
     SUPERVISOR = "supervisor"  # a new supervisor account (supervisors read every case)
     QUEUES = "queues"  # queues added to a case worker
+    ROLE = "role"  # an existing account raised to supervisor or administrator
 
 
 class LinkKind(StrEnum):

@@ -1,4 +1,5 @@
-"""Administrators: accounts, queues, queue membership and routing rules.
+"""Administrators: accounts, their roles, queues, passwords and second factor (the queues
+and routing rules are in ``office.py``, on this blueprint).
 
 Admins never see case content (separation of duties). Account and role
 changes need a recent password re-entry; every change is an audit event in
@@ -7,17 +8,16 @@ the system chain.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import commands, queries, routing
-from cases.categories import CATEGORIES, REGIONS
-from cases.models import Queue, RoutingRule, User
-from cases.refusals import Refused
+from cases import commands, queries
+from cases.models import Queue, User
 from cases.vocabulary import Role
-from staff.forms import MembershipForm, QueueForm, ReauthForm, RuleForm, UserForm
+from staff import office
+from staff.forms import MembershipForm, ReauthForm, RoleForm, UserForm
 from staff.gate import recent_auth
 from storage import db
 from web.redirects import local_path
@@ -31,13 +31,8 @@ def _admins_only():
         abort(403)
 
 
-def _attempt(call):
-    """Run a command; a refusal is flashed in the reader's language. Returns (done, result)."""
-    try:
-        return True, call()
-    except Refused as exc:
-        flash(_(exc.template, **exc.params), "error")
-        return False, None
+_attempt = office.attempt
+office.register(bp)
 
 
 @bp.route("/reauth", methods=["GET", "POST"])
@@ -107,7 +102,69 @@ def user(user_id: int):
         else:
             flash(_("Queues updated."), "success")
         return redirect(url_for("staff_admin.user", user_id=target.id))
-    return render_template("staff/admin_user.html", target=target, form=form)
+    return render_template(
+        "staff/admin_user.html",
+        target=target,
+        form=form,
+        role_form=RoleForm(role=target.role),
+        pending=queries.pending_access_of(target),
+    )
+
+
+def _back_to(target: User):
+    return redirect(url_for("staff_admin.user", user_id=target.id))
+
+
+@bp.post("/users/<int:user_id>/role")
+@recent_auth(back="staff_admin.user")
+def change_role(user_id: int):
+    target = db.get_or_404(User, user_id)
+    form = RoleForm()
+    if not form.validate():
+        flash(_("Choose a role."), "error")
+        return _back_to(target)
+    done, waits = _attempt(lambda: commands.change_role(target, form.role.data, by=current_user))
+    if done and waits:
+        flash(_("The new role takes effect once a supervisor approves it."), "success")
+    elif done:
+        flash(_("Role changed. The person's sessions were ended."), "success")
+    return _back_to(target)
+
+
+@bp.post("/users/<int:user_id>/reset-password")
+@recent_auth(back="staff_admin.user")
+def reset_password(user_id: int):
+    target = db.get_or_404(User, user_id)
+    hours = current_app.config["PASSWORD_RESET_HOURS"]
+    done, code = _attempt(lambda: commands.reset_password(target, by=current_user, valid_hours=hours))
+    if not done:
+        return _back_to(target)
+    # Shown once, on this answer to the POST (never stored in the clear, never in a URL).
+    return render_template("staff/admin_reset_code.html", target=target, code=code, hours=hours)
+
+
+@bp.post("/users/<int:user_id>/reset-2fa")
+@recent_auth(back="staff_admin.user")
+def reset_two_factor(user_id: int):
+    target = db.get_or_404(User, user_id)
+    if _attempt(lambda: commands.reset_two_factor(target, by=current_user))[0]:
+        flash(
+            _("Two-factor sign-in was reset. %(name)s sets it up again at the next sign-in.", name=target.name),
+            "success",
+        )
+    return _back_to(target)
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+@recent_auth(back="staff_admin.user")
+def reactivate(user_id: int):
+    target = db.get_or_404(User, user_id)
+    done, waits = _attempt(lambda: commands.reactivate_user(target, by=current_user))
+    if done and waits:
+        flash(_("The account can sign in again once a supervisor approves it."), "success")
+    elif done:
+        flash(_("%(email)s can sign in again.", email=target.email), "success")
+    return _back_to(target)
 
 
 @bp.post("/users/<int:user_id>/deactivate")
@@ -117,73 +174,3 @@ def deactivate(user_id: int):
     if _attempt(lambda: commands.deactivate_user(target, by=current_user))[0]:
         flash(_("%(email)s can no longer sign in; their sessions were ended.", email=target.email), "success")
     return redirect(url_for("staff_admin.users"))
-
-
-@bp.route("/queues", methods=["GET", "POST"])
-def queues():
-    form = QueueForm()
-    if form.validate_on_submit():
-        if _attempt(
-            lambda: commands.create_queue(form.slug.data, form.name.data, form.description.data or "", by=current_user)
-        )[0]:
-            flash(_("Queue created."), "success")
-            return redirect(url_for("staff_admin.queues"))
-    rows = db.session.scalars(select(Queue).order_by(Queue.name)).all()
-    return render_template("staff/admin_queues.html", queues=rows, form=form)
-
-
-def _rule_form() -> RuleForm:
-    form = RuleForm()
-    any_ = ("", _("any"))
-    form.category.choices = [any_, *((c.slug, _(c.name)) for c in CATEGORIES)]
-    form.region.choices = [any_, *((slug, _(label)) for slug, label in REGIONS)]
-    # No queue or priority is chosen for the admin: the form starts blank and asks.
-    form.queue.choices = [
-        ("", _("Choose a queue")),
-        *((q.slug, _(q.name)) for q in db.session.scalars(select(Queue).where(Queue.active.is_(True)))),
-    ]
-    return form
-
-
-def _tri(value: str):
-    return None if value == "" else value
-
-
-@bp.route("/routing", methods=["GET", "POST"])
-def rules():
-    form = _rule_form()
-    if form.validate_on_submit():
-        done, _rule = _attempt(
-            lambda: commands.add_rule(
-                name=form.name.data,
-                position=form.position.data,
-                queue_slug=form.queue.data,
-                priority=form.priority.data,
-                by=current_user,
-                category=_tri(form.category.data),
-                immediate_danger=None if form.immediate_danger.data == "" else form.immediate_danger.data == "yes",
-                child_affected=_tri(form.child_affected.data),
-                in_custody=_tri(form.in_custody.data),
-                region=_tri(form.region.data),
-            )
-        )
-        if done:
-            flash(_("Rule added."), "success")
-            return redirect(url_for("staff_admin.rules"))
-    rows = db.session.scalars(select(RoutingRule).order_by(RoutingRule.position)).all()
-    return render_template(
-        "staff/admin_rules.html",
-        rules=rows,
-        form=form,
-        describe=routing.describe,
-        locked={r.id for r in rows if r.active and not routing.can_switch_off(r, rows)},
-    )
-
-
-@bp.post("/routing/<int:rule_id>/toggle")
-def toggle_rule(rule_id: int):
-    rule = db.get_or_404(RoutingRule, rule_id)
-    done, active = _attempt(lambda: commands.toggle_rule(rule, by=current_user))
-    if done:
-        flash(_("Rule switched on.") if active else _("Rule switched off."), "success")
-    return redirect(url_for("staff_admin.rules"))

@@ -14,7 +14,7 @@ from cases import accounts, commands, twofactor
 from cases.models import StaffSession
 from cases.refusals import Refused
 from extensions import limiter
-from staff.forms import CodeForm, LoginForm, PasswordChangeForm, RecoveryForm
+from staff.forms import CodeForm, LoginForm, NewPasswordForm, PasswordChangeForm, RecoveryForm
 from staff.gate import needs_reauth
 from storage import crypto, db
 
@@ -62,27 +62,50 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data, form.password.data)
-        if user is None:
-            # Security event without personal data: the account as a keyed hash, no client address.
-            security_log.warning("signin_failed account=%s", _account_key()[5:17])
-            flash(_("Wrong email or password."), "error")
-            return render_template("staff/login.html", form=form), 401
-        needs_2fa = twofactor.required_for(user, current_app.config["REQUIRE_2FA_FOR_ALL"])
         # Signing in again (maybe as someone else) ends the session this browser had.
         replaces = current_user.session_id if current_user.is_authenticated else None
+        holder = accounts.reset_code_holder(form.email.data) if user is None else None
+        if holder is not None:
+            return _sign_in_with_reset_code(form, holder, replaces)
+        if user is None:
+            return _refused(form, _("Wrong email or password."))
+        needs_2fa = twofactor.required_for(user, current_app.config["REQUIRE_2FA_FOR_ALL"])
         token = commands.sign_in(user, form.password.data, second_factor_done=not needs_2fa, replaces=replaces)
-        session.clear()  # a new session on sign-in
-        user.session_id = token
-        user.staff_session = db.session.get(StaffSession, accounts.session_key(token))
-        login_user(user)
-        # Flask-Login stores a hash of the client's address and user agent as ``_id`` (for its
-        # session protection, which is off: sessions are checked server-side). Nothing about the
-        # client's address goes into any cookie.
-        session.pop("_id", None)
-        if needs_2fa:
-            return redirect(url_for("staff_auth.second_factor" if user.totp_enabled else "staff_auth.enrol"))
-        return redirect(url_for("staff.home"))
+        return _signed_in(user, token, needs_2fa)
     return render_template("staff/login.html", form=form)
+
+
+def _refused(form: LoginForm, message: str):
+    # Security event without personal data: the account as a keyed hash, no client address.
+    security_log.warning("signin_failed account=%s", _account_key()[5:17])
+    flash(message, "error")
+    return render_template("staff/login.html", form=form), 401
+
+
+def _sign_in_with_reset_code(form: LoginForm, user, replaces: str | None):
+    """The one-time code an administrator gave stands in for the password, once; then a new one is set."""
+    needs_2fa = twofactor.required_for(user, current_app.config["REQUIRE_2FA_FOR_ALL"])
+    try:
+        token = commands.redeem_reset_code(user, form.password.data, not needs_2fa, replaces)
+    except commands.ResetCodeRefused as exc:
+        return _refused(form, _(exc.template))
+    return _signed_in(user, token, needs_2fa)
+
+
+def _signed_in(user, token: str, needs_2fa: bool):
+    session.clear()  # a new session on sign-in
+    user.session_id = token
+    user.staff_session = db.session.get(StaffSession, accounts.session_key(token))
+    login_user(user)
+    # Flask-Login stores a hash of the client's address and user agent as ``_id`` (for its
+    # session protection, which is off: sessions are checked server-side). Nothing about the
+    # client's address goes into any cookie.
+    session.pop("_id", None)
+    if needs_2fa:
+        return redirect(url_for("staff_auth.second_factor" if user.totp_enabled else "staff_auth.enrol"))
+    if user.staff_session.must_change_password:
+        return redirect(url_for("staff_auth.new_password"))
+    return redirect(url_for("staff.home"))
 
 
 @bp.post("/logout")
@@ -167,3 +190,21 @@ def change_password():
             flash(_("Your password was changed. All your sessions were ended; please sign in again."), "success")
             return redirect(url_for("staff_auth.login"))
     return render_template("staff/password.html", form=form)
+
+
+@bp.route("/password/new", methods=["GET", "POST"])
+def new_password():
+    """After signing in with a one-time reset code: choose the password (the gate sends every
+    other page here until it is done)."""
+    if not current_user.staff_session.must_change_password:
+        return redirect(url_for("staff_auth.change_password"))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            commands.set_new_password(current_user._get_current_object(), form.new.data)
+        except Refused as exc:
+            form.new.errors = [_(exc.template, **exc.params)]
+        else:
+            flash(_("Your new password is set."), "success")
+            return redirect(url_for("staff.home"))
+    return render_template("staff/new_password.html", form=form), 422 if form.errors else 200

@@ -78,6 +78,14 @@ class PasswordChangeForm(Form):
     )
 
 
+class NewPasswordForm(Form):
+    new = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED), Length(max=128, message=TOO_LONG)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
 class ReauthForm(Form):
     password = PasswordField(
         _l("Your password"), validators=[DataRequired(REQUIRED)], render_kw={"autocomplete": "current-password"}
@@ -208,6 +216,10 @@ class UserForm(Form):
     )
 
 
+class RoleForm(Form):
+    role = SelectField(_l("Role"), choices=[(r.value, _l(ROLE_TITLES[r])) for r in Role])
+
+
 class MembershipForm(Form):
     queues = SelectMultipleField(_l("Queues"))
 
@@ -223,11 +235,21 @@ class QueueForm(Form):
     )
 
 
+class QueueEditForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
+    description = TextAreaField(
+        _l("Description shown to reporters"), validators=[Optional(), Length(max=1000, message=TOO_LONG)]
+    )
+
+
 ANY = ("", _l("any"))
+YES_NO = [("yes", _l("yes")), ("no", _l("no"))]
+YES_NO_UNKNOWN = [*YES_NO, ("unknown", _l("don't know"))]
 
 
 class RuleForm(Form):
-    name = StringField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
+    # A text area: long rule names ("Torture of someone in custody → …") stay readable on a phone.
+    name = TextAreaField(_l("Rule name"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
     position = IntegerField(
         _l("Position (lower runs first)"),
         validators=[InputRequired(REQUIRED), NumberRange(1, 99999, OUT_OF_RANGE)],
@@ -247,6 +269,16 @@ class RuleForm(Form):
         choices=[("", _l("Choose a priority")), *PRIORITY_CHOICES],
         validators=[DataRequired(_l("Choose a priority."))],
     )
+
+
+class FactsForm(Form):
+    """The facts the public form collects that routing reads: which rule would win for them."""
+
+    category = SelectField(_l("Category"), validators=[InputRequired(REQUIRED)])
+    region = SelectField(_l("Region"), validators=[InputRequired(REQUIRED)])
+    immediate_danger = SelectField(_l("Immediate danger"), choices=YES_NO, validators=[InputRequired(REQUIRED)])
+    child_affected = SelectField(_l("Child affected"), choices=YES_NO_UNKNOWN, validators=[InputRequired(REQUIRED)])
+    in_custody = SelectField(_l("In custody"), choices=YES_NO_UNKNOWN, validators=[InputRequired(REQUIRED)])
 
 
 class BulkForm(Form):

@@ -25,6 +25,8 @@ HALF_SIGNED_IN = frozenset({"staff_auth.second_factor", "staff_auth.enrol", "sta
 STAFF_BLUEPRINTS = frozenset(
     {"staff", "staff_auth", "staff_admin", "supervise", "oversight", "service_levels", "treaties"}
 )
+# Reachable after signing in with a one-time reset code, until a new password is set.
+NEW_PASSWORD_ONLY = frozenset({"staff_auth.new_password", "staff_auth.logout"})
 
 
 def id_or_none(raw: object) -> int | None:
@@ -55,20 +57,34 @@ def needs_reauth() -> bool:
     return datetime.now(UTC) - last > timedelta(minutes=current_app.config["REAUTH_MINUTES"])
 
 
-def recent_auth(view):
-    """Sensitive actions need the password again if the last proof is older than REAUTH_MINUTES."""
+def recent_auth(view=None, *, back: str = "staff_admin.users", writes_only: bool = False):
+    """Sensitive actions need the password again if the last proof is older than REAUTH_MINUTES.
 
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if needs_reauth():
-            # After the password, come back to a page: a POST-only URL would answer 405 to the redirect.
-            back = request.path if request.method == "GET" else url_for("staff_admin.users")
-            if request.method != "GET":
-                flash(gettext("Confirm your password, then make the change again."), "info")
-            return redirect(url_for("staff_admin.reauth", next=back))
-        return view(*args, **kwargs)
+    ``@recent_auth`` guards every method; ``@recent_auth(writes_only=True)`` only POSTs (a page
+    that merely reads, like the routing rules, opens without it). After the password a POST-only
+    URL would answer 405 to the redirect, so the way back is the page ``back`` (given the URL's
+    own arguments where it takes them: a user's page comes back to that user)."""
 
-    return wrapped
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if (not writes_only or request.method != "GET") and needs_reauth():
+                return redirect(url_for("staff_admin.reauth", next=_way_back(back)))
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator(view) if view is not None else decorator
+
+
+def _way_back(back: str) -> str:
+    if request.method == "GET":
+        return request.path
+    flash(gettext("Confirm your password, then make the change again."), "info")
+    if request.url_rule is not None and "GET" in request.url_rule.methods:
+        return request.path
+    wanted = next(r.arguments for r in current_app.url_map.iter_rules(back))
+    return url_for(back, **{k: v for k, v in (request.view_args or {}).items() if k in wanted})
 
 
 def _session_limits() -> accounts.SessionLimits:
@@ -114,7 +130,11 @@ def init_app(app: Flask) -> None:
             return None
         if not current_user.is_authenticated:
             return login_manager.unauthorized()
-        if not current_user.staff_session.second_factor_done and request.endpoint not in HALF_SIGNED_IN:
+        if not current_user.staff_session.second_factor_done:
+            if request.endpoint in HALF_SIGNED_IN:
+                return None
             target = "staff_auth.second_factor" if current_user.totp_enabled else "staff_auth.enrol"
             return redirect(url_for(target))
+        if current_user.staff_session.must_change_password and request.endpoint not in NEW_PASSWORD_ONLY:
+            return redirect(url_for("staff_auth.new_password"))
         return None

@@ -36,7 +36,7 @@ def index():
 
 
 @bp.route("/<category>", methods=["GET", "POST"])
-@recent_auth
+@recent_auth(writes_only=True, back="service_levels.index")
 def edit(category: str):
     slug = category
     setting = db.session.get(CategorySetting, slug)

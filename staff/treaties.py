@@ -39,7 +39,7 @@ def _page(form: ProvisionForm, status: int = 200):
 
 
 @bp.route("/", methods=["GET", "POST"])
-@recent_auth
+@recent_auth(writes_only=True, back="treaties.index")
 def index():
     """The provisions and the categories' mapping; a POST adds a provision."""
     form = ProvisionForm()
@@ -57,7 +57,7 @@ def index():
 
 
 @bp.post("/<category>")
-@recent_auth
+@recent_auth(writes_only=True, back="treaties.index")
 def map_category(category: str):
     if category not in CATEGORY_BY_SLUG:
         abort(404)

@@ -14,7 +14,7 @@ import time
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from itsdangerous import base64_decode
 from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from cases import commands, evidence
+from cases import audit, commands, evidence
 from cases.models import Case, Event, StaffSession, User
 from storage import db
 
@@ -87,6 +87,28 @@ def reset_pg(url: str) -> None:
 def count(model) -> int:
     """Rows of a model's table."""
     return db.session.scalar(select(func.count()).select_from(model))
+
+
+def system_events(action: str) -> list[Event]:
+    """The system chain's events of one action, read afresh from the database."""
+    return list(
+        db.session.scalars(
+            select(Event)
+            .where(Event.chain_id == audit.SYSTEM_CHAIN, Event.action == action)
+            .order_by(Event.seq)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def age_session(user: User, minutes: int = 11) -> None:
+    """Make a user's proof of password older than the re-authentication window."""
+    db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id)
+        .values(created_at=datetime.now(UTC) - timedelta(minutes=minutes), reauthenticated_at=None)
+    )
+    db.session.commit()
 
 
 def chain(case_id: int) -> list[Event]:

@@ -10,9 +10,7 @@ functions; they never commit.
 
 from cases.commands.accounts import (
     SecondFactorLocked,
-    add_rule,
     change_password,
-    create_queue,
     create_user,
     deactivate_user,
     decide_access,
@@ -25,7 +23,15 @@ from cases.commands.accounts import (
     set_memberships,
     sign_in,
     sign_out,
-    toggle_rule,
+)
+from cases.commands.admin import (
+    ResetCodeRefused,
+    change_role,
+    reactivate_user,
+    redeem_reset_code,
+    reset_password,
+    reset_two_factor,
+    set_new_password,
 )
 from cases.commands.bulk import BULK_ACTIONS, MAX_BULK, apply_to_each
 from cases.commands.casework import (
@@ -57,6 +63,15 @@ from cases.commands.maintenance import (
     reencrypt_all,
     rotate_audit_key,
     rotate_keys,
+)
+from cases.commands.office import (
+    add_rule,
+    create_queue,
+    edit_queue,
+    edit_rule,
+    move_rule,
+    set_queue_active,
+    toggle_rule,
 )
 from cases.commands.reference import TREATIES, add_provision, map_provisions
 from cases.commands.reporter import (
@@ -151,4 +166,15 @@ __all__ = [
     "TREATIES",
     "add_provision",
     "map_provisions",
+    "ResetCodeRefused",
+    "change_role",
+    "reactivate_user",
+    "redeem_reset_code",
+    "reset_password",
+    "reset_two_factor",
+    "set_new_password",
+    "edit_queue",
+    "edit_rule",
+    "move_rule",
+    "set_queue_active",
 ]

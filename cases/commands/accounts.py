@@ -1,4 +1,4 @@
-"""Accounts, sessions, second factor and the office's set-up (queues, routing rules).
+"""Accounts, sessions, second factor and the access requests a supervisor decides.
 
 The admin pages and the CLI call the same commands. Changes to accounts are
 audit events in the system chain, attributed to the admin who made them (or
@@ -13,7 +13,7 @@ from typing import Optional
 
 from sqlalchemy import delete, select
 
-from cases import accounts, routing, twofactor
+from cases import accounts, twofactor
 from cases.accounts import AccountError
 from cases.commands import unit
 from cases.commands.unit import CommandError, Forbidden, NotFound, command, record
@@ -22,12 +22,11 @@ from cases.models import (
     Queue,
     QueueMembership,
     RecoveryCode,
-    RoutingRule,
     StaffSession,
     TrackingSession,
     User,
 )
-from cases.vocabulary import AccessKind, Action, ActorType, Priority, Role
+from cases.vocabulary import AccessKind, Action, ActorType, Role
 from i18n import N_
 from storage import db
 
@@ -102,11 +101,12 @@ def _queues(slugs: list[str]) -> list[Queue]:
     return [found[s] for s in slugs]
 
 
-def _request_access(user: User, kind: AccessKind, slugs: list[str], by: User) -> AccessRequest:
+def _request_access(user: User, kind: AccessKind, slugs: list[str], by: User, role: str | None = None) -> AccessRequest:
     request = AccessRequest(
         user_id=user.id,
         kind=kind.value,
         queues=json.dumps(sorted(slugs)) if slugs else None,
+        role=role,
         requested_by=by.id,
         requested_at=unit.utcnow(),
     )
@@ -116,7 +116,7 @@ def _request_access(user: User, kind: AccessKind, slugs: list[str], by: User) ->
         by,
         Action.ACCESS_REQUESTED,
         new=user.email,
-        details={"kind": kind.value, "queues": sorted(slugs), "request": request.id},
+        details={"kind": kind.value, "queues": sorted(slugs), "request": request.id} | ({"role": role} if role else {}),
     )
     return request
 
@@ -126,6 +126,8 @@ def deactivate_user(target: User, by: User | None = None) -> None:
     """The account can no longer sign in and its sessions end at once. Nobody deactivates themself."""
     if by is not None and target.id == by.id:
         raise AccountError(N_("You cannot deactivate your own account."))
+    if target.role == Role.ADMIN:
+        keep_an_admin(target)
     target.active = False
     _end_sessions(target.id)
     _system_event(by, Action.USER_DEACTIVATED, new=target.email)
@@ -174,6 +176,11 @@ def decide_access(request_id: int, approve: bool, by: User) -> AccessRequest:
     target = request.user
     if approve and request.kind == AccessKind.SUPERVISOR:
         target.active = True
+    elif approve and request.kind == AccessKind.ROLE:
+        was = target.role
+        if was == Role.ADMIN:
+            keep_an_admin(target)
+        apply_role(target, request.role)
     elif approve:
         have = {q.id for q in target.queues}
         db.session.add_all(
@@ -186,9 +193,31 @@ def decide_access(request_id: int, approve: bool, by: User) -> AccessRequest:
         by,
         Action.ACCESS_APPROVED if approve else Action.ACCESS_REFUSED,
         new=target.email,
-        details={"kind": request.kind, "queues": request.queue_slugs, "request": request.id},
+        details={"kind": request.kind, "queues": request.queue_slugs, "request": request.id}
+        | ({"role": request.role} if request.role else {}),
     )
     return request
+
+
+def keep_an_admin(target: User) -> None:
+    """Refuse a change that would leave no active administrator (nobody could manage accounts)."""
+    other = db.session.scalar(
+        select(User.id).where(User.role == Role.ADMIN, User.active.is_(True), User.id != target.id).limit(1)
+    )
+    if other is None:
+        raise AccountError(
+            N_("This is the last active administrator account. Make someone else an administrator first.")
+        )
+
+
+def apply_role(target: User, role: str) -> None:
+    """Give the account its new role. Queue memberships belong to case workers only: they are
+    dropped on leaving that role, so a later return to it never brings back old access unapproved.
+    The account's sessions end (a raised role may need the second factor at the next sign-in)."""
+    target.role = role
+    if role != Role.CASEWORKER:
+        db.session.execute(delete(QueueMembership).where(QueueMembership.user_id == target.id))
+    _end_sessions(target.id)
 
 
 @command
@@ -215,10 +244,15 @@ def sign_in(user: User, password: str, second_factor_done: bool, replaces: str |
     Signing in again in the same browser (``replaces``) ends the session it had. A password
     hash made with older argon2 parameters is replaced.
     """
-    if replaces:
-        db.session.execute(delete(StaffSession).where(StaffSession.id == accounts.session_key(replaces)))
     if accounts.needs_rehash(user):
         user.password_hash = accounts.hash_password(password)
+    return _new_session(user, second_factor_done, replaces)
+
+
+def _new_session(user: User, second_factor_done: bool, replaces: str | None, must_change_password: bool = False) -> str:
+    """A server-side session row for ``user`` (ending the one this browser had); returns the cookie token."""
+    if replaces:
+        db.session.execute(delete(StaffSession).where(StaffSession.id == accounts.session_key(replaces)))
     token = accounts.new_session_token()
     now = unit.utcnow()
     db.session.add(
@@ -228,6 +262,7 @@ def sign_in(user: User, password: str, second_factor_done: bool, replaces: str |
             created_at=now,
             last_seen_at=now,
             second_factor_done=second_factor_done,
+            must_change_password=must_change_password,
         )
     )
     return token
@@ -310,81 +345,3 @@ def enrol_second_factor(user: User, secret: str, code: str) -> list[str]:
     _end_sessions(user.id, keep_token=user.session_id)
     _system_event(user, Action.TWO_FACTOR_ENROLLED)
     return [shown for shown, _stored in codes]
-
-
-# --- queues and routing rules ------------------------------------------------------
-
-
-@command
-def create_queue(slug: str, name: str, description: str, by: User) -> Queue:
-    """A new queue; the short name is letters, digits and dashes, and unique."""
-    slug = slug.strip().lower()
-    if not slug.replace("-", "").isalnum():
-        raise CommandError(N_("The short name may contain only letters, digits and dashes."))
-    if db.session.scalar(select(Queue.id).where(Queue.slug == slug)):
-        raise CommandError(N_("A queue with this short name exists."))
-    queue = Queue(slug=slug, name=name.strip(), description=description or "")
-    db.session.add(queue)
-    _system_event(by, Action.QUEUE_CREATED, new=slug)
-    return queue
-
-
-CATCH_ALL_REQUIRED = N_(
-    "The last active rule must match every report (a catch-all), so that no report is ever unrouted."
-)
-
-
-def _check_rules() -> None:
-    db.session.flush()
-    try:
-        routing.check_rule_set(db.session.scalars(select(RoutingRule)).all())
-    except routing.NoRouteError as exc:
-        raise CommandError(CATCH_ALL_REQUIRED) from exc
-
-
-@command
-def add_rule(
-    *,
-    name: str,
-    position: int,
-    queue_slug: str,
-    priority: str,
-    by: User,
-    category: str | None = None,
-    immediate_danger: bool | None = None,
-    child_affected: str | None = None,
-    in_custody: str | None = None,
-    region: str | None = None,
-) -> RoutingRule:
-    """A new routing rule at a free position; refused if the rule set would lose its catch-all."""
-    if db.session.scalar(select(RoutingRule.id).where(RoutingRule.position == position)):
-        raise CommandError(N_("Another rule has this position; choose a free number."))
-    queue = db.session.scalar(select(Queue).where(Queue.slug == queue_slug))
-    level = Priority.from_label(priority)
-    if queue is None or level is None:
-        raise CommandError(N_("Unknown queue."))
-    rule = RoutingRule(
-        name=name.strip(),
-        position=position,
-        category=category,
-        immediate_danger=immediate_danger,
-        child_affected=child_affected,
-        in_custody=in_custody,
-        region=region,
-        queue_id=queue.id,
-        priority=level,
-        active=True,
-    )
-    db.session.add(rule)
-    _check_rules()
-    _system_event(by, Action.RULE_CREATED, new=rule.name, details={"position": rule.position})
-    return rule
-
-
-@command
-def toggle_rule(rule: RoutingRule, by: User) -> bool:
-    """Switch a rule on or off; refused if no catch-all would remain. Returns the new state."""
-    rule.active = not rule.active
-    _check_rules()
-    _system_event(by, Action.RULE_TOGGLED, new=rule.name, details={"active": rule.active})
-    return rule.active

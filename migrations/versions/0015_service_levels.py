@@ -3,14 +3,14 @@ statuses, when it was escalated, how often it was reopened; saved queue views; t
 for statistics; indexes for the queue's other orders and the dashboard
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -6,14 +6,15 @@ sign-in redirect or an error), so a check that runs on it checks that page.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from cases import audit, commands, queries, related
-from cases.models import Case, Tag, User
+from cases.models import Case, Queue, RoutingRule, Tag, User
 from storage import db
 from tests.helpers import report
 
@@ -176,6 +177,68 @@ def _template_edit(page, live, case) -> None:
     _get(f"/staff/supervise/templates/{_template_id(live)}")(page, live, case)
 
 
+_spare = itertools.count(1)
+
+
+def _spare_account(live) -> tuple[int, str]:
+    """A case worker of its own (a reset must not touch the accounts other scenarios sign in with)."""
+    with live.app.app_context():
+        user = commands.create_user(f"spare{next(_spare)}@shagym.test", "Spare Colleague", "caseworker", PASSWORD_SPARE)
+        found = user.id, user.email
+        db.session.remove()
+    return found
+
+
+PASSWORD_SPARE = "a sturdy long passphrase"
+
+
+def _first_id(live, model) -> int:
+    with live.app.app_context():
+        found = db.session.scalar(select(model.id).order_by(model.id).limit(1))
+        db.session.remove()
+    return found
+
+
+def _rule_edit(page, live, case) -> None:
+    _get(f"/staff/admin/routing/{_first_id(live, RoutingRule)}")(page, live, case)
+
+
+def _queue_edit(page, live, case) -> None:
+    _get(f"/staff/admin/queues/{_first_id(live, Queue)}")(page, live, case)
+
+
+def _rule_test(page, live, case) -> None:
+    """The facts form filled in and sent, as an admin would: the deciding rule is shown."""
+    _get("/staff/admin/routing/test")(page, live, case)
+    page.select_option("#category", "torture")
+    page.select_option("#region", "astana")
+    page.select_option("#in_custody", "yes")
+    page.locator("main form button[type=submit]").click()
+    page.locator("#routing-decision").wait_for()
+
+
+def _reset_code(page, live, case) -> None:
+    """The admin resets a colleague's password and is shown the one-time code."""
+    user_id, _email = _spare_account(live)
+    _get(f"/staff/admin/users/{user_id}")(page, live, case)
+    page.locator(f"form[action='/staff/admin/users/{user_id}/reset-password'] button").click()
+    page.locator("#reset-code").wait_for()
+
+
+def _new_password(page, live, case) -> None:
+    """A colleague signs in with the one-time code and lands on "Choose a new password"."""
+    user_id, email = _spare_account(live)
+    admin_id = live.account("admin").id
+    with live.app.app_context():
+        code = commands.reset_password(db.session.get(User, user_id), db.session.get(User, admin_id), 24)
+        db.session.remove()
+    page.goto("/staff/login")
+    page.fill("#email", email)
+    page.fill("#password", code)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/staff/password/new")
+
+
 def _deleted_case(page, live, case) -> None:
     """What a supervisor sees at the address of a case deleted from the database behind the app's
     back: the witness holds its chain's head (planted here for a case id that never existed)."""
@@ -289,6 +352,12 @@ STAFF = (
     Scenario("staff-case-tags-links", _case_tags_and_links, "caseworker", False),
     Scenario("staff-reply-templates", _templates, "supervisor", False),
     Scenario("staff-reply-template-edit", _template_edit, "supervisor", False),
+    Scenario("staff-rule-edit", _rule_edit, "admin", False),
+    Scenario("staff-rule-test", _rule_test, "admin", False),
+    Scenario("staff-queues", _get("/staff/admin/queues"), "admin", False),
+    Scenario("staff-queue-edit", _queue_edit, "admin", False),
+    Scenario("staff-reset-code", _reset_code, "admin", False),
+    Scenario("staff-new-password", _new_password, None, False),
 )
 
 ALL = PUBLIC + STAFF

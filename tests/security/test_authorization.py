@@ -22,6 +22,7 @@ from cases.models import (
     Event,
     Evidence,
     Message,
+    Queue,
     QueueMembership,
     ReplyTemplate,
     RoutingRule,
@@ -48,6 +49,9 @@ LEVELS = "levels"  # 302 to the service-level targets
 TREATIES = "treaties"  # 302 to the treaty provisions
 TAGS = "tags"  # 302 to the tag vocabulary
 TEMPLATES = "templates"  # 302 to the reply templates
+PARENT = "parent"  # 302 to the page the action belongs to (an account's page)
+QUEUES = "queues"  # 302 to the admin's queue list
+PASSWORD_PAGE = "password"  # 302 to the ordinary password change (no reset code was used)
 
 
 def e(anonymous, in_queue, other_queue, supervisor, admin) -> dict[str, object]:
@@ -70,6 +74,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff_auth.enrol", "POST"): e(LOGIN, 200, 200, 200, 200),
     ("staff_auth.change_password", "GET"): e(LOGIN, 200, 200, 200, 200),
     ("staff_auth.change_password", "POST"): e(LOGIN, 200, 200, 200, 200),
+    # Only a session opened with a one-time reset code may set a password without the current one.
+    ("staff_auth.new_password", "GET"): e(LOGIN, PASSWORD_PAGE, PASSWORD_PAGE, PASSWORD_PAGE, PASSWORD_PAGE),
+    ("staff_auth.new_password", "POST"): e(LOGIN, PASSWORD_PAGE, PASSWORD_PAGE, PASSWORD_PAGE, PASSWORD_PAGE),
     # Queues and cases. Another queue's case and queue answer 404: their existence is not revealed.
     ("staff.home", "GET"): e(LOGIN, 200, 200, 200, ADMIN_HOME),
     ("staff.queue", "GET"): e(LOGIN, 200, 404, 200, 403),
@@ -128,10 +135,19 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff_admin.user", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("staff_admin.user", "POST"): e(LOGIN, 403, 403, 403, SELF),
     ("staff_admin.deactivate", "POST"): e(LOGIN, 403, 403, 403, ADMIN_HOME),
+    ("staff_admin.change_role", "POST"): e(LOGIN, 403, 403, 403, PARENT),  # asks a supervisor
+    ("staff_admin.reset_password", "POST"): e(LOGIN, 403, 403, 403, 200),  # the one-time code, shown once
+    ("staff_admin.reset_two_factor", "POST"): e(LOGIN, 403, 403, 403, PARENT),
+    ("staff_admin.reactivate", "POST"): e(LOGIN, 403, 403, 403, PARENT),  # already active: refused
     ("staff_admin.queues", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("staff_admin.queues", "POST"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_queue", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_queue", "POST"): e(LOGIN, 403, 403, 403, QUEUES),
+    ("staff_admin.toggle_queue", "POST"): e(LOGIN, 403, 403, 403, QUEUES),  # rules route to it: refused
     ("staff_admin.rules", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("staff_admin.rules", "POST"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_rule", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_rule", "POST"): e(LOGIN, 403, 403, 403, 422),  # empty form: refused with errors
     ("staff_admin.toggle_rule", "POST"): e(LOGIN, 403, 403, 403, RULES),
     ("service_levels.index", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("service_levels.edit", "GET"): e(LOGIN, 403, 403, 403, 200),
@@ -139,6 +155,8 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("treaties.index", "GET"): e(LOGIN, 403, 403, 403, 200),
     ("treaties.index", "POST"): e(LOGIN, 403, 403, 403, TREATIES),
     ("treaties.map_category", "POST"): e(LOGIN, 403, 403, 403, TREATIES),
+    ("staff_admin.move_rule", "POST"): e(LOGIN, 403, 403, 403, RULES),
+    ("staff_admin.try_rules", "GET"): e(LOGIN, 403, 403, 403, 200),  # reads only
 }
 
 # What a form sends, per endpoint: enough for the action to really happen when allowed.
@@ -159,6 +177,8 @@ FORMS = {
     "staff.link": {"reference": "SHG-2099-999999", "kind": "related"},
     "supervise.edit_template": {"name": "Matrix", "language": "en", "body": "Changed by the matrix"},
     "staff.insert_template": {"kind": "note", "body": "typed", "template": "1"},
+    "staff_admin.change_role": {"role": "supervisor"},
+    "staff_admin.edit_queue": {"name": "General matters", "description": "Renamed by the matrix"},
 }
 
 
@@ -233,6 +253,8 @@ def world(app, make_case, make_user):
         "category": "women",
         "figure": "weeks",
         "view_id": commands.save_view(users["caseworker_of_queue"], case.queue, "Mine", "who=me").id,
+        "queue_id": db.session.scalar(select(Queue.id).where(Queue.slug == "general")),
+        "direction": "up",
     }
     return {"case": case, "hidden": hidden, "users": users, "clients": clients, "values": values}
 
@@ -281,8 +303,11 @@ def check(response, expected, path: str, case_id: int) -> None:
         LEVELS: "/staff/admin/service-levels/",
         TREATIES: "/staff/admin/treaties/",
         TAGS: "/staff/supervise/tags",
+        PARENT: path.rsplit("/", 1)[0],
+        QUEUES: "/staff/admin/queues",
+        PASSWORD_PAGE: "/staff/password",
     }[expected]
-    assert location.split("?")[0].endswith(target), (path, location)
+    assert location.split("#")[0].split("?")[0].endswith(target), (path, location)
 
 
 @pytest.mark.parametrize(("endpoint", "method"), sorted(EXPECTED), ids=[f"{m} {ep}" for ep, m in sorted(EXPECTED)])

@@ -12,7 +12,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from cases import commands
-from cases.models import AccessRequest, Case, RoutingRule, User
+from cases.models import AccessRequest, Case, Queue, RoutingRule, User
 from storage import db
 from tests.helpers import PASSWORD, report, report_form
 
@@ -92,6 +92,8 @@ def csrf_world(csrf_app):
             "view_id": commands.save_view(
                 db.session.get(User, users["caseworker"]["id"]), filed.case.queue, "Mine", "who=me"
             ).id,
+            "queue_id": db.session.scalar(select(Queue.id).where(Queue.slug == "women")),
+            "direction": "down",
         }
     clients = {}
     for role, user in users.items():
@@ -128,6 +130,7 @@ FORMS = {
     "staff_auth.second_factor": ("supervisor", {"totp-code": "123456"}),
     "staff_auth.enrol": ("caseworker", {"code": "123456"}),
     "staff_auth.change_password": ("caseworker", {"current": PASSWORD, "new": "a brand new passphrase"}),
+    "staff_auth.new_password": ("caseworker", {"new": "a brand new passphrase"}),
     "staff.claim": ("supervisor", {"version": "1"}),
     "staff.assign": ("supervisor", {"assignee": "{user_id}", "reason": "x"}),
     "staff.status": ("supervisor", {"target": "rejected", "reason": "Outside the mandate"}),
@@ -164,6 +167,13 @@ FORMS = {
     ),
     "staff_admin.user": ("admin", {"queues": ["women"]}),
     "staff_admin.deactivate": ("admin", {}),
+    "staff_admin.change_role": ("admin", {"role": "admin"}),
+    "staff_admin.reset_password": ("admin", {}),
+    "staff_admin.reset_two_factor": ("admin", {}),
+    "staff_admin.reactivate": ("admin", {}),
+    "staff_admin.edit_queue": ("admin", {"name": "Forged name", "description": "Forged"}),
+    "staff_admin.toggle_queue": ("admin", {}),
+    "staff_admin.move_rule": ("admin", {}),
     "staff_admin.reauth": ("admin", {"password": PASSWORD}),
     "staff_admin.queues": ("admin", {"slug": "forged", "name": "Forged queue"}),
     "staff_admin.rules": (
@@ -181,6 +191,20 @@ FORMS = {
         },
     ),
     "staff_admin.toggle_rule": ("admin", {}),
+    "staff_admin.edit_rule": (
+        "admin",
+        {
+            "name": "Forged",
+            "position": "77",
+            "category": "",
+            "immediate_danger": "",
+            "child_affected": "",
+            "in_custody": "",
+            "region": "",
+            "queue": "general",
+            "priority": "low",
+        },
+    ),
     "intake.report": (
         "anonymous",
         report_form(

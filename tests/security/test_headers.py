@@ -66,7 +66,8 @@ RULES = _all_rules()
 
 # GET answers other than 200 for a client with the right role.
 # A saved view is its owner's alone: the new supervisor here has none, so the headers of the 404.
-GET_STATUS = {"intake.language": 302, "intake.leave": 303, "staff.open_view": 404}
+# The new-password page is only for a session opened with a reset code: others go to the usual one.
+GET_STATUS = {"intake.language": 302, "intake.leave": 303, "staff.open_view": 404, "staff_auth.new_password": 302}
 REPORTER_ENDPOINTS = {"track.track_case", "track.track_reply", "track.track_leave"}
 
 
@@ -91,6 +92,8 @@ def route_world(app, make_user):
         "evidence_id": db.session.scalar(db.select(Evidence.id)),
         "user_id": target.id,
         "rule_id": 1,
+        "queue_id": filed.case.queue_id,
+        "direction": "down",
         "slug": db.session.get(Queue, filed.case.queue_id).slug,
         "code": "en",
         "filename": "css/site.css",

@@ -15,3 +15,9 @@ def staff(login_as):
         return client, user
 
     return factory
+
+
+@pytest.fixture
+def admin(staff):
+    """A signed-in administrator reading English: (client, user)."""
+    return staff("admin")
