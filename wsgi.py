@@ -31,11 +31,20 @@ from intake.uploads import raise_upload_limit
 from staff import admin, auth, gate, levels, supervise
 from staff import views as staff_views
 from storage import crypto, db, witness
-from web import errors, headers
+from web import errors, headers, health
 from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
-BLUEPRINTS = (intake_views.bp, track.bp, auth.bp, staff_views.bp, supervise.bp, admin.bp, levels.bp)
+BLUEPRINTS = (
+    intake_views.bp,
+    track.bp,
+    auth.bp,
+    staff_views.bp,
+    supervise.bp,
+    admin.bp,
+    levels.bp,
+    health.bp,
+)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

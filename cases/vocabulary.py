@@ -74,6 +74,8 @@ class Action(StrEnum):
     SERVICE_LEVEL_CHANGED = N_("service_level_changed")
     VIEW_SAVED = N_("view_saved")
     VIEW_DELETED = N_("view_deleted")
+    BACKUP_CREATED = N_("backup_created")
+    RESTORED = N_("restored")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]

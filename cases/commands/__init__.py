@@ -49,6 +49,7 @@ from cases.commands.maintenance import (
     rotate_audit_key,
     rotate_keys,
 )
+from cases.commands.operations import record_backup, record_restore
 from cases.commands.reporter import (
     REPLY_MAX,
     end_tracking,
@@ -102,6 +103,8 @@ __all__ = [
     "record_view",
     "reencrypt_all",
     "reissue_receipt",
+    "record_backup",
+    "record_restore",
     "refresh_session",
     "reporter_reply",
     "start_tracking",
