@@ -34,6 +34,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, Engine
 
+from storage import reset_write_intent, set_write_intent
+
 FORMAT = "shagym-backup"
 VERSION = 1
 MANIFEST = "manifest.json"
@@ -94,11 +96,13 @@ def _snapshot_facts(conn: Connection | sqlite3.Connection, tables: list[str]) ->
             raise BackupError(f"unexpected table name {name!r}")
     counts = {name: int(scalar(f"SELECT count(*) FROM {name}")[0]) for name in sorted(tables)}  # noqa: S608  # nosec B608 - checked names
     revision = scalar("SELECT version_num FROM alembic_version") if "alembic_version" in tables else None
-    checkpoint = scalar(
-        "SELECT last_event_id, tree_size, root_hash, signature, key_id FROM checkpoints "
-        "ORDER BY last_event_id DESC LIMIT 1"
-    )
-    newest_event = scalar("SELECT id, chain_id, seq, hash FROM events ORDER BY id DESC LIMIT 1")
+    checkpoint = newest_event = None
+    if {"checkpoints", "events"} <= set(tables):
+        checkpoint = scalar(
+            "SELECT last_event_id, tree_size, root_hash, signature, key_id FROM checkpoints "
+            "ORDER BY last_event_id DESC LIMIT 1"
+        )
+        newest_event = scalar("SELECT id, chain_id, seq, hash FROM events ORDER BY id DESC LIMIT 1")
     return {
         "schema_revision": revision[0] if revision else None,
         "row_counts": counts,
@@ -326,9 +330,14 @@ def restore(engine: Engine, source: Path) -> Manifest:
 
 
 def facts_of(engine: Engine) -> dict[str, Any]:
-    """Row counts, revision and audit head of a live database (for checking a restore)."""
-    with engine.connect() as conn:
-        return _snapshot_facts(conn, _tables(conn))
+    """Row counts, revision and audit head of a live database (for checking a restore); a read,
+    so on SQLite it never waits for the writer lock."""
+    token = set_write_intent(False)
+    try:
+        with engine.connect() as conn:
+            return _snapshot_facts(conn, _tables(conn))
+    finally:
+        reset_write_intent(token)
 
 
 def compare(engine: Engine, manifest: Manifest) -> list[str]:
