@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - pg_dump and pg_restore, called with argument lists
+import subprocess  # nosec B404
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,7 +94,7 @@ def _snapshot_facts(conn: Connection | sqlite3.Connection, tables: list[str]) ->
     for name in tables:
         if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
             raise BackupError(f"unexpected table name {name!r}")
-    counts = {name: int(scalar(f"SELECT count(*) FROM {name}")[0]) for name in sorted(tables)}  # noqa: S608  # nosec B608 - checked names
+    counts = {name: int(scalar(f"SELECT count(*) FROM {name}")[0]) for name in sorted(tables)}  # noqa: S608  # nosec B608
     revision = scalar("SELECT version_num FROM alembic_version") if "alembic_version" in tables else None
     checkpoint = newest_event = None
     if {"checkpoints", "events"} <= set(tables):
@@ -240,7 +240,7 @@ def _pg_dump(engine: Engine, target: Path) -> tuple[dict[str, Any], int]:
         facts = _snapshot_facts(conn, _tables(conn))
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         os.close(fd)
-        done = subprocess.run(  # noqa: S603  # nosec B603 - fixed tool, argument list
+        done = subprocess.run(  # noqa: S603  # nosec B603
             [PG_DUMP, "--format=custom", f"--snapshot={snapshot}", "--no-owner", "--no-privileges", f"--file={target}"],
             env=_pg_env(engine.url),
             capture_output=True,
@@ -314,7 +314,7 @@ def restore(engine: Engine, source: Path) -> Manifest:
             if _tables(conn):
                 raise BackupError(f"the database {url.database} is not empty: restore only into a new, empty database")
             _check_versions(conn, PG_RESTORE)
-        done = subprocess.run(  # noqa: S603  # nosec B603 - fixed tool, argument list
+        done = subprocess.run(  # noqa: S603  # nosec B603
             [PG_RESTORE, "--no-owner", "--no-privileges", "--exit-on-error", f"--dbname={url.database}"]
             + [str(source / PG_FILE)],
             env=_pg_env(url),
