@@ -481,7 +481,6 @@ def database_ready() -> bool:
         return False
     finally:
         storage.reset_write_intent(token)
-        db.session.remove()
 
 
 def require_database() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, current_app, jsonify
+from limits.storage import storage_from_string
 from sqlalchemy import text
 
 from extensions import limiter
@@ -22,6 +23,7 @@ from storage import db
 bp = Blueprint("health", __name__)
 log = logging.getLogger("shagym.health")
 _HEADS = "shagym_migration_heads"
+_REDIS = "shagym_readiness_redis"
 
 
 def migration_heads(app: Flask) -> frozenset[str]:
@@ -52,9 +54,15 @@ def _keys() -> bool:
 
 
 def _redis() -> bool:
-    if not current_app.config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://", "redis+")):
+    uri = current_app.config["RATELIMIT_STORAGE_URI"]
+    if not uri.startswith(("redis://", "rediss://", "redis+")):
         return True
-    return bool(limiter.storage.check())
+    # This app's own client of the limiter's Redis (the limiter object is shared by every app
+    # made in one process, tests included), made once.
+    storage = current_app.extensions.get(_REDIS)
+    if storage is None:
+        storage = current_app.extensions[_REDIS] = storage_from_string(uri)
+    return bool(storage.check())
 
 
 CHECKS: tuple[tuple[str, Callable[[], bool]], ...] = (
