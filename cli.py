@@ -21,13 +21,15 @@ from cases.categories import CATEGORIES
 from cases.models import SEALED_MODELS, Case, Event, Queue, RoutingRule, User
 from cases.refusals import Refused
 from cases.vocabulary import Priority, Role
-from storage import db, witness
+from storage import backup, db, keyexport, witness
+from web.health import migration_heads
 
 routing_cli = AppGroup("routing", help="Inspect and try the routing rules.")
 cases_cli = AppGroup("cases", help="Look at cases.")
 users_cli = AppGroup("users", help="Staff accounts.")
 audit_cli = AppGroup("audit", help="Verify and checkpoint the audit trail.")
-keys_cli = AppGroup("keys", help="Data-encryption keys.")
+keys_cli = AppGroup("keys", help="Data-encryption keys; export and import of every key.")
+backup_cli = AppGroup("backup", help="Back up the database and the audit witness; restore a backup.")
 retention_cli = AppGroup("retention", help="Destroy personal content past its retention period.")
 search_cli = AppGroup("search", help="The blind search index of the encrypted texts.")
 escalation_cli = AppGroup("escalation", help="Tell supervisors about cases late on a service level.")
@@ -298,6 +300,132 @@ def keys_rotate() -> None:
     )
 
 
+def _passphrase(passphrase_file: Path | None, confirm: bool) -> str:
+    if passphrase_file is not None:
+        return passphrase_file.read_text(encoding="utf-8").splitlines()[0] if passphrase_file.stat().st_size else ""
+    return click.prompt("Passphrase", hide_input=True, confirmation_prompt=confirm)
+
+
+PASSPHRASE_FILE = click.option(
+    "--passphrase-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Read the passphrase from the first line of this file (else a hidden prompt).",
+)
+
+
+@keys_cli.command("export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@PASSPHRASE_FILE
+def keys_export(path: Path, passphrase_file: Path | None) -> None:
+    """Write every key the app reads on start to PATH, encrypted with a passphrase (Argon2id +
+    AES-GCM). Keep it apart from the backups: a backup never holds a key."""
+    ext = current_app.extensions
+    rings = {"data": ext["shagym_keyring"], "audit": ext["shagym_audit_keys"], "search": ext["shagym_search_keys"]}
+    bundle = keyexport.gather(
+        rings, ext["shagym_signing_key"], ext["shagym_receipt_key"], current_app.config["SECRET_KEY"]
+    )
+    try:
+        keyexport.write_new_file(path, keyexport.seal(bundle, _passphrase(passphrase_file, confirm=True)))
+    except keyexport.KeyFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    counts = ", ".join(f"{len(r.keys)} {prefix}" for prefix, r in rings.items())
+    click.echo(f"Exported {counts} key(s), the signing, receipt and session keys to {path}.")
+
+
+@keys_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@PASSPHRASE_FILE
+def keys_import(path: Path, passphrase_file: Path | None) -> None:
+    """Write the keys of an export into instance/ (before `backup restore` on a new server).
+    Keys this instance generated on its first start give way only while its database holds
+    no audit event; otherwise a file with another key is refused."""
+    try:
+        bundle = keyexport.open_sealed(path.read_bytes(), _passphrase(passphrase_file, confirm=False))
+        written = keyexport.install(bundle, Path(current_app.instance_path), replace=not _holds_events())
+    except keyexport.KeyFileError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Imported the keys into {current_app.instance_path}: {len(written)} file(s) written.")
+    overridden = [
+        s
+        for s in (
+            "SHAGYM_DATA_KEYS",
+            "SHAGYM_AUDIT_KEYS",
+            "SHAGYM_SEARCH_KEYS",
+            "SHAGYM_SIGNING_KEY",
+            "SHAGYM_RECEIPT_KEY",
+            "SECRET_KEY",
+        )
+        if os.environ.get(s)
+    ]
+    if overridden:
+        click.echo(f"Note: {', '.join(overridden)} set in the environment take precedence over these files.")
+
+
+def _holds_events() -> bool:
+    if not database_ready():
+        return False
+    try:
+        return db.session.scalar(select(Event.id).limit(1)) is not None
+    finally:
+        db.session.remove()
+
+
+@backup_cli.command("create")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+def backup_create(path: Path) -> None:
+    """A consistent copy of the database and the audit witness into the new directory PATH, with
+    a manifest (schema revision, rows per table, newest signed audit head, SHA-256 of each file),
+    while the app runs. Keys are not in it: `keys export` them separately."""
+    try:
+        backup.prepare_directory(path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    commands.record_backup(db.engine.dialect.name)
+    commands.write_checkpoint()  # the backed-up head is a signed one
+    db.session.remove()
+    try:
+        manifest = backup.create(db.engine, audit.current_witness().path, path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = sum(manifest.row_counts.values())
+    cp = manifest.checkpoint
+    click.echo(
+        f"Backup of {rows} rows in {len(manifest.row_counts)} tables at schema revision {manifest.revision} "
+        f"written to {path}"
+        + (f"; signed audit head: {cp['tree_size']} events, root {cp['root_hash']}." if cp else ".")
+    )
+
+
+@backup_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def backup_restore(path: Path) -> None:
+    """Restore the backup in PATH into the empty database DATABASE_URL names (refuses one that
+    holds anything), check it against the manifest and put the backed-up audit witness in place.
+    Import the keys first (`keys import`); then run `audit verify`."""
+    try:
+        manifest = backup.restore(db.engine, path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    current = audit.current_witness()
+    current.close()
+    aside = backup.install_witness(path, current.path)
+    click.echo(
+        f"Restored {sum(manifest.row_counts.values())} rows in {len(manifest.row_counts)} tables from the backup "
+        f"of {manifest.data['created_at']}; they match the manifest."
+    )
+    if aside is not None:
+        click.echo(
+            f"The witness that was here is kept at {aside}: `audit verify --witness {aside}` lists what the backup misses."
+        )
+    if manifest.revision in migration_heads(current_app):
+        commands.record_restore(manifest.data["created_at"], manifest.revision)
+        click.echo("Next: flask --app wsgi audit verify")
+    else:
+        click.echo(
+            f"The backup is at schema revision {manifest.revision}: run `flask --app wsgi db upgrade`, then audit verify."
+        )
+
+
 @retention_cli.command("run")
 @click.option("--apply", "apply_", is_flag=True, help="Really destroy (default: dry run that only lists).")
 def retention_run(apply_: bool) -> None:
@@ -341,29 +469,58 @@ def escalation_run() -> None:
     click.echo(f"Escalated {len(done)} late case(s) in {len(per_queue)} queue(s); {mailed} e-mail(s) sent.")
 
 
-def require_database() -> None:
-    """Every command but init-db works on an existing, migrated database. Without one it stops
-    with one line saying which database it looked at and how to point elsewhere, and creates
-    nothing (connecting to a missing SQLite file would create an empty one)."""
+def database_ready() -> bool:
+    """Whether an initialised database exists, found without creating one (connecting to a
+    missing SQLite file would create an empty one)."""
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
     missing_file = url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists()
     token = storage.set_write_intent(False)  # a look, not a write: never wait for the writer lock
     try:
-        ready = not missing_file and inspect(db.engine).has_table("alembic_version")
+        return not missing_file and inspect(db.engine).has_table("alembic_version")
     except OperationalError:
-        ready = False
+        return False
     finally:
         storage.reset_write_intent(token)
-    if not ready:
+
+
+def require_database() -> None:
+    """Every command but init-db works on an existing, migrated database. Without one it stops
+    with one line saying which database it looked at and how to point elsewhere, and creates
+    nothing."""
+    if not database_ready():
+        url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
         raise click.ClickException(
             f"no initialised Shagym database at {url.render_as_string(hide_password=True)}: set DATABASE_URL "
             "to the server's database (or run `flask --app wsgi init-db` to create this one)."
         )
 
 
+# Commands that work without a database: they bring one (or its keys) to an empty instance.
+WITHOUT_DATABASE = {"keys": {"export", "import"}, "backup": {"restore"}}
+
+
+def _require_database_for(group: str):
+    def check() -> None:
+        if click.get_current_context().invoked_subcommand not in WITHOUT_DATABASE.get(group, set()):
+            require_database()
+
+    return check
+
+
 def init_app(app: Flask) -> None:
     for command in (init_db, seed_demo, create_user):
         app.cli.add_command(command)
-    for group in (routing_cli, cases_cli, users_cli, audit_cli, keys_cli, retention_cli, search_cli, escalation_cli):
-        group.callback = require_database  # runs before any of the group's commands
+    groups = (
+        routing_cli,
+        cases_cli,
+        users_cli,
+        audit_cli,
+        keys_cli,
+        backup_cli,
+        retention_cli,
+        search_cli,
+        escalation_cli,
+    )
+    for group in groups:
+        group.callback = _require_database_for(group.name or "")  # runs before any of the group's commands
         app.cli.add_command(group)

@@ -31,7 +31,7 @@ from intake.uploads import raise_upload_limit
 from staff import admin, auth, gate, levels, oversight, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
-from web import errors, headers
+from web import errors, headers, health
 from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
@@ -45,6 +45,7 @@ BLUEPRINTS = (
     admin.bp,
     levels.bp,
     treaties.bp,
+    health.bp,
 )
 
 

@@ -94,6 +94,8 @@ class Action(StrEnum):
     PASSWORD_RESET = N_("password_reset")
     TWO_FACTOR_RESET = N_("2fa_reset")
     USER_REACTIVATED = N_("user_reactivated")
+    BACKUP_CREATED = N_("backup_created")
+    RESTORED = N_("restored")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]

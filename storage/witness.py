@@ -152,6 +152,13 @@ class Witness:
             self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
+    def close(self) -> None:
+        """Close this thread's connection (before the file is replaced, e.g. by a restore)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
     @property
     def exists(self) -> bool:
         return self.path.exists()

@@ -73,6 +73,7 @@ from cases.commands.office import (
     set_queue_active,
     toggle_rule,
 )
+from cases.commands.operations import record_backup, record_restore
 from cases.commands.reference import TREATIES, add_provision, map_provisions
 from cases.commands.reporter import (
     REPLY_MAX,
@@ -139,6 +140,8 @@ __all__ = [
     "record_view",
     "reencrypt_all",
     "reissue_receipt",
+    "record_backup",
+    "record_restore",
     "refresh_session",
     "reporter_reply",
     "start_tracking",

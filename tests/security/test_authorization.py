@@ -396,7 +396,8 @@ def test_wrong_methods_are_refused(app, world):
             assert response.status_code == 405, (method, path)
 
 
-PUBLIC_PAGES = ("/", "/report", "/track", "/safety")
+# Public pages, and the health endpoints (the same answer for everyone, never data).
+PUBLIC_PAGES = ("/", "/report", "/track", "/safety", "/healthz", "/readyz")
 
 
 def test_public_side_shows_no_staff_data(app, world):
