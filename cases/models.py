@@ -174,6 +174,8 @@ class Case(db.Model):
         # The escalation list and the escalation run: open cases late on either target.
         Index("ix_cases_open_due", "is_open", "due_at"),
         Index("ix_cases_open_resolution", "is_open", "resolution_due_at"),
+        # A queue's cases in id order: the batches of an export (cases/exports.py).
+        Index("ix_cases_queue_id", "queue_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(32), unique=True)

@@ -74,6 +74,7 @@ class Action(StrEnum):
     SERVICE_LEVEL_CHANGED = N_("service_level_changed")
     VIEW_SAVED = N_("view_saved")
     VIEW_DELETED = N_("view_deleted")
+    CASES_EXPORTED = N_("cases_exported")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]

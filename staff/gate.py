@@ -59,8 +59,11 @@ def recent_auth(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         if needs_reauth():
-            # After the password, come back to a page: a POST-only URL would answer 405 to the redirect.
-            back = request.path if request.method == "GET" else url_for("staff_admin.users")
+            # After the password, come back to a page (with its query string: an export's filter);
+            # a POST-only URL would answer 405 to the redirect, so its form is the account list's.
+            back = request.full_path.rstrip("?")
+            if request.method != "GET" and "GET" not in (request.url_rule.methods or ()):
+                back = url_for("staff_admin.users")
             if request.method != "GET":
                 flash(gettext("Confirm your password, then make the change again."), "info")
             return redirect(url_for("staff_admin.reauth", next=back))

@@ -14,7 +14,7 @@ import time
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -347,6 +347,16 @@ def set_case(case_id: int, commit: bool = True, **values) -> None:
     db.session.execute(update(Case).where(Case.id == case_id).values(**values))
     if commit:
         db.session.commit()
+
+
+def age_session(user: User, minutes: int = 11) -> None:
+    """Make a staff member's proof of password older than the re-authentication window."""
+    db.session.execute(
+        update(StaffSession)
+        .where(StaffSession.user_id == user.id)
+        .values(created_at=datetime.now(UTC) - timedelta(minutes=minutes), reauthenticated_at=None)
+    )
+    db.session.commit()
 
 
 # --- time, failures and outside services ----------------------------------------------------

@@ -41,6 +41,7 @@ from cases.commands.casework import (
     send_message,
     set_legal_hold,
 )
+from cases.commands.exports import record_export
 from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report, reissue_receipt
 from cases.commands.maintenance import (
     destroy_content,
@@ -102,6 +103,7 @@ __all__ = [
     "record_view",
     "reencrypt_all",
     "reissue_receipt",
+    "record_export",
     "refresh_session",
     "reporter_reply",
     "start_tracking",

@@ -6,30 +6,19 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from cases import audit, commands, queries
 from cases.models import Event, Queue, QueueMembership, RoutingRule, StaffSession, User
 from storage import db
-from tests.helpers import PASSWORD, page, report
+from tests.helpers import PASSWORD, age_session, page, report
 
 
 @pytest.fixture
 def admin(staff):
     return staff("admin")
-
-
-def age_session(user: User, minutes: int = 11) -> None:
-    """Make the admin's proof of password older than the re-authentication window."""
-    db.session.execute(
-        update(StaffSession)
-        .where(StaffSession.user_id == user.id)
-        .values(created_at=datetime.now(UTC) - timedelta(minutes=minutes), reauthenticated_at=None)
-    )
-    db.session.commit()
 
 
 def system_events(action: str) -> list[Event]:
