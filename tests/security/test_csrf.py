@@ -123,6 +123,7 @@ FORMS = {
     "staff.add_message": ("supervisor", {"kind": "to_reporter", "body": "Forged message"}),
     "staff.hold": ("supervisor", {"hold": "y", "reason": "x"}),
     "supervise.decide": ("supervisor", {}),
+    "supervise.export": ("supervisor", {"export-fields": ["reference"], "export-format": "csv"}),
     "staff.hand_over": ("caseworker", {"colleague": "{user_id}", "version": "1"}),
     "staff.bulk": (
         "supervisor",
