@@ -114,6 +114,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Statistics hide every count from 1 to this minus one (and what would reveal them).",
         int,
     ),
+    Setting(
+        "EXPORT_MAX_ROWS",
+        100_000,
+        "A supervisor's case-list export (CSV or XLSX) holds at most this many cases; more must be narrowed by filters.",
+        int,
+    ),
     Setting("STATS_ROUND_TO", 0, "Statistics round every shown count to a multiple of this (`0`: no rounding).", int),
     Setting("MAX_FILE_MB", 20, "Largest evidence file, in MB.", int),
     Setting("MAX_CASE_FILES_MB", 100, "Total evidence per case, in MB.", int),

@@ -187,6 +187,8 @@ class Case(db.Model):
         Index("ix_cases_resolved", "resolved_at"),
         # Possible duplicates: cases of one category and region around a date (``cases/related.py``).
         Index("ix_cases_duplicates", "category", "region", "created_at"),
+        # A queue's cases in id order: the batches of an export (cases/exports.py).
+        Index("ix_cases_queue_id", "queue_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(32), unique=True)

@@ -138,6 +138,25 @@ def queue_page(
 ) -> tuple[list[Case], Optional[str]]:
     """One page of a queue (or, with ``assignee_id``, of someone's cases) in the filter's order,
     and the cursor of the next page."""
+    stmt = matching(queue_id, f, me, now, assignee_id)
+    order = _order(f.sort)
+    cursor = decode_cursor(after, f.sort)
+    if cursor:
+        types = (Integer, UTCDateTime(), Integer) if f.sort == "priority" else (UTCDateTime(), Integer)
+        stmt = stmt.where(tuple_(*order) > tuple_(*(literal(v, t) for v, t in zip(cursor, types, strict=True))))
+    rows = list(db.session.scalars(stmt.order_by(*order).limit(PAGE_SIZE + 1)))
+    next_cursor = None
+    if len(rows) > PAGE_SIZE:
+        rows = rows[:PAGE_SIZE]
+        next_cursor = encode_cursor(rows[-1], f.sort)
+    return rows, next_cursor
+
+
+def matching(
+    queue_id: Optional[int], f: QueueFilter, me: User, now: datetime, assignee_id: Optional[int] = None
+) -> Select:
+    """The cases of a queue (all queues for None) that the filter shows, unordered (the queue
+    page orders and pages them; an export reads them in id order)."""
     stmt = select(Case)
     if queue_id is not None:
         stmt = stmt.where(Case.queue_id == queue_id)
@@ -163,17 +182,7 @@ def queue_page(
         stmt = stmt.where(Case.priority == f.priority)
     if f.channel:
         stmt = stmt.where(Case.channel == f.channel)
-    order = _order(f.sort)
-    cursor = decode_cursor(after, f.sort)
-    if cursor:
-        types = (Integer, UTCDateTime(), Integer) if f.sort == "priority" else (UTCDateTime(), Integer)
-        stmt = stmt.where(tuple_(*order) > tuple_(*(literal(v, t) for v, t in zip(cursor, types, strict=True))))
-    rows = list(db.session.scalars(stmt.order_by(*order).limit(PAGE_SIZE + 1)))
-    next_cursor = None
-    if len(rows) > PAGE_SIZE:
-        rows = rows[:PAGE_SIZE]
-        next_cursor = encode_cursor(rows[-1], f.sort)
-    return rows, next_cursor
+    return stmt
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

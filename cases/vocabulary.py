@@ -96,6 +96,7 @@ class Action(StrEnum):
     USER_REACTIVATED = N_("user_reactivated")
     BACKUP_CREATED = N_("backup_created")
     RESTORED = N_("restored")
+    CASES_EXPORTED = N_("cases_exported")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]

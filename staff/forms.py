@@ -10,6 +10,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -296,6 +297,17 @@ class SavedViewForm(Form):
     """A name for the queue page's current filter (the filter itself comes as hidden fields)."""
 
     name = StringField(_l("Name of this view"), validators=[Optional(), Length(max=80, message=TOO_LONG)])
+
+
+class ExportForm(Form):
+    """What goes into a case-list export; the queue and filter come in the URL. The rules (at
+    least one field, a reason for sensitive ones) are ``cases.exports.Choice``'s, so the choices
+    are not checked here: the domain's messages are the ones shown."""
+
+    fields = SelectMultipleField(_l("Fields"), validate_choice=False)
+    sensitive = SelectMultipleField(_l("What reporters wrote or left to be reached by"), validate_choice=False)
+    reason = TextAreaField(_l("Why this export needs them"), render_kw={"rows": 3, "maxlength": 500})
+    format = RadioField(_l("Format"), validate_choice=False, default="csv")
 
 
 class ServiceLevelForm(Form):

@@ -78,11 +78,12 @@ def recent_auth(view=None, *, back: str = "staff_admin.users", writes_only: bool
 
 
 def _way_back(back: str) -> str:
+    # A page comes back with its query string (an export's filter).
     if request.method == "GET":
-        return request.path
+        return request.full_path.rstrip("?")
     flash(gettext("Confirm your password, then make the change again."), "info")
     if request.url_rule is not None and "GET" in request.url_rule.methods:
-        return request.path
+        return request.full_path.rstrip("?")
     wanted = next(r.arguments for r in current_app.url_map.iter_rules(back))
     return url_for(back, **{k: v for k, v in (request.view_args or {}).items() if k in wanted})
 

@@ -3,22 +3,36 @@ the tag vocabulary and reply templates."""
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit, commands, history, queries, related, replies, stats, triage
+from cases import audit, commands, exports, history, queries, related, replies, stats, triage
+from cases.categories import CATEGORY_BY_SLUG, REGION_LABELS
 from cases.disclosure import TOTAL
 from cases.models import Checkpoint, Queue, ReplyTemplate, Tag, User
 from cases.refusals import Refused
-from cases.vocabulary import ACTION_TITLES, CASE_ACTIONS, Role
+from cases.vocabulary import ACTION_TITLES, CASE_ACTIONS, CHANNEL_TITLES, PRIORITY_TITLES, Channel, Priority, Role
+from cases.workflow import Status
 from i18n import N_
-from staff.forms import TagForm, TagNamesForm, TemplateForm
-from staff.gate import id_or_none
+from staff.forms import ExportForm, TagForm, TagNamesForm, TemplateForm
+from staff.gate import id_or_none, recent_auth
 from storage import db
 
 bp = Blueprint("supervise", __name__, url_prefix="/staff/supervise")
@@ -162,6 +176,117 @@ def statistics_csv():
         stats.to_csv(table, _, note),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# An export is written to memory up to this size, then to a temporary file on disk.
+EXPORT_SPOOL_BYTES = 1 << 20
+
+
+def _export_queue() -> Queue | None:
+    """The queue named by ``?queue=<slug>`` (404 if there is none); None without one: all queues."""
+    slug = request.args.get("queue", "")
+    if not slug:
+        return None
+    queue = db.session.scalar(select(Queue).where(Queue.slug == slug[:64]))
+    if queue is None:
+        abort(404)
+    return queue
+
+
+def _filter_words(f: triage.QueueFilter) -> list[tuple[str, str]]:
+    """The queue filter as the export page states it: (what, which), in the reader's language."""
+    status = {"open": N_("All open"), "all": N_("Any status")}.get(f.status) or Status(f.status).title
+    words = [(_("Status"), _(status))]
+    if f.who != "anyone":
+        words.append((_("Assigned"), _("To me") if f.who == "me" else _("Unassigned")))
+    if f.overdue:
+        words.append((_("Late"), _("Only late (first response or resolution)")))
+    if f.category:
+        words.append((_("Category"), _(CATEGORY_BY_SLUG[f.category].name)))
+    if f.region:
+        words.append((_("Region"), _(REGION_LABELS[f.region])))
+    if f.priority is not None:
+        words.append((_("Priority"), _(PRIORITY_TITLES[Priority(f.priority)])))
+    if f.channel:
+        words.append((_("Reached us by"), _(CHANNEL_TITLES[Channel(f.channel)])))
+    if f.assignee is not None:
+        who = db.session.get(User, f.assignee)
+        words.append((_("Case worker"), who.name if who else f"#{f.assignee}"))
+    return words
+
+
+def _export_form() -> ExportForm:
+    form = ExportForm(prefix="export")
+    form.fields.choices = [(x.key, _(x.title)) for x in exports.FIELDS if not x.sensitive]
+    form.sensitive.choices = [(x.key, _(x.title)) for x in exports.FIELDS if x.sensitive]
+    form.format.choices = [(key, _(title)) for key, title in exports.FORMATS.items()]
+    if request.method == "GET":
+        form.fields.data = list(exports.DEFAULT_FIELDS)
+    return form
+
+
+@bp.route("/export", methods=["GET", "POST"])
+@recent_auth
+def export():
+    """The cases a queue filter shows (the queue page's query string; no queue: all queues) as
+    CSV or XLSX, with the fields ticked. The file is written in batches to a temporary file,
+    hashed, recorded as an audit event, then sent from the file (see cases/exports.py)."""
+    queue = _export_queue()
+    f = triage.QueueFilter.parse(request.args, set(CATEGORY_BY_SLUG), set(REGION_LABELS))
+    form = _export_form()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        choice = exports.Choice.of(
+            [*(form.fields.data or []), *(form.sensitive.data or [])], form.format.data or "", form.reason.data or ""
+        )
+        bad = choice.problems()
+        for problem in bad:
+            getattr(form, problem.field).errors.append(_(problem.template, **problem.params))
+        if not bad:
+            sent = _export_file(queue, f, choice)
+            if isinstance(sent, Response):
+                return sent
+            problems.append(sent)
+    status = 422 if request.method == "POST" else 200
+    return render_template(
+        "staff/export.html",
+        form=form,
+        queue=queue,
+        f=f,
+        words=_filter_words(f),
+        problems=problems,
+        max_rows=current_app.config["EXPORT_MAX_ROWS"],
+    ), status
+
+
+def _export_file(queue: Queue | None, f: triage.QueueFilter, choice: exports.Choice) -> Response | str:
+    """The export as an attachment, or what refused it (in the reader's language)."""
+    cfg = current_app.config
+    now = datetime.now(UTC)
+    tz = ZoneInfo(cfg["OFFICE_TIMEZONE"])
+    out = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)
+    try:
+        cases = exports.cases_in_batches(queue.id if queue else None, f, current_user, now)
+        written = exports.write(
+            out, choice, cases, exports.Cells(_, tz, now, exports.queue_titles()), cfg["EXPORT_MAX_ROWS"]
+        )
+        commands.record_export(current_user, queue, f, choice, written)
+    except Refused as exc:
+        out.close()
+        return _(exc.template, **exc.params)
+    except BaseException:
+        out.close()
+        raise
+    name = f"shagym-cases-{queue.slug if queue else 'all'}-{now.astimezone(tz):%Y-%m-%d-%H%M}.{choice.fmt}"
+    return send_file(
+        out,
+        mimetype=exports.MIMETYPES[choice.fmt],
+        as_attachment=True,
+        download_name=name,
+        conditional=False,
+        etag=False,
+        max_age=0,
     )
 
 

@@ -47,6 +47,7 @@ from cases.commands.casework import (
     send_message,
     set_legal_hold,
 )
+from cases.commands.exports import record_export
 from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report, reissue_receipt
 from cases.commands.links import (
     add_tag,
@@ -142,6 +143,7 @@ __all__ = [
     "reissue_receipt",
     "record_backup",
     "record_restore",
+    "record_export",
     "refresh_session",
     "reporter_reply",
     "start_tracking",

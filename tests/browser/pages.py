@@ -261,6 +261,14 @@ def _escalations(page, live, case) -> None:
     page.locator("table.table tbody tr").first.wait_for()
 
 
+def _export_errors(page, live, case) -> None:
+    """The export form sent back: the narrative ticked without a reason."""
+    _get("/staff/supervise/export?queue=general&status=all")(page, live, case)
+    page.check("#export-sensitive-0")
+    page.locator("main form button[type=submit]").click()
+    page.locator("#error-summary").wait_for()
+
+
 def _search(page, live, case) -> None:
     _get(f"/staff/search?q={case.reference}")(page, live, case)
     page.locator("table.table tbody tr").first.wait_for()
@@ -343,6 +351,8 @@ STAFF = (
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
     Scenario("staff-escalations", _escalations, "supervisor", False),
     Scenario("staff-dashboard", _get("/staff/supervise/dashboard"), "supervisor", False),
+    Scenario("staff-export", _get("/staff/supervise/export?queue=general&region=almaty"), "supervisor", False),
+    Scenario("staff-export-errors", _export_errors, "supervisor", False),
     Scenario("staff-statistics", _get("/staff/supervise/statistics?rows=region&cols=outcome"), "supervisor", False),
     Scenario("staff-service-levels", _get("/staff/admin/service-levels/"), "admin", False),
     Scenario("staff-treaties", _get("/staff/admin/treaties/"), "admin", False),

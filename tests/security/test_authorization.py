@@ -106,6 +106,9 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("supervise.statistics_csv", "GET"): SUPERVISOR_PAGE,
     ("oversight.index", "GET"): SUPERVISOR_PAGE,
     ("oversight.figure_csv", "GET"): SUPERVISOR_PAGE,
+    # Exports of case lists: supervisors only (after a recent password, which a fresh sign-in is).
+    ("supervise.export", "GET"): SUPERVISOR_PAGE,
+    ("supervise.export", "POST"): e(LOGIN, 403, 403, 200, 403),  # 200: the file
     # Four eyes: only a supervisor decides on case access that an admin asked for.
     ("supervise.approvals", "GET"): SUPERVISOR_PAGE,
     ("supervise.decide", "POST"): e(LOGIN, 403, 403, APPROVALS, 403),
@@ -170,6 +173,7 @@ FORMS = {
     "staff.hold": {"hold": "y", "reason": "matrix"},
     "staff_admin.user": {"queues": ["general"]},
     "staff.save_view": {"view-name": "From the matrix", "status": "all"},
+    "supervise.export": {"export-fields": ["reference"], "export-format": "csv"},
     "service_levels.edit": {"first_response_working_days": "4", "resolution_working_days": "20"},
     "treaties.index": {"treaty": "ICESCR", "article": "12", "title": "Health"},
     "treaties.map_category": {"provision": []},

@@ -150,6 +150,7 @@ FORMS = {
     "supervise.edit_template": ("supervisor", {"name": "Forged", "language": "en", "body": "Forged"}),
     "supervise.toggle_template": ("supervisor", {}),
     "staff.insert_template": ("caseworker", {"kind": "note", "body": "typed", "template": "{template_id}"}),
+    "supervise.export": ("supervisor", {"export-fields": ["reference"], "export-format": "csv"}),
     "staff.hand_over": ("caseworker", {"colleague": "{user_id}", "version": "1"}),
     "staff.bulk": (
         "supervisor",
