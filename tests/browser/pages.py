@@ -172,6 +172,19 @@ def _search(page, live, case) -> None:
     page.locator("table.table tbody tr").first.wait_for()
 
 
+def _public_statistics(page, live, case) -> None:
+    """The public statistics, which the office turns on (off, the address is not found)."""
+    live.app.config["PUBLIC_STATISTICS"] = True
+    _get("/statistics")(page, live, case)
+    page.locator("table.stats-table").first.wait_for()
+
+
+def _access(page, live, case) -> None:
+    """The supervisors' access analytics over the days the busy case was worked on."""
+    _get("/staff/supervise/access")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
 PUBLIC = (
     Scenario("home", _get("/")),
     Scenario("report", _get("/report")),
@@ -182,6 +195,7 @@ PUBLIC = (
     Scenario("track-case", _track_case),
     Scenario("safety", _get("/safety")),
     Scenario("not-found", _get("/no-such-page", status=404)),
+    Scenario("statistics", _public_statistics),
 )
 
 STAFF = (
@@ -206,6 +220,7 @@ STAFF = (
     Scenario("staff-routing-rules", _get("/staff/admin/routing"), "admin", False),
     Scenario("staff-escalations", _escalations, "supervisor", False),
     Scenario("staff-statistics", _get("/staff/supervise/statistics?rows=region&cols=outcome"), "supervisor", False),
+    Scenario("staff-access", _access, "supervisor", False),
     Scenario("staff-service-levels", _get("/staff/admin/service-levels/"), "admin", False),
     Scenario("staff-service-level-edit", _get("/staff/admin/service-levels/torture"), "admin", False),
 )
