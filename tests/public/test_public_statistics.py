@@ -88,6 +88,7 @@ def test_shared_caches_may_keep_it_per_language(published, reports, en):
     assert response.headers["Cache-Control"] == f"public, max-age={published.config['PUBLIC_STATISTICS_SECONDS']}"
     assert {"Cookie", "Accept-Language"} <= set(response.vary)
     assert "Set-Cookie" not in response.headers and response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert "no-store" in en.get("/").headers["Cache-Control"]  # every other page still never kept
 
 
