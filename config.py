@@ -20,6 +20,14 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _hours(value: str) -> str:
+    """``22-6``: from 22:00 to 06:00 (office time); refused at start-up unless two hours 0–23 that differ."""
+    start, sep, end = value.strip().partition("-")
+    if not (sep and start.isdigit() and end.isdigit() and int(start) < 24 and int(end) < 24 and start != end):
+        raise ValueError(f"not a range of hours like 22-6: {value!r}")
+    return f"{int(start)}-{int(end)}"
+
+
 def _timezone(value: str) -> str:
     ZoneInfo(value)  # refuses an unknown zone at start-up, not at the first due date
     return value
@@ -121,6 +129,35 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("STATS_ROUND_TO", 0, "Statistics round every shown count to a multiple of this (`0`: no rounding).", int),
+    Setting(
+        "PUBLIC_STATISTICS",
+        False,
+        "`1`: the public site shows the same protected tables at `/statistics` (this year and last); "
+        "off, that address is not found.",
+        _bool,
+    ),
+    Setting(
+        "PUBLIC_STATISTICS_SECONDS",
+        600,
+        "The public statistics are computed at most once per this many seconds per process (and may be "
+        "kept that long by browsers and proxies).",
+        int,
+    ),
+    Setting(
+        "ACCESS_REVIEW_FACTOR",
+        3.0,
+        "Access analytics: a day on which someone opens more than this many times their usual number of "
+        "cases (the median of their working days in the 30 before) is listed for review…",
+        float,
+    ),
+    Setting("ACCESS_REVIEW_FLOOR", 20, "…if it is also more than this many cases.", int),
+    Setting(
+        "ACCESS_NIGHT",
+        "22-6",
+        "Access analytics: the night, in office hours (`22-6`: 22:00 to 06:00); opening a case or a file "
+        "then is listed for review.",
+        _hours,
+    ),
     Setting("MAX_FILE_MB", 20, "Largest evidence file, in MB.", int),
     Setting("MAX_CASE_FILES_MB", 100, "Total evidence per case, in MB.", int),
     Setting("MAX_CASE_FILES", 20, "Evidence files per case.", int),

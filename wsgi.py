@@ -141,6 +141,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         format_datetime=flask_babel.format_datetime,
         format_date=flask_babel.format_date,
         format_minute=format_minute,
+        format_time=flask_babel.format_time,
         format_timedelta=flask_babel.format_timedelta,
         lateness=deadlines.lateness,
         # The vocabulary, so templates compare with names, not retyped codes.

@@ -170,6 +170,26 @@ def cross_table(req: Request, tz: tzinfo, threshold: int, round_to: int | None) 
     return Table(req, rows, cols, protected)
 
 
+# The public page: by category and by region, each against the outcome.
+PUBLIC_TABLES = (("category", "outcome"), ("region", "outcome"))
+
+
+def public_tables(today: date, tz: tzinfo, threshold: int, round_to: int | None) -> list[tuple[int, list[Table]]]:
+    """(year, its protected tables) for this year so far and the whole of last year, this year first:
+    one GROUP BY each, counts only (no case and no staff member in them)."""
+    years = (
+        (today.year, date(today.year, 1, 1), today),
+        (today.year - 1, date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+    )
+    return [
+        (
+            year,
+            [cross_table(Request(rows, cols, since, until), tz, threshold, round_to) for rows, cols in PUBLIC_TABLES],
+        )
+        for year, since, until in years
+    ]
+
+
 def to_csv(table: Table, translate, note: str, hidden: str = "x") -> str:
     """The table as CSV: a header row, a row per key and the totals, then the method ``note``;
     hidden entries are ``hidden``."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -19,8 +20,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 
-from cases import commands, evidence, queries, receipts
+from cases import commands, evidence, queries, receipts, stats
 from cases.categories import CATEGORIES
+from cases.disclosure import TOTAL
 from extensions import limiter
 from i18n import LANGUAGES
 from intake import language as switcher
@@ -29,11 +31,19 @@ from intake.forms import ReportForm, local_today
 from intake.uploads import evidence_limits, report_limit, track_limit, uploaded_files
 from storage import writes_on_get
 from web import errors
+from web.cache import TTLCache
+from web.headers import shareable
 from web.redirects import local_path
 
 bp = Blueprint("intake", __name__)
 # The receipt file's name: neutral, so a shared phone's downloads do not tell what it is.
 RECEIPT_FILENAME = "note.txt"
+PUBLIC_STATISTICS = "shagym_public_statistics"
+
+
+@bp.record_once
+def _statistics_cache(state) -> None:
+    state.app.extensions[PUBLIC_STATISTICS] = TTLCache()
 
 
 @bp.get("/")
@@ -179,6 +189,34 @@ def leave():
     response = redirect(current_app.config["QUICK_EXIT_URL"], 303)
     response.headers["Clear-Site-Data"] = '"cache"'
     return response
+
+
+@bp.get("/statistics")
+def statistics():
+    """The protected tables for the public, when the office publishes them (``PUBLIC_STATISTICS``):
+    counts only, small ones hidden. Made at most once per ``PUBLIC_STATISTICS_SECONDS`` per process
+    and day (the same for every reader; the page around them is rendered per request, so nothing of
+    one visitor is ever kept for another)."""
+    cfg = current_app.config
+    if not cfg["PUBLIC_STATISTICS"]:
+        abort(404)
+    tz = ZoneInfo(cfg["OFFICE_TIMEZONE"])
+    today = datetime.now(tz).date()
+    years = current_app.extensions[PUBLIC_STATISTICS].get(
+        today,
+        cfg["PUBLIC_STATISTICS_SECONDS"],
+        lambda: stats.public_tables(today, tz, cfg["STATS_THRESHOLD"], cfg["STATS_ROUND_TO"] or None),
+    )
+    shareable(cfg["PUBLIC_STATISTICS_SECONDS"])
+    return render_template(
+        "intake/statistics.html",
+        years=years,
+        dimensions=stats.DIMENSIONS,
+        method=stats.METHOD,
+        rounded=stats.ROUNDED,
+        small=cfg["STATS_THRESHOLD"] - 1,
+        total=TOTAL,
+    )
 
 
 @bp.get("/safety")

@@ -1,10 +1,10 @@
-"""Supervisors: activity across cases, the audit check, access approvals, late cases, statistics,
-the tag vocabulary and reply templates."""
+"""Supervisors: activity across cases, access analytics, the audit check, access approvals, late
+cases, statistics, exports, the tag vocabulary and reply templates."""
 
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import (
@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import audit, commands, exports, history, queries, related, replies, stats, triage
+from cases import access_review, audit, commands, exports, history, queries, related, replies, stats, triage
 from cases.categories import CATEGORY_BY_SLUG, REGION_LABELS
 from cases.disclosure import TOTAL
 from cases.models import Checkpoint, Queue, ReplyTemplate, Tag, User
@@ -105,25 +105,70 @@ def escalations():
     )
 
 
+def _day(name: str, default: date) -> date:
+    """A day from the query string (YYYY-MM-DD), ``default`` if absent; malformed: ``stats.BadRequest``."""
+    raw = request.args.get(name, "")
+    if not raw:
+        return default
+    try:
+        return datetime.strptime(raw[:10], "%Y-%m-%d").date()
+    except ValueError as exc:
+        raise stats.BadRequest(N_("Write dates as YYYY-MM-DD.")) from exc
+
+
+def _office_today() -> date:
+    return datetime.now(ZoneInfo(current_app.config["OFFICE_TIMEZONE"])).date()
+
+
+@bp.get("/access")
+def access():
+    """Who opened how many cases and files on which day, and the days to review (no case content)."""
+    cfg = current_app.config
+    today = _office_today()
+    try:
+        since = _day("since", today - timedelta(days=access_review.DEFAULT_DAYS - 1))
+        until = _day("until", today)
+        report = queries.access_report(
+            since,
+            until,
+            ZoneInfo(cfg["OFFICE_TIMEZONE"]),
+            access_review.Night.parse(cfg["ACCESS_NIGHT"]),
+            cfg["ACCESS_REVIEW_FACTOR"],
+            cfg["ACCESS_REVIEW_FLOOR"],
+        )
+        problem = None
+    except (stats.BadRequest, access_review.BadPeriod) as exc:
+        report, problem = None, _(exc.template, **exc.params)
+
+    def activity_of(actor_id: int, day: date) -> str:
+        return url_for(
+            "supervise.activity", actor=actor_id, since=day.isoformat(), until=(day + timedelta(days=1)).isoformat()
+        )
+
+    return render_template(
+        "staff/access.html",
+        report=report,
+        problem=problem,
+        args=request.args,
+        activity_of=activity_of,
+        reasons=access_review.REASONS,
+        many=access_review.MANY,
+        night=access_review.Night.parse(cfg["ACCESS_NIGHT"]),
+        factor=cfg["ACCESS_REVIEW_FACTOR"],
+        floor=cfg["ACCESS_REVIEW_FLOOR"],
+        history_days=access_review.HISTORY_DAYS,
+        max_days=access_review.MAX_DAYS,
+    ), (400 if problem else 200)
+
+
 def _stats_request() -> stats.Request:
     """The table asked for in the query string; the current year so far by default."""
-    tz = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
-    today = datetime.now(tz).date()
-
-    def day(name: str, default):
-        raw = request.args.get(name, "")
-        if not raw:
-            return default
-        try:
-            return datetime.strptime(raw[:10], "%Y-%m-%d").date()
-        except ValueError as exc:
-            raise stats.BadRequest(N_("Write dates as YYYY-MM-DD.")) from exc
-
+    today = _office_today()
     return stats.Request(
         rows=request.args.get("rows", "category"),
         cols=request.args.get("cols", "outcome"),
-        since=day("since", today.replace(month=1, day=1)),
-        until=day("until", today),
+        since=_day("since", today.replace(month=1, day=1)),
+        until=_day("until", today),
     )
 
 

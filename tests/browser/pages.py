@@ -317,6 +317,19 @@ def _case_tags_and_links(page, live, case) -> None:
     page.locator("#tags-links-title").wait_for()
 
 
+def _public_statistics(page, live, case) -> None:
+    """The public statistics, which the office turns on (off, the address is not found)."""
+    live.app.config["PUBLIC_STATISTICS"] = True
+    _get("/statistics")(page, live, case)
+    page.locator("table.stats-table").first.wait_for()
+
+
+def _access(page, live, case) -> None:
+    """The supervisors' access analytics over the days the busy case was worked on."""
+    _get("/staff/supervise/access")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
 PUBLIC = (
     Scenario("home", _get("/")),
     Scenario("report", _get("/report")),
@@ -327,6 +340,7 @@ PUBLIC = (
     Scenario("track-case", _track_case),
     Scenario("safety", _get("/safety")),
     Scenario("not-found", _get("/no-such-page", status=404)),
+    Scenario("statistics", _public_statistics),
 )
 
 STAFF = (
@@ -354,6 +368,7 @@ STAFF = (
     Scenario("staff-export", _get("/staff/supervise/export?queue=general&region=almaty"), "supervisor", False),
     Scenario("staff-export-errors", _export_errors, "supervisor", False),
     Scenario("staff-statistics", _get("/staff/supervise/statistics?rows=region&cols=outcome"), "supervisor", False),
+    Scenario("staff-access", _access, "supervisor", False),
     Scenario("staff-service-levels", _get("/staff/admin/service-levels/"), "admin", False),
     Scenario("staff-treaties", _get("/staff/admin/treaties/"), "admin", False),
     Scenario("staff-service-level-edit", _get("/staff/admin/service-levels/torture"), "admin", False),

@@ -100,6 +100,7 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("staff.hold", "POST"): SUPERVISOR_ACTION,
     # Supervision.
     ("supervise.activity", "GET"): SUPERVISOR_PAGE,
+    ("supervise.access", "GET"): SUPERVISOR_PAGE,  # who opened how many cases: supervisors only
     ("supervise.audit_status", "GET"): SUPERVISOR_PAGE,
     ("supervise.escalations", "GET"): SUPERVISOR_PAGE,
     ("supervise.statistics", "GET"): SUPERVISOR_PAGE,

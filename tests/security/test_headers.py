@@ -67,7 +67,15 @@ RULES = _all_rules()
 # GET answers other than 200 for a client with the right role.
 # A saved view is its owner's alone: the new supervisor here has none, so the headers of the 404.
 # The new-password page is only for a session opened with a reset code: others go to the usual one.
-GET_STATUS = {"intake.language": 302, "intake.leave": 303, "staff.open_view": 404, "staff_auth.new_password": 302}
+# The public statistics are off unless the office turns them on: not found (test_public_statistics.py
+# checks the headers of the page when on).
+GET_STATUS = {
+    "intake.language": 302,
+    "intake.leave": 303,
+    "staff.open_view": 404,
+    "staff_auth.new_password": 302,
+    "intake.statistics": 404,
+}
 REPORTER_ENDPOINTS = {"track.track_case", "track.track_reply", "track.track_leave"}
 
 
