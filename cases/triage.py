@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Optional
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import Integer, Select, func, literal, or_, select, tuple_
+from sqlalchemy import Integer, Select, exists, func, literal, or_, select, tuple_
 
-from cases.models import Case, Queue, User
+from cases.models import Case, CaseTag, Queue, User
 from cases.vocabulary import Channel, Priority
 from cases.workflow import Status
 from storage import db
@@ -75,6 +75,7 @@ class QueueFilter:
     priority: Optional[int] = None
     channel: str = ""
     assignee: Optional[int] = None  # one staff member's cases (a supervisor's filter)
+    tag: Optional[int] = None  # a tag's id
     sort: str = "priority"
 
     @classmethod
@@ -84,7 +85,7 @@ class QueueFilter:
             return value if value in allowed else default
 
         priority = args.get("priority", "")
-        assignee = args.get("assignee", "")
+        assignee, tag = args.get("assignee", ""), args.get("tag", "")
         return cls(
             status=pick("status", STATUS_CHOICES, "open"),
             who=pick("who", WHO, "anyone"),
@@ -94,6 +95,7 @@ class QueueFilter:
             priority=int(priority) if priority in {str(p.value) for p in Priority} else None,
             channel=pick("channel", {c.value for c in Channel}),
             assignee=int(assignee) if assignee.isdigit() and 0 < int(assignee) <= MAX_ID else None,
+            tag=int(tag) if tag.isdigit() and 0 < int(tag) <= MAX_ID else None,
             sort=pick("sort", SORTS, SORTS[0]),
         )
 
@@ -182,6 +184,8 @@ def matching(
         stmt = stmt.where(Case.priority == f.priority)
     if f.channel:
         stmt = stmt.where(Case.channel == f.channel)
+    if f.tag is not None:  # the tag's cases come from ix_case_tags_tag (tag_id, case_id)
+        stmt = stmt.where(exists().where(CaseTag.case_id == Case.id, CaseTag.tag_id == f.tag))
     return stmt
 
 

@@ -78,6 +78,7 @@ def _case_row_labels() -> dict:
         "region_name": lambda slug: REGION_LABELS.get(slug, slug),
         "channel_title": lambda value: {c.value: t for c, t in CHANNEL_TITLES.items()}.get(value, value),
         "service_levels": deadlines.service_levels,
+        "tag_name": lambda tag: tag.name(str(get_locale() or "kk")),
     }
 
 
@@ -113,6 +114,7 @@ def home():
         "staff/home.html",
         summaries=summaries,
         mine=mine,
+        row_tags=queries.tags_for(c.id for c in mine),
         now=now,
         cap=triage.COUNT_CAP,
         views=[v for v in views if v.queue_id in visible],  # a queue left since stays out of sight
@@ -168,7 +170,9 @@ def search():
     if q:
         key = current_app.extensions["shagym_search_keys"].current()[1]
         cases, before = queries.search_cases(current_user, q, key, id_or_none(request.args.get("before")))
-    return render_template("staff/search.html", q=q, cases=cases, before=before, now=_now())
+    return render_template(
+        "staff/search.html", q=q, cases=cases, before=before, now=_now(), row_tags=queries.tags_for(c.id for c in cases)
+    )
 
 
 def _queue_or_404(slug: str) -> Queue:
@@ -227,6 +231,8 @@ def queue(slug: str):
         channels=CHANNEL_TITLES,
         sorts=SORT_TITLES,
         members=_queue_members(q) if current_user.role == Role.SUPERVISOR else [],
+        tags=related.active_tags(),
+        row_tags=queries.tags_for(c.id for c in cases),
         bulk_form=_bulk_form(q),
         view_form=SavedViewForm(prefix="view"),
     )

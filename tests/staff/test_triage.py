@@ -257,3 +257,20 @@ def test_only_others_views_within_two_minutes_count():
 
     events = [viewed(2, 5), viewed(3, 1.5), viewed(1, 0), viewed(4, 0.5), viewed(5, 0.2, action="note"), viewed(2, 1)]
     assert history.recent_viewers(events, me=1, now=now) == [4, 2, 3]
+
+
+def test_rows_show_their_tags_and_the_queue_filters_by_tag(app, make_case, staff, make_user):
+    client, _ = staff("supervisor")
+    tagged, other = make_case(category="other").case, make_case(category="other").case
+    supervisor = make_user("supervisor")
+    tag = commands.create_tag("police", {"kk": "Полиция", "ru": "Полиция", "en": "Police station"}, by=supervisor)
+    commands.add_tag(tagged.id, supervisor, tag.id)
+    assert refs(client.get(f"/staff/queues/general?tag={tag.id}")) == [tagged.reference]
+    body = page(client.get("/staff/queues/general"))
+    row = re.search(rf"{tagged.reference}.*?</tr>", body, re.S).group(0)
+    assert '<span class="tag case-tag">Police station</span>' in row
+    assert "Police station" not in re.search(rf"{other.reference}.*?</tr>", body, re.S).group(0)
+    assert f'<option value="{tag.id}" >Police station</option>' in body
+    everything = sorted(refs(client.get("/staff/queues/general")))
+    for junk in ("tag=abc", "tag=0", "tag=99999999999999"):
+        assert sorted(refs(client.get(f"/staff/queues/general?{junk}"))) == everything
