@@ -161,7 +161,7 @@ def seed_cases(n: int) -> None:
     queues = [q.id for q in db.session.scalars(select(Queue))]
     now = datetime.now(UTC)
     statuses = ["new", "triage", "investigating", "awaiting_info", "closed", "closed", "closed", "resolved"]
-    regions = ["astana", "almaty-city", "shymkent-city", "karaganda", "aktobe", "turkistan"]
+    regions = ["astana", "almaty-city", "shymkent", "karaganda", "aktobe", "turkistan"]
     batch = []
     for i in range(1, n + 1):
         created = now - timedelta(minutes=i)

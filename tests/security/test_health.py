@@ -41,13 +41,14 @@ def test_a_signed_in_client_gets_no_new_cookie_either(app, make_user):
 
 
 def test_readyz_names_a_schema_behind_the_migrations(app, client):
+    head = db.session.scalar(text("SELECT version_num FROM alembic_version"))
     db.session.execute(text("UPDATE alembic_version SET version_num = '0011'"))
     db.session.commit()
     try:
         response = client.get("/readyz")
         assert (response.status_code, response.get_json()) == (503, {"status": "not ready", "failing": ["migrations"]})
-    finally:
-        db.session.execute(text("UPDATE alembic_version SET version_num = '0015'"))
+    finally:  # the PostgreSQL test database is shared by the tests that follow: put the head back
+        db.session.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
         db.session.commit()
 
 
