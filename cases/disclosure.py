@@ -127,15 +127,15 @@ def _a_bridge(edges: set[tuple[str, str]]) -> tuple[str, str] | None:
 
 def _side(start: tuple[str, str], edges: set[tuple[str, str]]) -> set[tuple[str, str]]:
     """The nodes reachable from ``start`` along ``edges``."""
-    seen, todo = {start}, [start]
-    while todo:
-        node = todo.pop()
+    seen, waiting = {start}, [start]
+    while waiting:
+        node = waiting.pop()
         for edge in edges:
             a, b = _nodes(edge)
             for here, there in ((a, b), (b, a)):
                 if here == node and there not in seen:
                     seen.add(there)
-                    todo.append(there)
+                    waiting.append(there)
     return seen
 
 

@@ -17,8 +17,8 @@ from cases import dashboard, stats
 from cases.categories import CATEGORIES, CATEGORY_BY_SLUG, REGION_LABELS
 from cases.models import Queue
 from cases.vocabulary import CHANNEL_TITLES, Priority, Role
-from i18n import N_
 from staff.gate import id_or_none
+from staff.periods import day_arg, office_today
 from storage import db
 
 bp = Blueprint("oversight", __name__, url_prefix="/staff/supervise")
@@ -34,23 +34,12 @@ def _supervisors_only():
 
 def _filters() -> dashboard.Filters:
     """The dashboard's filters from the query string; the last 12 weeks by default."""
-    tz = ZoneInfo(current_app.config["OFFICE_TIMEZONE"])
-    today = datetime.now(tz).date()
-
-    def day(name: str, default):
-        raw = request.args.get(name, "")
-        if not raw:
-            return default
-        try:
-            return datetime.strptime(raw[:10], "%Y-%m-%d").date()
-        except ValueError as exc:
-            raise stats.BadRequest(N_("Write dates as YYYY-MM-DD.")) from exc
-
+    today = office_today()
     priority = request.args.get("priority", "")
     category, region = request.args.get("category", ""), request.args.get("region", "")
     return dashboard.Filters(
-        since=day("since", today - timedelta(weeks=12) + timedelta(days=1)),
-        until=day("until", today),
+        since=day_arg("since", today - timedelta(weeks=12) + timedelta(days=1)),
+        until=day_arg("until", today),
         queue_id=id_or_none(request.args.get("queue")),
         category=category if category in CATEGORY_BY_SLUG else "",
         region=region if region in REGION_LABELS else "",

@@ -33,6 +33,7 @@ from cases.workflow import Status
 from i18n import N_
 from staff.forms import ExportForm, TagForm, TagNamesForm, TemplateForm
 from staff.gate import id_or_none, recent_auth
+from staff.periods import day_arg, office_today
 from storage import db
 
 bp = Blueprint("supervise", __name__, url_prefix="/staff/supervise")
@@ -105,29 +106,14 @@ def escalations():
     )
 
 
-def _day(name: str, default: date) -> date:
-    """A day from the query string (YYYY-MM-DD), ``default`` if absent; malformed: ``stats.BadRequest``."""
-    raw = request.args.get(name, "")
-    if not raw:
-        return default
-    try:
-        return datetime.strptime(raw[:10], "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise stats.BadRequest(N_("Write dates as YYYY-MM-DD.")) from exc
-
-
-def _office_today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["OFFICE_TIMEZONE"])).date()
-
-
 @bp.get("/access")
 def access():
     """Who opened how many cases and files on which day, and the days to review (no case content)."""
     cfg = current_app.config
-    today = _office_today()
+    today = office_today()
     try:
-        since = _day("since", today - timedelta(days=access_review.DEFAULT_DAYS - 1))
-        until = _day("until", today)
+        since = day_arg("since", today - timedelta(days=access_review.DEFAULT_DAYS - 1))
+        until = day_arg("until", today)
         report = queries.access_report(
             since,
             until,
@@ -163,12 +149,12 @@ def access():
 
 def _stats_request() -> stats.Request:
     """The table asked for in the query string; the current year so far by default."""
-    today = _office_today()
+    today = office_today()
     return stats.Request(
         rows=request.args.get("rows", "category"),
         cols=request.args.get("cols", "outcome"),
-        since=_day("since", today.replace(month=1, day=1)),
-        until=_day("until", today),
+        since=day_arg("since", today.replace(month=1, day=1)),
+        until=day_arg("until", today),
     )
 
 
