@@ -28,7 +28,7 @@ from i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, choose_locale
 from intake import track
 from intake import views as intake_views
 from intake.uploads import raise_upload_limit
-from staff import admin, auth, gate, levels, oversight, supervise, treaties
+from staff import admin, auth, gate, levels, oversight, statistics, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
 from web import errors, headers, health
@@ -41,6 +41,7 @@ BLUEPRINTS = (
     auth.bp,
     staff_views.bp,
     supervise.bp,
+    statistics.bp,
     oversight.bp,
     admin.bp,
     levels.bp,

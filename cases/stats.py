@@ -7,8 +7,6 @@ in its current outcome. The query is one GROUP BY over the reports received in t
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -188,24 +186,3 @@ def public_tables(today: date, tz: tzinfo, threshold: int, round_to: int | None)
         )
         for year, since, until in years
     ]
-
-
-def to_csv(table: Table, translate, note: str, hidden: str = "x") -> str:
-    """The table as CSV: a header row, a row per key and the totals, then the method ``note``;
-    hidden entries are ``hidden``."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    p = table.protected
-    writer.writerow(
-        [
-            f"{translate(DIMENSIONS[table.request.rows])} / {translate(DIMENSIONS[table.request.cols])}",
-            *(translate(label) for _k, label in table.cols),
-            translate(N_("Total")),
-        ]
-    )
-    for key, label in (*table.rows, (disclosure.TOTAL, N_("Total"))):
-        values = [p.value(key, c) for c, _l in table.cols] + [p.value(key, disclosure.TOTAL)]
-        writer.writerow([translate(label), *(hidden if v is None else v for v in values)])
-    writer.writerow([])
-    writer.writerow([note])
-    return out.getvalue()

@@ -1,5 +1,5 @@
 """Supervisors: activity across cases, access analytics, the audit check, access approvals, late
-cases, statistics, exports, the tag vocabulary and reply templates."""
+cases, exports, the tag vocabulary and reply templates (statistics: staff/statistics.py)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from sqlalchemy import select
 
 from cases import access_review, audit, commands, exports, history, queries, related, replies, stats, triage
 from cases.categories import CATEGORY_BY_SLUG, REGION_LABELS
-from cases.disclosure import TOTAL
 from cases.models import Checkpoint, Queue, ReplyTemplate, Tag, User
 from cases.refusals import Refused
 from cases.vocabulary import ACTION_TITLES, CASE_ACTIONS, CHANNEL_TITLES, PRIORITY_TITLES, Channel, Priority, Role
@@ -145,69 +144,6 @@ def access():
         history_days=access_review.HISTORY_DAYS,
         max_days=access_review.MAX_DAYS,
     ), (400 if problem else 200)
-
-
-def _stats_request() -> stats.Request:
-    """The table asked for in the query string; the current year so far by default."""
-    today = office_today()
-    return stats.Request(
-        rows=request.args.get("rows", "category"),
-        cols=request.args.get("cols", "outcome"),
-        since=day_arg("since", today.replace(month=1, day=1)),
-        until=day_arg("until", today),
-    )
-
-
-def _stats_table() -> stats.Table:
-    cfg = current_app.config
-    return stats.cross_table(
-        _stats_request(), ZoneInfo(cfg["OFFICE_TIMEZONE"]), cfg["STATS_THRESHOLD"], cfg["STATS_ROUND_TO"] or None
-    )
-
-
-@bp.get("/statistics")
-def statistics():
-    """A de-identified cross-table of reports: small counts and what would reveal them hidden."""
-    try:
-        table, problem = _stats_table(), None
-    except stats.BadRequest as exc:
-        table, problem = None, _(exc.template, **exc.params)
-    return render_template(
-        "staff/statistics.html",
-        table=table,
-        problem=problem,
-        dimensions=stats.DIMENSIONS,
-        args=request.args,
-        method=stats.METHOD,
-        rounded=stats.ROUNDED,
-        by_provision=stats.BY_PROVISION,
-        small=current_app.config["STATS_THRESHOLD"] - 1,
-        total=TOTAL,
-    ), (400 if problem else 200)
-
-
-@bp.get("/statistics.csv")
-def statistics_csv():
-    try:
-        table = _stats_table()
-    except stats.BadRequest as exc:
-        return Response(_(exc.template, **exc.params), status=400, mimetype="text/plain")
-    r = table.request
-    name = f"shagym-{r.rows}-by-{r.cols}-{r.since.isoformat()}-{r.until.isoformat()}.csv"
-    cfg = current_app.config
-    note = " ".join(
-        [
-            _(stats.METHOD, since=r.since.isoformat(), until=r.until.isoformat(), small=cfg["STATS_THRESHOLD"] - 1),
-            _("“x” marks a hidden value."),
-            _(stats.ROUNDED, base=cfg["STATS_ROUND_TO"]) if cfg["STATS_ROUND_TO"] else "",
-            _(stats.BY_PROVISION) if "provision" in (r.rows, r.cols) else "",
-        ]
-    ).strip()
-    return Response(
-        stats.to_csv(table, _, note),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
 
 
 # An export is written to memory up to this size, then to a temporary file on disk.

@@ -7,16 +7,19 @@ here is an ordinary function, class or constant, imported where it is used.
 from __future__ import annotations
 
 import html
+import io
 import json
 import os
 import re
 import time
+import zipfile
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pyotp
 import pytest
@@ -307,6 +310,46 @@ class HtmlPage(HTMLParser):
         return found[0] if len(found) == 1 else None
 
 
+XLSX_NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+
+
+def xlsx_sheets(data: bytes) -> dict[str, list[list[str]]]:
+    """Every sheet of an XLSX file by name, in order, each as rows of cells read as text (shared
+    or inline strings, numbers as written); asserts that no cell holds a formula."""
+    x = f"{{{XLSX_NS['x']}}}"
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        names = set(book.namelist())
+        shared = []
+        if "xl/sharedStrings.xml" in names:
+            root = ElementTree.fromstring(book.read("xl/sharedStrings.xml"))  # noqa: S314 - a file we just wrote
+            shared = ["".join(t.text or "" for t in si.iter(f"{x}t")) for si in root.findall("x:si", XLSX_NS)]
+        workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))  # noqa: S314 - a file we just wrote
+        titles = [s.get("name") for s in workbook.iter(f"{x}sheet")]
+        sheets = {}
+        for n, title in enumerate(titles, start=1):
+            sheet = ElementTree.fromstring(book.read(f"xl/worksheets/sheet{n}.xml"))  # noqa: S314
+            assert not sheet.findall(".//x:f", XLSX_NS), f"a formula in the sheet {title}"
+            rows = []
+            for row in sheet.iter(f"{x}row"):
+                cells, at = [], 0
+                for c in row.findall("x:c", XLSX_NS):
+                    column = "".join(ch for ch in c.get("r") if ch.isalpha())
+                    index = sum((ord(ch) - 64) * 26**i for i, ch in enumerate(reversed(column))) - 1
+                    cells += [""] * (index - at)  # cells left empty are not written
+                    at = index + 1
+                    if c.get("t") == "s":
+                        cells.append(shared[int(c.find("x:v", XLSX_NS).text)])
+                    elif c.get("t") == "inlineStr":
+                        cells.append("".join(t.text or "" for t in c.iter(f"{x}t")))
+                    else:
+                        assert c.get("t") in (None, "n"), c.attrib
+                        value = c.find("x:v", XLSX_NS)
+                        cells.append("" if value is None else value.text)
+                rows.append(cells)
+            sheets[title] = rows
+    return sheets
+
+
 # --- staff sign-in and clients -----------------------------------------------------------
 
 
@@ -362,6 +405,15 @@ def stolen_copy(app, client):
 def sessions_of(user: User) -> int:
     """Server-side sessions the account has."""
     return db.session.scalar(select(func.count()).select_from(StaffSession).where(StaffSession.user_id == user.id))
+
+
+def seed_cases(make_case, rows) -> None:
+    """Cases for counting: ``rows`` of (category, region, status, received at)."""
+    for category, region, status, at in rows:
+        case = make_case(category=category, region=region).case
+        finished = status in ("resolved", "closed", "rejected")
+        set_case(case.id, commit=False, status=status, is_open=not finished, created_at=at)
+    db.session.commit()
 
 
 def set_case(case_id: int, commit: bool = True, **values) -> None:

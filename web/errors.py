@@ -20,8 +20,11 @@ from storage import db
 log = logging.getLogger("shagym.errors")
 
 
-def page(code: int, title: str, message: str, error_id: str | None = None):
-    return render_template("errors/error.html", code=code, title=title, message=message, error_id=error_id), code
+def page(code: int, title: str, message: str, error_id: str | None = None, link: tuple[str, str] | None = None):
+    """An error page; ``link`` (address, words) offers a way on besides the start page."""
+    return render_template(
+        "errors/error.html", code=code, title=title, message=message, error_id=error_id, link=link
+    ), code
 
 
 def csrf_expired(_error: CSRFError | None = None):

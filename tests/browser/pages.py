@@ -368,6 +368,12 @@ STAFF = (
     Scenario("staff-export", _get("/staff/supervise/export?queue=general&region=almaty"), "supervisor", False),
     Scenario("staff-export-errors", _export_errors, "supervisor", False),
     Scenario("staff-statistics", _get("/staff/supervise/statistics?rows=region&cols=outcome"), "supervisor", False),
+    Scenario(
+        "staff-statistics-report",
+        _get("/staff/supervise/statistics/report?rows=category&cols=outcome"),
+        "supervisor",
+        False,
+    ),
     Scenario("staff-access", _access, "supervisor", False),
     Scenario("staff-service-levels", _get("/staff/admin/service-levels/"), "admin", False),
     Scenario("staff-treaties", _get("/staff/admin/treaties/"), "admin", False),

@@ -13,20 +13,10 @@ import pytest
 
 from cases import stats
 from cases.disclosure import TOTAL
-from storage import db
-from tests.helpers import page, set_case
+from tests.helpers import page, seed_cases
 
 ALMATY = ZoneInfo("Asia/Almaty")
 NEW_YEAR = datetime(2026, 1, 1, tzinfo=ALMATY).astimezone(UTC)  # midnight in the office, in UTC
-
-
-def seed(make_case, rows):
-    """rows: (category, region, status, received at)"""
-    for category, region, status, at in rows:
-        case = make_case(category=category, region=region).case
-        finished = status in ("resolved", "closed", "rejected")
-        set_case(case.id, commit=False, status=status, is_open=not finished, created_at=at)
-    db.session.commit()
 
 
 JAN = datetime(2026, 1, 15, 6, tzinfo=UTC)
@@ -35,7 +25,7 @@ APR = datetime(2026, 4, 10, 6, tzinfo=UTC)
 
 @pytest.fixture
 def seeded(app, make_case):
-    seed(
+    seed_cases(
         make_case,
         [("other", "astana", "new", JAN)] * 7
         + [("other", "almaty-city", "resolved", JAN)] * 6

@@ -34,7 +34,16 @@ from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
 
 ACTORS = ("anonymous", "caseworker_of_queue", "caseworker_of_other_queue", "supervisor", "admin")
-STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise", "oversight", "service_levels", "treaties")
+STAFF_BLUEPRINTS = (
+    "staff",
+    "staff_auth",
+    "staff_admin",
+    "supervise",
+    "statistics",
+    "oversight",
+    "service_levels",
+    "treaties",
+)
 
 LOGIN = "login"  # 302 to the sign-in page
 BACK = "back"  # 302 back to the case page, with a flash message
@@ -103,8 +112,12 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("supervise.access", "GET"): SUPERVISOR_PAGE,  # who opened how many cases: supervisors only
     ("supervise.audit_status", "GET"): SUPERVISOR_PAGE,
     ("supervise.escalations", "GET"): SUPERVISOR_PAGE,
-    ("supervise.statistics", "GET"): SUPERVISOR_PAGE,
-    ("supervise.statistics_csv", "GET"): SUPERVISOR_PAGE,
+    # Statistics: counts only, still supervisors only (the table, its files and the report).
+    ("statistics.index", "GET"): SUPERVISOR_PAGE,
+    ("statistics.table_csv", "GET"): SUPERVISOR_PAGE,
+    ("statistics.table_xlsx", "GET"): SUPERVISOR_PAGE,
+    ("statistics.report", "GET"): SUPERVISOR_PAGE,
+    ("statistics.report_pdf", "GET"): SUPERVISOR_PAGE,
     ("oversight.index", "GET"): SUPERVISOR_PAGE,
     ("oversight.figure_csv", "GET"): SUPERVISOR_PAGE,
     # Exports of case lists: supervisors only (after a recent password, which a fresh sign-in is).
