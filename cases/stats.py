@@ -7,7 +7,7 @@ in its current outcome. The query is one GROUP BY over the reports received in t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import case as when
@@ -166,6 +166,21 @@ def cross_table(req: Request, tz: tzinfo, threshold: int, round_to: int | None) 
     rows, cols = _keys(req.rows, quarters), _keys(req.cols, quarters)
     protected = disclosure.protect(counts, [k for k, _ in rows], [k for k, _ in cols], threshold, round_to)
     return Table(req, rows, cols, protected)
+
+
+def turned(table: Table) -> Table:
+    """The same published table with its rows and columns swapped, to print a wide table down the
+    page: the published values are moved, never protected again, so no value differs from the
+    table's CSV (another protection of the same counts could hide other cells, and the two
+    together could give a hidden value away)."""
+    r, p = table.request, table.protected
+    published = {(col, row): v for (row, col), v in p.published.items()}
+    return Table(
+        Request(r.cols, r.rows, r.since, r.until),
+        table.cols,
+        table.rows,
+        replace(p, rows=p.cols, cols=p.rows, published=published),
+    )
 
 
 # The public page: by category and by region, each against the outcome.

@@ -28,8 +28,10 @@ from web import errors, printing
 bp = Blueprint("statistics", __name__, url_prefix="/staff/supervise")
 
 TITLE = N_("Statistics of reports received")
-# Past this many columns a printed table turns the page sideways (21 regions do not fit upright).
+# Past this many columns a printed table turns the page sideways; a table with more columns than
+# that and than rows is shown turned instead (its columns down the page).
 UPRIGHT_COLUMNS = 8
+TURNED = N_("A table with more columns than rows is shown turned: what it counts across, it counts down the page.")
 
 
 @bp.before_request
@@ -125,12 +127,17 @@ def _report() -> dict:
     tables = [_table(req)]
     if "provision" not in (req.rows, req.cols):
         tables.append(_table(stats.Request("provision", req.cols, req.since, req.until)))
+    # A table wider than it is long is shown turned (21 regions do not fit across a page).
+    shown = [stats.turned(t) if len(t.cols) > max(len(t.rows), UPRIGHT_COLUMNS) else t for t in tables]
+    lines = stats_files.method(tables[-1], _, format_date, stats_files.PAGE_HIDDEN_SAYS)
+    if shown != tables:
+        lines.append(_(TURNED))
     return {
-        "tables": tables,
-        "about": stats_files.facts(tables[0], _, format_date, _now()),
+        "tables": shown,
+        "about": stats_files.facts(shown[0], _, format_date, _now()),
         # The last table counts by provision, so its method says what such a count means.
-        "lines": stats_files.method(tables[-1], _, format_date, stats_files.PAGE_HIDDEN_SAYS),
-        "wide": any(len(t.cols) > UPRIGHT_COLUMNS for t in tables),
+        "lines": lines,
+        "wide": any(len(t.cols) > UPRIGHT_COLUMNS for t in shown),
     }
 
 

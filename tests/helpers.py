@@ -315,7 +315,7 @@ XLSX_NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 
 def xlsx_sheets(data: bytes) -> dict[str, list[list[str]]]:
     """Every sheet of an XLSX file by name, in order, each as rows of cells read as text (shared
-    or inline strings, numbers as written); asserts that no cell holds a formula."""
+    or inline strings, numbers as written; an empty row is []); asserts that no cell holds a formula."""
     x = f"{{{XLSX_NS['x']}}}"
     with zipfile.ZipFile(io.BytesIO(data)) as book:
         names = set(book.namelist())
@@ -331,6 +331,7 @@ def xlsx_sheets(data: bytes) -> dict[str, list[list[str]]]:
             assert not sheet.findall(".//x:f", XLSX_NS), f"a formula in the sheet {title}"
             rows = []
             for row in sheet.iter(f"{x}row"):
+                rows += [[] for _ in range(int(row.get("r")) - 1 - len(rows))]  # empty rows are not written
                 cells, at = [], 0
                 for c in row.findall("x:c", XLSX_NS):
                     column = "".join(ch for ch in c.get("r") if ch.isalpha())

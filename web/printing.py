@@ -44,13 +44,18 @@ th, td {{ border: 0.5pt solid #555; padding: 2pt 4pt; text-align: left; vertical
 td.number, th.number {{ text-align: right; }}
 caption {{ text-align: left; font-weight: bold; padding-bottom: 2pt; }}
 .no-print, nav, form, button {{ display: none !important; }}
+tr {{ break-inside: avoid; }}
 tr.total th, tr.total td {{ font-weight: bold; }}
 .stats-table td {{ text-align: right; }}
 dl > div {{ display: flex; gap: 6pt; margin: 0; }}
 dt {{ font-weight: bold; }} dd {{ margin: 0; }}
 /* A table too wide for an upright page: the document turns every page sideways. */
 @page landscape {{ size: A4 landscape; }}
-.landscape {{ page: landscape; font-size: 8pt; }}
+.landscape {{ page: landscape; font-size: 7pt; }}
+.landscape th, .landscape td {{ padding: 1pt 2pt; }}
+/* Column headings may break inside a word rather than push the table off the page. */
+.landscape thead th {{ overflow-wrap: anywhere; }}
+.landscape thead th:last-child {{ overflow-wrap: normal; }}
 """
 )
 _ALLOWED = {(FONTS / name).as_uri() for name in _FONT_FILES}
