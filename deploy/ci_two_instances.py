@@ -160,7 +160,14 @@ class Services:
 
     def gunicorn(self, name: str, port: int, env: dict[str, str]) -> subprocess.Popen:
         # No control socket: two instances on one host would share its default path.
-        argv = [str(VENV / "gunicorn"), "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "--no-control-socket"]
+        argv = [
+            str(VENV / "gunicorn"),
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+        ]
         return self.start(f"gunicorn-{name}", [*argv, "wsgi:create_app()"], env)
 
     def stop(self) -> None:
@@ -289,7 +296,7 @@ def psql(*sql: str, database: str = "postgres") -> str:
 
 
 def redis_flush() -> None:
-    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], capture_output=True, timeout=10, check=True)  # noqa: S607
+    subprocess.run(["redis-cli", "-n", str(REDIS_DB), "FLUSHDB"], capture_output=True, timeout=10, check=True)  # noqa: S603,S607
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -354,12 +361,18 @@ def staff_workflow(services: Services, reference: str, summary: list[str]) -> No
         version = re.search(r'name="version"[^>]*value="(\d+)"', page)
         check(version is not None, f"the case page before {action}")
         status, _h, _p = staff.post(
-            f"{path}/{action}", {**form, "version": version.group(1), "csrf_token": csrf(page)}  # type: ignore[union-attr]
+            f"{path}/{action}",
+            {**form, "version": version.group(1), "csrf_token": csrf(page)},  # type: ignore[union-attr]
         )
         check(status == 302, f"{action} {form} ({status})")
 
     act("claim", {})
-    for target, reason in (("triage", ""), ("investigating", ""), ("resolved", "CI: fictional outcome"), ("closed", "")):
+    for target, reason in (
+        ("triage", ""),
+        ("investigating", ""),
+        ("resolved", "CI: fictional outcome"),
+        ("closed", ""),
+    ):
         act("status", {"target": target, "reason": reason, "message": ""})
     status = psql(f"SELECT status FROM cases WHERE id = {int(case_id)}", database=services.database)  # noqa: S608
     check(status == "closed", f"the case ends closed, not {status}")

@@ -97,9 +97,7 @@ def test_the_first_start_records_a_fingerprint_of_every_key_and_never_the_key(ma
         assert not any(fp in s or s in fp for s in secrets_as_text)
 
 
-def test_a_second_instance_with_another_receipt_key_refuses_in_one_line_and_writes_nothing(
-    make_app, shared, tmp_path
-):
+def test_a_second_instance_with_another_receipt_key_refuses_in_one_line_and_writes_nothing(make_app, shared, tmp_path):
     one = make_app(**shared)
     other = tmp_path / "other-receipt-key"
     other.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode())

@@ -80,7 +80,10 @@ def test_readyz_names_redis_when_the_limits_are_kept_there_and_it_does_not_answe
 def test_readyz_names_missing_keys(app, client):
     app.extensions["shagym_search_keys"] = crypto.Keyring(prefix="search")  # none loaded
     response = client.get("/readyz")
-    assert (response.status_code, response.get_json()) == (503, {"status": "not ready", "failing": ["keys", "key_fingerprints"]})
+    assert (response.status_code, response.get_json()) == (
+        503,
+        {"status": "not ready", "failing": ["keys", "key_fingerprints"]},
+    )
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
