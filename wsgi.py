@@ -115,8 +115,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         g.pop("_login_user", None)
         g.pop("_flask_babel", None)  # the locale is chosen again for every request
 
-    # Before CSRFProtect reads the form: upload views accept larger multipart bodies.
+    # An instance whose keys could not be compared at start compares before its first request
+    # (and refuses every request if they differ), before any hook below can write.
     app.before_request(keycheck.guard)
+    # Before CSRFProtect reads the form: upload views accept larger multipart bodies.
     app.before_request(raise_upload_limit)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
