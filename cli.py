@@ -22,6 +22,7 @@ from cases.models import SEALED_MODELS, Case, Event, Queue, RoutingRule, User
 from cases.refusals import Refused
 from cases.vocabulary import Priority, Role
 from storage import backup, db, keyexport, witness
+from web import keycheck
 from web.health import migration_heads
 
 routing_cli = AppGroup("routing", help="Inspect and try the routing rules.")
@@ -39,6 +40,9 @@ escalation_cli = AppGroup("escalation", help="Tell supervisors about cases late 
 @click.option("--demo-if-new", is_flag=True, help="Also run seed-demo when this run created the database.")
 def init_db(demo_if_new: bool) -> None:
     """Run migrations and seed categories, queues and routing rules (idempotent)."""
+    refused = keycheck.refusal(current_app)
+    if refused:
+        raise click.ClickException(refused)
     is_new = not inspect(db.engine).has_table("alembic_version")
     upgrade(directory=current_app.extensions["migrate"].directory)
     added = seed.seed_reference_data()
@@ -486,13 +490,17 @@ def database_ready() -> bool:
 def require_database() -> None:
     """Every command but init-db works on an existing, migrated database. Without one it stops
     with one line saying which database it looked at and how to point elsewhere, and creates
-    nothing."""
+    nothing. With keys other than those recorded in the database it stops with the line naming
+    the key (``web/keycheck.py``)."""
     if not database_ready():
         url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
         raise click.ClickException(
             f"no initialised Shagym database at {url.render_as_string(hide_password=True)}: set DATABASE_URL "
             "to the server's database (or run `flask --app wsgi init-db` to create this one)."
         )
+    refused = keycheck.refusal(current_app)
+    if refused:  # this instance's keys differ from the ones recorded in the database
+        raise click.ClickException(refused)
 
 
 # Commands that work without a database: they bring one (or its keys) to an empty instance.

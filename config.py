@@ -80,6 +80,23 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Key of the receipt-code HMAC (base64). Unset: generated into `instance/receipt_key`.",
     ),
+    Setting(
+        "SECRET_KEY_FILE",
+        None,
+        "A file holding `SECRET_KEY` (e.g. a systemd credential or a mounted secret), so every instance "
+        "reads the same one; setting both is refused.",
+    ),
+    Setting("SHAGYM_DATA_KEYS_FILE", None, "A file holding `SHAGYM_DATA_KEYS` (same format)."),
+    Setting("SHAGYM_AUDIT_KEYS_FILE", None, "A file holding `SHAGYM_AUDIT_KEYS` (same format)."),
+    Setting("SHAGYM_SEARCH_KEYS_FILE", None, "A file holding `SHAGYM_SEARCH_KEYS` (same format)."),
+    Setting("SHAGYM_SIGNING_KEY_FILE", None, "A file holding `SHAGYM_SIGNING_KEY` (the base64 seed)."),
+    Setting(
+        "SHAGYM_RECEIPT_KEY_FILE",
+        None,
+        "A file holding `SHAGYM_RECEIPT_KEY`. With several instances on one database every key must be the "
+        "same on each: their fingerprints are recorded in the database and an instance with another key "
+        "refuses to start.",
+    ),
     Setting("SHAGYM_HTTPS", False, "`1` when served over HTTPS: `Secure` + `__Host-` cookies and HSTS.", _bool),
     Setting("SHAGYM_PRODUCTION", False, "`1` in production: refuses to start in debug or testing mode.", _bool),
     Setting(
@@ -297,6 +314,34 @@ def load_settings(environ: dict[str, str] | None = None) -> dict[str, Any]:
         raw = environ.get(s.name)
         out[s.name] = s.default if raw in (None, "") else s.parse(raw)
     return out
+
+
+KEY_SETTINGS = (
+    "SECRET_KEY",
+    "SHAGYM_DATA_KEYS",
+    "SHAGYM_AUDIT_KEYS",
+    "SHAGYM_SEARCH_KEYS",
+    "SHAGYM_SIGNING_KEY",
+    "SHAGYM_RECEIPT_KEY",
+)
+
+
+def read_key_files(values: dict[str, Any]) -> None:
+    """Fill each key setting from the file its ``*_FILE`` setting names (stripped of whitespace).
+    A file that cannot be read, an empty one, or a key given both ways is refused at start-up."""
+    for name in KEY_SETTINGS:
+        path = values.get(f"{name}_FILE")
+        if not path:
+            continue
+        if values.get(name):
+            raise ValueError(f"{name} and {name}_FILE are both set: give the key one way")
+        try:
+            value = Path(path).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{name}_FILE: cannot read {path} ({exc})") from exc
+        if not value:
+            raise ValueError(f"{name}_FILE: {path} is empty")
+        values[name] = value
 
 
 def instance_secret(instance_path: str, filename: str, nbytes: int = 32) -> str:

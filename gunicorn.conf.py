@@ -2,6 +2,7 @@
 
 import os
 import re
+import sys
 
 from gunicorn.glogging import Logger
 
@@ -34,3 +35,13 @@ class PrivateLogger(Logger):
 
 
 logger_class = PrivateLogger
+APP_LOAD_ERROR = 4  # gunicorn.arbiter.Arbiter.APP_LOAD_ERROR: the master halts instead of respawning
+
+
+def post_worker_init(worker):
+    """A worker whose keys differ from the ones recorded in the database (``web/keycheck.py``)
+    stops with that one line, and gunicorn with "App failed to load" instead of serving refusals."""
+    refusal = getattr(worker.wsgi, "extensions", {}).get("shagym_keys_refusal")
+    if refusal:
+        worker.log.critical(refusal)
+        sys.exit(APP_LOAD_ERROR)

@@ -31,7 +31,7 @@ from intake.uploads import raise_upload_limit
 from staff import admin, auth, gate, levels, oversight, statistics, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
-from web import errors, headers, health
+from web import errors, headers, health, keycheck
 from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
@@ -78,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["OFFICE_TIMEZONE"]
     https = app.config["SHAGYM_HTTPS"]
+    config.read_key_files(app.config)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Strict"
     app.config["SESSION_COOKIE_SECURE"] = https
@@ -115,6 +116,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         g.pop("_login_user", None)
         g.pop("_flask_babel", None)  # the locale is chosen again for every request
 
+    # An instance whose keys could not be compared at start compares before its first request
+    # (and refuses every request if they differ), before any hook below can write.
+    app.before_request(keycheck.guard)
     # Before CSRFProtect reads the form: upload views accept larger multipart bodies.
     app.before_request(raise_upload_limit)
     db.init_app(app)
@@ -125,6 +129,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     with app.app_context():
         storage.configure_engine(db.engine)
+    # Before anything is served: the same keys as every other instance on this database, or no start.
+    keycheck.check_at_start(app)
 
     headers.init_app(app)
     notify.init_app(app)

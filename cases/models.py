@@ -536,6 +536,17 @@ class ReplyTemplate(db.Model):
     editor: Mapped[Optional[User]] = relationship(foreign_keys=[updated_by], lazy="joined")
 
 
+class KeyFingerprint(db.Model):
+    """The fingerprint of one key the instances use (``cases/keyprints.py``: a SHA-256 prefix,
+    never the key), recorded by the first instance that starts with it; an instance whose key
+    of that name differs refuses to start."""
+
+    __tablename__ = "key_fingerprints"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 # Every model with fields encrypted at rest (key rotation re-encrypts them; ``audit verify``
 # opens each to find values moved between rows; a test scans them raw).
 SEALED_MODELS = (Case, Message, Evidence, User)

@@ -1,8 +1,8 @@
 """Health endpoints for the load balancer: ``/healthz`` (the process answers) and ``/readyz``.
 
 ``/readyz`` checks that the database answers, that its schema is at the migrations' head, that
-the keys are loaded and, when the rate limits are kept in Redis, that Redis answers. Neither
-says more than a word: 200 ``{"status": "ready"}``, or 503 with the names of the failing checks
+the keys are loaded and are the ones recorded for every instance on this database, and, when the
+rate limits are kept in Redis, that Redis answers. Neither says more than a word: 200 ``{"status": "ready"}``, or 503 with the names of the failing checks
 (the reason goes to the log, never into the answer). Both are cheap (one indexed read at most,
 no write lock: GET without ``writes_on_get``), not rate limited, and set no cookie.
 """
@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from extensions import limiter
 from storage import db
+from web import keycheck
 
 bp = Blueprint("health", __name__)
 log = logging.getLogger("shagym.health")
@@ -53,6 +54,11 @@ def _keys() -> bool:
     return ext.get("shagym_signing_key") is not None and bool(ext.get("shagym_receipt_key"))
 
 
+def _same_keys() -> bool:
+    """The keys are the ones recorded in the database for every instance (``web/keycheck.py``)."""
+    return not keycheck.problems(current_app)
+
+
 def _redis() -> bool:
     uri = current_app.config["RATELIMIT_STORAGE_URI"]
     if not uri.startswith(("redis://", "rediss://", "redis+")):
@@ -70,6 +76,7 @@ CHECKS: tuple[tuple[str, Callable[[], bool]], ...] = (
     ("migrations", _migrations),
     ("keys", _keys),
     ("redis", _redis),
+    ("key_fingerprints", _same_keys),
 )
 
 

@@ -49,6 +49,7 @@ from cases.commands.casework import (
 )
 from cases.commands.exports import record_export
 from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report, reissue_receipt
+from cases.commands.keys import record_key_fingerprints
 from cases.commands.links import (
     add_tag,
     create_tag,
@@ -138,6 +139,7 @@ __all__ = [
     "record_second_factor_failure",
     "SecondFactorLocked",
     "record_download",
+    "record_key_fingerprints",
     "record_view",
     "reencrypt_all",
     "reissue_receipt",

@@ -411,6 +411,8 @@ def test_two_instances_share_the_keys_and_each_keeps_its_own_witness(make_app, t
         "SHAGYM_RECEIPT_KEY": base64.urlsafe_b64encode(b"\x09" * 32).decode(),
         "SHAGYM_AUDIT_KEYS": "shared01:" + base64.b64encode(b"\x07" * 32).decode(),
         "SHAGYM_SIGNING_KEY": base64.b64encode(seed).decode(),
+        # Every key: an instance with its own search key would refuse to start (web/keycheck.py).
+        "SHAGYM_SEARCH_KEYS": "shared03:" + base64.b64encode(b"\x0a" * 32).decode(),
     }
     one = make_app(**shared)
     two = make_app(INSTANCE_PATH=str(tmp_path / "second-instance"), **shared)

@@ -63,7 +63,7 @@ def test_readyz_names_an_unreachable_database_without_saying_where_it_is(tmp_pat
     )
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
-    assert response.get_json() == {"status": "not ready", "failing": ["database", "migrations"]}
+    assert response.get_json() == {"status": "not ready", "failing": ["database", "migrations", "key_fingerprints"]}
     body = response.get_data(as_text=True)
     for secret in ("127.0.0.1", "nowhere", "secret-password", "psycopg", str(tmp_path)):
         assert secret not in body
@@ -80,7 +80,10 @@ def test_readyz_names_redis_when_the_limits_are_kept_there_and_it_does_not_answe
 def test_readyz_names_missing_keys(app, client):
     app.extensions["shagym_search_keys"] = crypto.Keyring(prefix="search")  # none loaded
     response = client.get("/readyz")
-    assert (response.status_code, response.get_json()) == (503, {"status": "not ready", "failing": ["keys"]})
+    assert (response.status_code, response.get_json()) == (
+        503,
+        {"status": "not ready", "failing": ["keys", "key_fingerprints"]},
+    )
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
