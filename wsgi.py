@@ -8,7 +8,6 @@ domain (``cases``, its command layer ``cases.commands``) → ``storage``.
 from __future__ import annotations
 
 import base64
-import logging
 import os
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from intake.uploads import raise_upload_limit
 from staff import admin, auth, gate, levels, oversight, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
-from web import errors, headers, health
+from web import errors, headers, health, logs, metrics, telemetry
 from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
@@ -46,6 +45,7 @@ BLUEPRINTS = (
     levels.bp,
     treaties.bp,
     health.bp,
+    metrics.bp,
 )
 
 
@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise RuntimeError("SHAGYM_PRODUCTION=1 refuses to run in debug or testing mode")
 
     _init_secrets(app)
+    telemetry.init_app(app)  # first hooks of all: the time it measures covers the others
 
     # First of all hooks: whether this request writes decides how its first transaction begins
     # (BEGIN IMMEDIATE takes SQLite's writer lock), and the staff gate reads the user before the view.
@@ -157,7 +158,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Data that may have a catalog entry (seeded queue names): translated as plain,
     # auto-escaped text — never through ``_()``, which formats and marks its result safe.
     app.jinja_env.filters["translated"] = lambda text: flask_babel.gettext(text) if text else ""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(app.config["LOG_FORMAT"])
     return app
 
 
