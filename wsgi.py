@@ -70,6 +70,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
         RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
         RATELIMIT_ENABLED=True,
+        # Fail open when the limiter's storage is down (never refuse a report for it); sign-in
+        # fails closed on its own (staff/auth.py FAIL_CLOSED).
+        RATELIMIT_SWALLOW_ERRORS=True,
+        # A Redis that stops answering must cost a request half a second, not hang it.
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         REMEMBER_COOKIE_DURATION=0,
         PREFERRED_URL_SCHEME="https" if settings["SHAGYM_HTTPS"] else "http",
     )

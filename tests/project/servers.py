@@ -94,7 +94,9 @@ def request(
         data = b""
         while chunk := s.recv(65536):
             data += chunk
-    raw_head, _sep, payload = data.partition(b"\r\n\r\n")
+    raw_head, sep, payload = data.partition(b"\r\n\r\n")
+    if not sep or not raw_head.startswith(b"HTTP/1."):
+        raise ConnectionError(f"no complete answer ({len(data)} bytes)")  # cut off: the server died
     lines = raw_head.decode("latin-1").split("\r\n")
     found = {k.strip().lower(): v.strip() for k, _s, v in (line.partition(":") for line in lines[1:])}
     if found.get("transfer-encoding") == "chunked":
