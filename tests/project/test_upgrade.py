@@ -327,6 +327,21 @@ def fill_revision_0001(app) -> dict:
         key_id=audit.key_id(key.public_key()),
         signature=signature,
     )
+    if db.engine.dialect.name == "postgresql":  # the rows came with their ids: move the sequences past them
+        for name in (
+            "queues",
+            "users",
+            "recovery_codes",
+            "routing_rules",
+            "cases",
+            "events",
+            "evidence",
+            "messages",
+            "checkpoints",
+        ):
+            db.session.execute(
+                text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))")
+            )
     db.session.commit()
     # The first release's server witnessed what it committed, as this one does.
     witness = app.extensions["shagym_witness"]
