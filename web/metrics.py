@@ -57,10 +57,16 @@ REPORT_COMMANDS = frozenset({"file_report"})
 SIGNIN_STEPS = {"staff_auth.login": "password", "staff_auth.second_factor": "second_factor"}
 
 
+_children: dict[tuple[str, str, int], tuple] = {}  # the labelled series, looked up once each
+
+
 def observe(endpoint: str | None, method: str, status: int, seconds: float) -> None:
     name = endpoint or "none"
-    REQUESTS.labels(name, method, str(status)).inc()
-    LATENCY.labels(name).observe(seconds)
+    series = _children.get((name, method, status))
+    if series is None:
+        series = _children[(name, method, status)] = (REQUESTS.labels(name, method, str(status)), LATENCY.labels(name))
+    series[0].inc()
+    series[1].observe(seconds)
     if status == 401 and name in SIGNIN_STEPS:
         FAILED_SIGNINS.labels(SIGNIN_STEPS[name]).inc()
     elif status == 429:
