@@ -21,8 +21,12 @@ FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 OPEN_LIMITS = {"REPORT_RATE_LIMIT": "100000 per minute", "TRACK_RATE_LIMIT": "100000 per minute"}
 
 
+ENGLISH = {"Cookie": "lang=en"}  # the drills read English page text (the shipped default is Kazakh)
+
+
 def _cookie(headers: dict[str, str]) -> str:
-    return headers.get("set-cookie", "").split(";", 1)[0]
+    session = headers.get("set-cookie", "").split(";", 1)[0]
+    return f"{session}; lang=en" if session else "lang=en"
 
 
 def _hidden(html: str) -> dict[str, str]:
@@ -44,7 +48,7 @@ class Answer:
 
 def file_report(port: int, n: int = 0, timeout: float = 15) -> Answer:
     """GET the form, then POST it as a browser would; the receipt when the report was acknowledged."""
-    status, headers, body = request(port, "GET", "/report", timeout=timeout)
+    status, headers, body = request(port, "GET", "/report", headers=ENGLISH, timeout=timeout)
     if status != 200:
         return Answer(status, body.decode(errors="replace"))
     form = {
@@ -63,7 +67,7 @@ def file_report(port: int, n: int = 0, timeout: float = 15) -> Answer:
 
 def receipt_found(port: int, receipt: str) -> bool:
     """The reporter's own check: the tracking form takes the receipt (303 to the case)."""
-    status, headers, body = request(port, "GET", "/track")
+    status, headers, body = request(port, "GET", "/track", headers=ENGLISH)
     assert status == 200
     form = {"receipt": receipt, **_hidden(body.decode())}
     status, _h, _b = request(port, "POST", "/track", urlencode(form).encode(), {**FORM, "Cookie": _cookie(headers)})
