@@ -99,7 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _init_secrets(app)
     telemetry.init_app(app)  # first hooks of all: the time it measures covers the others
 
-    # First of all hooks: whether this request writes decides how its first transaction begins
+    # First hooks after the telemetry timer: whether this request writes decides how its first transaction begins
     # (BEGIN IMMEDIATE takes SQLite's writer lock), and the staff gate reads the user before the view.
     @app.before_request
     def _write_intent() -> None:
