@@ -28,6 +28,13 @@ def _hours(value: str) -> str:
     return f"{int(start)}-{int(end)}"
 
 
+def _log_format(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"LOG_FORMAT is text or json, not {value!r}")
+    return value
+
+
 def _timezone(value: str) -> str:
     ZoneInfo(value)  # refuses an unknown zone at start-up, not at the first due date
     return value
@@ -284,6 +291,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Addresses of the reverse proxy (comma-separated): only requests from them may set `X-Forwarded-*` "
         "(read by the app and by gunicorn). gunicorn listens on 127.0.0.1 behind the proxy.",
     ),
+    Setting(
+        "LOG_FORMAT",
+        "text",
+        "`json`: JSON lines — the app writes one per request (request id, also in the `X-Request-Id` header; "
+        "endpoint, status, duration) instead of gunicorn's access line, and gunicorn's own lines are JSON too.",
+        _log_format,
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        None,
+        "Turns on Prometheus metrics at `/metrics` for requests with `Authorization: Bearer <token>` "
+        "(anyone else: 404). Unset: no metrics and no per-request counting. Keep `/metrics` off the public proxy.",
+    ),
     Setting("PORT", 8000, "Port of `make run`.", int),
 )
 
@@ -296,6 +316,12 @@ OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (
         "GUNICORN_THREADS",
         "`32`",
         "Threads per gunicorn worker (`gunicorn.conf.py`): slow clients hold a thread, not a worker.",
+    ),
+    (
+        "PROMETHEUS_MULTIPROC_DIR",
+        "—",
+        "With gunicorn and `METRICS_TOKEN`: an empty folder only the app can write (e.g. `/run/shagym/metrics`) "
+        "where each worker keeps its counters, so any worker's `/metrics` answers for all (cleared on start).",
     ),
     ("TEST_DATABASE_URL", "—", "Run the test suite on this PostgreSQL database instead of SQLite (it is wiped)."),
     ("CI", "—", "Set by CI: a missing Chromium fails the browser tests instead of skipping them."),

@@ -27,4 +27,16 @@ def limiter_key() -> str:
     return hmac.new(current_app.config["SECRET_KEY"].encode(), addr, hashlib.sha256).hexdigest()[:32]
 
 
+# A storage error lets the request through (RATELIMIT_SWALLOW_ERRORS in create_app: the public
+# side's limits fail open); sign-in checks ``limits_reachable`` first and fails closed.
 limiter = Limiter(key_func=limiter_key, default_limits=[], headers_enabled=False)
+
+
+def limits_reachable() -> bool:
+    """Whether the limiter's storage answers (memory always does; Redis: a PING)."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return True
+    try:
+        return bool(limiter.storage.check())
+    except Exception:  # any failure to reach it is a "no"
+        return False

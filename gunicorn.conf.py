@@ -3,10 +3,13 @@
 import os
 import re
 import sys
+from pathlib import Path
 
 from gunicorn.glogging import Logger
+from prometheus_client import multiprocess
 
 from config import load_settings as _load_settings  # not "config": that name is a gunicorn setting
+from web.logs import JsonFormatter
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
 # Threads, not one sync process per request: a client that sends its body at a byte a second
@@ -21,14 +24,42 @@ accesslog = "-"
 access_log_format = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 errorlog = "-"
 loglevel = "info"
-# The same setting the app reads (config.SETTINGS): one knob, one default.
-forwarded_allow_ips = _load_settings()["FORWARDED_ALLOW_IPS"]
+# The same settings the app reads (config.SETTINGS): one knob, one default.
+_settings = _load_settings()
+forwarded_allow_ips = _settings["FORWARDED_ALLOW_IPS"]
+_JSON = _settings["LOG_FORMAT"] == "json"
+if _JSON:
+    # The app writes one JSON line per request (web/telemetry.py, with its request id): no access
+    # line here. gunicorn's own lines become JSON too (PrivateLogger.setup).
+    accesslog = None
+_METRICS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def on_starting(server):
+    """Counters of an earlier run (or of workers killed with it) must not be added to this one's."""
+    if _METRICS_DIR:
+        Path(_METRICS_DIR).mkdir(parents=True, exist_ok=True, mode=0o700)
+        for old in Path(_METRICS_DIR).glob("*.db"):
+            old.unlink()
+
+
+def child_exit(server, worker):
+    """A worker that exits: its live gauges are dropped; its counters stay counted."""
+    if _METRICS_DIR:
+        multiprocess.mark_process_dead(worker.pid)
+
 
 _ADDRESS = re.compile(r"\bip=\S*?(?=: |\s|$)")  # IPv6 has colons, never ": "
 
 
 class PrivateLogger(Logger):
     """gunicorn's own warnings name the client ("Invalid request from ip=..."): drop the address."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        if _JSON:
+            for handler in self.error_log.handlers:
+                handler.setFormatter(JsonFormatter())
 
     def warning(self, msg, *args, **kwargs):
         super().warning(_ADDRESS.sub("ip=-", str(msg)), *args, **kwargs)

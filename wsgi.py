@@ -8,7 +8,6 @@ domain (``cases``, its command layer ``cases.commands``) → ``storage``.
 from __future__ import annotations
 
 import base64
-import logging
 import os
 from datetime import datetime
 from pathlib import Path
@@ -31,7 +30,7 @@ from intake.uploads import raise_upload_limit
 from staff import admin, auth, gate, levels, oversight, statistics, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
-from web import errors, headers, health, keycheck
+from web import errors, headers, health, keycheck, logs, metrics, telemetry
 from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
@@ -47,6 +46,7 @@ BLUEPRINTS = (
     levels.bp,
     treaties.bp,
     health.bp,
+    metrics.bp,
 )
 
 
@@ -71,6 +71,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_TRANSLATION_DIRECTORIES=str(ROOT / "translations"),
         RATELIMIT_STORAGE_URI=settings["RATELIMIT_STORAGE_URI"],
         RATELIMIT_ENABLED=True,
+        # Fail open when the limiter's storage is down (never refuse a report for it); sign-in
+        # fails closed on its own (staff/auth.py FAIL_CLOSED).
+        RATELIMIT_SWALLOW_ERRORS=True,
+        # A Redis that stops answering must cost a request half a second, not hang it.
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         REMEMBER_COOKIE_DURATION=0,
         PREFERRED_URL_SCHEME="https" if settings["SHAGYM_HTTPS"] else "http",
     )
@@ -94,8 +99,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         raise RuntimeError("SHAGYM_PRODUCTION=1 refuses to run in debug or testing mode")
 
     _init_secrets(app)
+    telemetry.init_app(app)  # first hooks of all: the time it measures covers the others
 
-    # First of all hooks: whether this request writes decides how its first transaction begins
+    # First hooks after the telemetry timer: whether this request writes decides how its first transaction begins
     # (BEGIN IMMEDIATE takes SQLite's writer lock), and the staff gate reads the user before the view.
     @app.before_request
     def _write_intent() -> None:
@@ -164,7 +170,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Data that may have a catalog entry (seeded queue names): translated as plain,
     # auto-escaped text — never through ``_()``, which formats and marks its result safe.
     app.jinja_env.filters["translated"] = lambda text: flask_babel.gettext(text) if text else ""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(app.config["LOG_FORMAT"])
     return app
 
 

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 
 from cases import commands, evidence, queries, receipts, stats
 from cases.categories import CATEGORIES
@@ -99,6 +100,23 @@ def csrf_failed(error: CSRFError):
     if request.endpoint != "intake.report":
         return errors.csrf_expired(error)
     return csrf_failed_report()
+
+
+@bp.errorhandler(OperationalError)
+def store_failed(error: OperationalError):
+    """The database is down, restarting or full: the report form comes back with everything typed
+    and no receipt (nothing was stored); other intake pages get the site-wide 503."""
+    if request.endpoint != "intake.report" or request.method != "POST":
+        return errors.unavailable(error)
+    errors.storage_failed(error)
+    form = ReportForm(meta={"csrf": False})
+    return (
+        render_template(
+            "intake/report.html", form=form, categories=CATEGORIES, not_stored=True, limits=evidence_limits()
+        ),
+        503,
+        {"Retry-After": str(errors.RETRY_SECONDS)},
+    )
 
 
 def _report_again() -> str:

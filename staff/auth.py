@@ -13,10 +13,11 @@ from flask_login import current_user, login_user, logout_user
 from cases import accounts, commands, twofactor
 from cases.models import StaffSession
 from cases.refusals import Refused
-from extensions import limiter
+from extensions import limiter, limits_reachable
 from staff.forms import CodeForm, LoginForm, NewPasswordForm, PasswordChangeForm, RecoveryForm
 from staff.gate import needs_reauth
 from storage import crypto, db
+from web import errors
 
 bp = Blueprint("staff_auth", __name__, url_prefix="/staff")
 security_log = logging.getLogger("shagym.security")
@@ -34,6 +35,25 @@ def _user_key() -> str:
 
 def _failed(response) -> bool:
     return response.status_code == 401
+
+
+# Password and second-factor guesses are limited in the limiter's storage: when it cannot be
+# reached (Redis down), these limits fail closed — sign-in waits — while the public side's limits
+# fail open (a report is never refused because the counter is gone). docs/operations.md.
+FAIL_CLOSED = frozenset({"staff_auth.login", "staff_auth.second_factor"})
+
+
+@bp.before_request
+def _guesses_must_be_counted():
+    if request.method == "POST" and request.endpoint in FAIL_CLOSED and not limits_reachable():
+        security_log.warning("signin_paused reason=limiter_storage_unreachable")
+        response, code = errors.page(
+            503,
+            _("Sign-in is paused for a moment"),
+            _("Sign-in attempts cannot be counted just now, so sign-in waits. Please try again in a minute."),
+        )
+        return response, code, {"Retry-After": str(errors.RETRY_SECONDS)}
+    return None
 
 
 def _login_limit() -> str:

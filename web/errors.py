@@ -13,6 +13,7 @@ import traceback
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from storage import db
@@ -34,6 +35,38 @@ def csrf_expired(_error: CSRFError | None = None):
         _("Your session has expired"),
         _("For your security, the form expired. Please go back, reload the page and submit again."),
     )
+
+
+RETRY_SECONDS = 30
+
+
+def storage_failed(error: OperationalError) -> None:
+    """Roll back and log that the database could not be reached or written (down, restarting,
+    locked past the busy timeout, disk full): the code location and the driver's error class,
+    never the message (it can quote SQL parameters)."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool replaces it (pre-ping) on the next request
+        log.warning("rollback_failed_after_storage_error")
+    log.error(
+        "storage_unavailable endpoint=%s method=%s error=%s",
+        request.endpoint,
+        request.method,
+        type(getattr(error, "orig", error)).__name__,
+    )
+
+
+def unavailable(error: OperationalError):
+    """503 while the database cannot be used: nothing was stored, try again shortly."""
+    storage_failed(error)
+    response, code = page(
+        503,
+        _("Please try again in a minute"),
+        _(
+            "We cannot store or read data just now. Nothing you sent on this page was saved. Please wait a minute, go back and send it again."
+        ),
+    )
+    return response, code, {"Retry-After": str(RETRY_SECONDS)}
 
 
 def init_app(app: Flask) -> None:
@@ -80,6 +113,7 @@ def init_app(app: Flask) -> None:
 
     # The report form re-renders itself with what was typed (its blueprint's own handler).
     app.register_error_handler(CSRFError, csrf_expired)
+    app.register_error_handler(OperationalError, unavailable)
 
     @app.errorhandler(Exception)
     def server_error(e):

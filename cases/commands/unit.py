@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 R = TypeVar("R")
 _RUNNING = "shagym_command_running"
+# Told the name of each command once it has committed (the web layer's metrics count them).
+COMMITTED: list[Callable[[str], None]] = []
 
 
 class CommandError(Refused):
@@ -79,6 +81,11 @@ def command(fn: Callable[P, R]) -> Callable[P, R]:
             raise
         finally:
             session.info.pop(_RUNNING, None)
+        for observer in COMMITTED:
+            try:
+                observer(fn.__name__)
+            except Exception:  # committed and to be answered: a counter never turns it into an error
+                log.exception("command_observer_failed")
         return result
 
     run.is_command = True  # type: ignore[attr-defined]

@@ -1,13 +1,13 @@
 """Fingerprints of the keys the instances use, so an instance started with other keys refuses
 
-Revision ID: 0022
+Revision ID: 0018
 Revises: 0017
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
+revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None

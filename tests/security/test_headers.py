@@ -68,13 +68,14 @@ RULES = _all_rules()
 # A saved view is its owner's alone: the new supervisor here has none, so the headers of the 404.
 # The new-password page is only for a session opened with a reset code: others go to the usual one.
 # The public statistics are off unless the office turns them on: not found (test_public_statistics.py
-# checks the headers of the page when on).
+# checks the headers of the page when on). So are the metrics without the monitoring's token.
 GET_STATUS = {
     "intake.language": 302,
     "intake.leave": 303,
     "staff.open_view": 404,
     "staff_auth.new_password": 302,
     "intake.statistics": 404,
+    "metrics.metrics": 404,  # without the monitoring's token (tests/security/test_metrics.py)
 }
 REPORTER_ENDPOINTS = {"track.track_case", "track.track_reply", "track.track_leave"}
 
