@@ -23,7 +23,7 @@ import storage
 from cases import audit, deadlines, notify
 from cases.vocabulary import CASE_ROLES, ROLE_TITLES, LinkKind, MessageKind, Priority, Role
 from cases.workflow import Status
-from extensions import babel, csrf, limiter, login_manager, migrate
+from extensions import babel, csrf, limiter, limiter_storage_uri, login_manager, migrate
 from i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, choose_locale
 from intake import track
 from intake import views as intake_views
@@ -75,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config["RATELIMIT_STORAGE_URI"])
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["OFFICE_TIMEZONE"]
     https = app.config["SHAGYM_HTTPS"]
     app.config["SESSION_COOKIE_HTTPONLY"] = True
