@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import logging
 import os
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,7 @@ from intake.uploads import raise_upload_limit
 from staff import admin, auth, gate, levels, oversight, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
-from web import errors, headers, health
+from web import dates, errors, headers, health
 from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
@@ -139,11 +138,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         return {"current_locale": str(flask_babel.get_locale() or DEFAULT_LOCALE)}
 
     app.jinja_env.globals.update(
-        format_datetime=flask_babel.format_datetime,
-        format_date=flask_babel.format_date,
-        format_minute=format_minute,
-        format_time=flask_babel.format_time,
-        format_timedelta=flask_babel.format_timedelta,
+        # Babel's formatting, remembered per process (web/dates.py).
+        format_datetime=dates.format_datetime,
+        format_date=dates.format_date,
+        format_minute=dates.format_minute,
+        format_time=dates.format_time,
+        format_timedelta=dates.format_timedelta,
         lateness=deadlines.lateness,
         # The vocabulary, so templates compare with names, not retyped codes.
         Status=Status,
@@ -175,11 +175,6 @@ def _init_secrets(app: Flask) -> None:
     app.extensions["shagym_witness"] = witness.open_witness(
         app.instance_path, audit_keys, app.config["AUDIT_WITNESS_LOG"], app.config["AUDIT_WITNESS_SYSLOG"]
     )
-
-
-def format_minute(value: datetime) -> str:
-    """A moment to the minute, in the reader's language and time zone (due times: seconds are noise)."""
-    return f"{flask_babel.format_date(value, 'medium')}, {flask_babel.format_time(value, 'short')}"
 
 
 def select_locale() -> str:
