@@ -311,7 +311,7 @@ SETTINGS: tuple[Setting, ...] = (
 OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("SHAGYM_INSTANCE", "`instance/`", "Folder for the SQLite database, generated keys and secrets."),
     ("SHAGYM_PASSWORD", "—", "Password for `flask --app wsgi create-user` (else a hidden prompt)."),
-    ("WEB_CONCURRENCY", "`4`", "gunicorn worker processes (`gunicorn.conf.py`)."),
+    ("WEB_CONCURRENCY", "the number of cores", "gunicorn worker processes (`gunicorn.conf.py`)."),
     (
         "GUNICORN_THREADS",
         "`32`",

@@ -11,7 +11,9 @@ from prometheus_client import multiprocess
 from config import load_settings as _load_settings  # not "config": that name is a gunicorn setting
 from web.logs import JsonFormatter
 
-workers = int(os.environ.get("WEB_CONCURRENCY", "4"))
+# One worker per core by default: a report is CPU work in Python, so more processes than cores
+# only take turns on them (4 workers on 2 cores filed fewer reports than 2, issue 15).
+workers = int(os.environ.get("WEB_CONCURRENCY", str(os.cpu_count() or 1)))
 # Threads, not one sync process per request: a client that sends its body at a byte a second
 # holds one thread, not a whole worker, so a handful of slow connections cannot take the site
 # down (behind nginx, which buffers request bodies, such a client never reaches gunicorn).

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import os
-from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import flask_babel
+from babel import support
 from flask import Flask, current_app, g, request
+from jinja2 import pass_context
 
 import cli
 import config
@@ -22,7 +24,7 @@ import storage
 from cases import audit, deadlines, notify
 from cases.vocabulary import CASE_ROLES, ROLE_TITLES, LinkKind, MessageKind, Priority, Role
 from cases.workflow import Status
-from extensions import babel, csrf, limiter, login_manager, migrate
+from extensions import babel, csrf, limiter, limiter_storage_uri, login_manager, migrate
 from i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, choose_locale
 from intake import track
 from intake import views as intake_views
@@ -30,7 +32,7 @@ from intake.uploads import raise_upload_limit
 from staff import admin, auth, gate, levels, oversight, statistics, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
-from web import errors, headers, health, keycheck, logs, metrics, telemetry
+from web import dates, errors, headers, health, keycheck, logs, metrics, telemetry
 from web.proxy import TrustedProxyFix
 
 ROOT = Path(__file__).resolve().parent
@@ -81,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    app.config["RATELIMIT_STORAGE_URI"] = limiter_storage_uri(app.config["RATELIMIT_STORAGE_URI"])
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["OFFICE_TIMEZONE"]
     https = app.config["SHAGYM_HTTPS"]
     config.read_key_files(app.config)
@@ -150,12 +153,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     def _inject() -> dict[str, Any]:
         return {"current_locale": str(flask_babel.get_locale() or DEFAULT_LOCALE)}
 
+    _fast_template_gettext(app)
+
     app.jinja_env.globals.update(
-        format_datetime=flask_babel.format_datetime,
-        format_date=flask_babel.format_date,
-        format_minute=format_minute,
-        format_time=flask_babel.format_time,
-        format_timedelta=flask_babel.format_timedelta,
+        # Babel's formatting, remembered per process (web/dates.py).
+        format_datetime=dates.format_datetime,
+        format_date=dates.format_date,
+        format_minute=dates.format_minute,
+        format_time=dates.format_time,
+        format_timedelta=dates.format_timedelta,
         lateness=deadlines.lateness,
         # The vocabulary, so templates compare with names, not retyped codes.
         Status=Status,
@@ -174,6 +180,31 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+@lru_cache(maxsize=16)
+def _catalog(directory: str, locale: str) -> support.Translations:
+    return support.Translations.load(directory, [locale], "messages")
+
+
+def _fast_template_gettext(app: Flask) -> None:
+    """``_()`` in templates reads the catalog of the page's language (``current_locale``, which the
+    context processor sets per render, inside ``force_locale`` too) straight from a per-process
+    cache. Flask-Babel's own looks the locale and the catalog up through four context proxies for
+    each of the hundreds of strings on a staff page, which was most of the page's CPU."""
+    directory = app.config["BABEL_TRANSLATION_DIRECTORIES"]
+
+    def translations(context) -> Any:
+        locale = context.get("current_locale")
+        return _catalog(directory, locale) if locale else flask_babel.get_translations()
+
+    app.jinja_env.install_gettext_callables(
+        gettext=pass_context(lambda ctx, s: translations(ctx).ugettext(s)),
+        ngettext=pass_context(lambda ctx, s, p, n: translations(ctx).ungettext(s, p, n)),
+        newstyle=True,
+        pgettext=pass_context(lambda ctx, c, s: translations(ctx).upgettext(c, s)),
+        npgettext=pass_context(lambda ctx, c, s, p, n: translations(ctx).unpgettext(c, s, p, n)),
+    )
+
+
 def _init_secrets(app: Flask) -> None:
     app.extensions["shagym_keyring"] = crypto.load_keyring(app.instance_path, app.config["SHAGYM_DATA_KEYS"])
     receipt = app.config["SHAGYM_RECEIPT_KEY"] or config.instance_secret(app.instance_path, "receipt_key")
@@ -187,11 +218,6 @@ def _init_secrets(app: Flask) -> None:
     app.extensions["shagym_witness"] = witness.open_witness(
         app.instance_path, audit_keys, app.config["AUDIT_WITNESS_LOG"], app.config["AUDIT_WITNESS_SYSLOG"]
     )
-
-
-def format_minute(value: datetime) -> str:
-    """A moment to the minute, in the reader's language and time zone (due times: seconds are noise)."""
-    return f"{flask_babel.format_date(value, 'medium')}, {flask_babel.format_time(value, 'short')}"
 
 
 def select_locale() -> str:

@@ -86,6 +86,16 @@ class RoutingRule(db.Model):
         return Priority(self.priority).label
 
 
+class ReferenceVersion(db.Model):
+    """One number that database triggers move on every change to the routing rules, queues and
+    category settings (migration 0019): workers compare it with the copy they keep in memory."""
+
+    __tablename__ = "reference_version"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger)
+
+
 class User(db.Model):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(check_in("role", Role), name="role_values"),)

@@ -31,6 +31,7 @@ import hmac
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 import snowballstemmer
 
@@ -82,6 +83,16 @@ def words(text: str) -> list[str]:
 
 def stems(word: str) -> set[str]:
     """The stems a word may have: one for Kazakh-lettered and Latin words, two for other Cyrillic ones."""
+    return set(_stems(word))
+
+
+@lru_cache(maxsize=100_000)
+def _stems(word: str) -> frozenset[str]:
+    # Stemming is pure and words repeat across reports: remembered per process.
+    return frozenset(_stems_of(word))
+
+
+def _stems_of(word: str) -> set[str]:
     if KAZAKH_LETTERS.intersection(word):
         return {_kazakh_stem(word)}
     if _CYRILLIC.search(word):

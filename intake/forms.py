@@ -128,6 +128,16 @@ def _valid_phone(form, field) -> None:
         field.data = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_REGION_CHOICES: dict[str, list[tuple[str, str]]] = {}
+
+
+def region_choices(locale: str) -> list[tuple[str, str]]:
+    """The region select's options in the current language (``locale`` names it, as the cache key)."""
+    if locale not in _REGION_CHOICES:
+        _REGION_CHOICES[locale] = [("", _("Choose a region or city")), *((slug, _(label)) for slug, label in REGIONS)]
+    return _REGION_CHOICES[locale]
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -214,8 +224,9 @@ class ReportForm(StrictForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Select options are rendered as given, so translate them per request.
-        self.region.choices = [("", _("Choose a region or city")), *((slug, _(label)) for slug, label in REGIONS)]
+        # Select options are rendered as given, so they are translated into the page's language
+        # (once per process and language: the catalogs do not change while it runs).
+        self.region.choices = region_choices(str(get_locale()))
 
     def new_report(self, channel: Channel = Channel.WEB, language: str | None = None) -> NewReport:
         """What was answered, as the command takes it (contact details only when contact was chosen).

@@ -11,15 +11,14 @@ import http.client
 import os
 import re
 import resource
-import secrets
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -46,90 +45,211 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _client_session(port: int) -> tuple[http.client.HTTPConnection, str, str]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", "/report")
-    response = conn.getresponse()
-    body = response.read().decode()
-    cookie = response.getheader("Set-Cookie").split(";")[0]
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1)
-    return conn, cookie, token
+SHAGYM_PORT, LIMIT_PORT = 18110, 18111
+STAFF_EMAIL, STAFF_PASSWORD = "bench@example.org", "quiet river lantern 42"
+# wrk's Lua: POSTs of the report form (a fresh form token each, so none is a double submission)
+# or GETs of one page, with the cookie given; prints one RESULT line for the bench to read.
+WRK_LUA = """
+local method, path, cookie = os.getenv("BENCH_METHOD"), os.getenv("BENCH_PATH"), os.getenv("BENCH_COOKIE") or ""
+local fields, counter = os.getenv("BENCH_BODY") or "", 0
+math.randomseed(os.time())
+request = function()
+  local headers = {["Cookie"] = cookie}
+  if method ~= "POST" then return wrk.format("GET", path, headers) end
+  counter = counter + 1
+  headers["Content-Type"] = "application/x-www-form-urlencoded"
+  local token = string.format("b%x%x%d", math.random(1, 1073741824), math.random(1, 1073741824), counter)
+  return wrk.format("POST", path, headers, fields .. "&submission_token=" .. token)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99), e.status + e.connect + e.read + e.write + e.timeout))
+end
+"""
 
 
-def bench_intake(workers: int, clients: int, seconds: float, env: dict[str, str]) -> None:
-    port = free_port()
+def _wait_for(port: int) -> None:
+    for _ in range(300):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+def _gunicorn(app_spec: str, port: int, workers: int, env: dict[str, str], *extra: str) -> subprocess.Popen:
     server = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "-w",
-            str(workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--access-logfile",
-            "/dev/null",
-            "wsgi:create_app()",
-        ],
+        [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+        + ["--access-logfile", "/dev/null", *extra, app_spec],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    _wait_for(port)
+    return server
+
+
+def _workers_cpu(master_pid: int) -> float:
+    """CPU seconds (user + system) used so far by the worker processes of a gunicorn master."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == master_pid:  # fields[1] is the parent pid
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _form_session(port: int, path: str = "/report") -> tuple[str, str]:
+    """A visitor's cookie and the form's CSRF token."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    body = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1)
+    return cookie, token
+
+
+def _staff_cookie(port: int) -> str:
+    cookie, token = _form_session(port, "/staff/login")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = urlencode({"email": STAFF_EMAIL, "password": STAFF_PASSWORD, "csrf_token": token})
+    conn.request(
+        "POST",
+        "/staff/login",
+        body=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"staff sign-in answered {response.status}")
+    return response.getheader("Set-Cookie").split(";")[0]
+
+
+@dataclass
+class Run:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    cpu_ms: float  # worker CPU per request
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+
+def _wrk_start(port: int, method: str, path: str, cookie: str, body: str, connections: int, seconds: float):
+    script = Path(tempfile.mkstemp(prefix="shagym-bench-", suffix=".lua")[1])
+    script.write_text(WRK_LUA)
+    env = {**os.environ, "BENCH_METHOD": method, "BENCH_PATH": path, "BENCH_COOKIE": cookie, "BENCH_BODY": body}
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds:.0f}s", "--timeout", "30s", "-s", str(script)]
+    return subprocess.Popen([*command, f"http://127.0.0.1:{port}"], env=env, stdout=subprocess.PIPE, text=True)
+
+
+def _wrk_result(process: subprocess.Popen) -> tuple[int, float, float, float, int]:
+    out, _ = process.communicate()
+    fields = next(line for line in out.splitlines() if line.startswith("RESULT")).split()[1:]
+    requests, duration_us, p50, p99, errors = (int(f) for f in fields)
+    return requests, duration_us / 1e6, p50 / 1000, p99 / 1000, errors
+
+
+def wrk_run(
+    server: subprocess.Popen,
+    port: int,
+    method: str,
+    path: str,
+    cookie: str,
+    body: str,
+    connections: int,
+    seconds: float,
+) -> Run:
+    cpu = _workers_cpu(server.pid)
+    requests, duration, p50, p99, errors = _wrk_result(
+        _wrk_start(port, method, path, cookie, body, connections, seconds)
+    )
+    return Run(requests, duration, p50, p99, errors, (_workers_cpu(server.pid) - cpu) / max(requests, 1) * 1000)
+
+
+def _median_run(runs: list[Run]) -> Run:
+    return sorted(runs, key=lambda r: r.rate)[len(runs) // 2]
+
+
+def bench_intake(workers: int, clients: int, seconds: float, rounds: int) -> None:
+    """Shagym's POST /report beside the limit of its stack, interleaved rounds, medians printed as ratios;
+    then intake while two staff members browse, and the queue page at 8 connections against 1."""
+    instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
+    env = {
+        **os.environ,
+        "SHAGYM_INSTANCE": str(instance),
+        "REPORT_RATE_LIMIT": "1000000 per second",
+        "SHAGYM_PASSWORD": STAFF_PASSWORD,
+        "BENCH_LIMIT_DB": str(instance / "limit.sqlite3"),
+    }
+    flask = [str(ROOT / ".venv/bin/flask"), "--app", "wsgi"]
+    quiet = {"cwd": ROOT, "env": env, "check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    subprocess.run([*flask, "init-db"], **quiet)
+    subprocess.run(
+        [*flask, "create-user", STAFF_EMAIL, "--name", "Bench", "--role", "caseworker", "--queue", "general"], **quiet
+    )
+    shagym = _gunicorn("wsgi:create_app()", SHAGYM_PORT, workers, env)
+    limit = _gunicorn("bench_limit:create_app()", LIMIT_PORT, workers, env, "--pythonpath", str(ROOT / "scripts"))
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        latencies: list[float] = []
-        errors = [0]
-        lock = threading.Lock()
-        stop = time.monotonic() + seconds
-
-        def run() -> None:
-            conn, cookie, token = _client_session(port)
-            local = []
-            while time.monotonic() < stop:
-                body = urlencode({**FORM, "csrf_token": token, "submission_token": secrets.token_urlsafe(16)})
-                t0 = time.perf_counter()
-                conn.request(
-                    "POST",
-                    "/report",
-                    body=body,
-                    headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
-                )
-                response = conn.getresponse()
-                response.read()
-                local.append(time.perf_counter() - t0)
-                if response.status != 200:
-                    with lock:
-                        errors[0] += 1
-            with lock:
-                latencies.extend(local)
-
-        threads = [threading.Thread(target=run) for _ in range(clients)]
-        cpu_before = os.times()
-        start = time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.monotonic() - start
-        cpu_after = os.times()
-        client_cpu = (cpu_after.user - cpu_before.user) + (cpu_after.system - cpu_before.system)
-        latencies.sort()
-        rss = _worker_rss_mb(server.pid)
+        cookie, token = _form_session(SHAGYM_PORT)
+        body = urlencode({**FORM, "csrf_token": token})
+        post = ("POST", "/report", cookie, body, clients)
+        wrk_run(shagym, SHAGYM_PORT, *post, 3)  # warm-up: imports, compiled templates, caches
+        wrk_run(limit, LIMIT_PORT, *post, 3)
+        ours, theirs = [], []
+        for _ in range(rounds):
+            theirs.append(wrk_run(limit, LIMIT_PORT, *post, seconds))
+            ours.append(wrk_run(shagym, SHAGYM_PORT, *post, seconds))
+        a, b = _median_run(ours), _median_run(theirs)
         print(
-            f"intake: {len(latencies)} reports in {elapsed:.1f}s = {len(latencies) / elapsed:.0f} reports/s "
-            f"({workers} gunicorn workers, {clients} clients); median {statistics.median(latencies) * 1000:.1f} ms, "
-            f"p95 {latencies[int(len(latencies) * 0.95)] * 1000:.1f} ms; non-200: {errors[0]}; "
-            f"worker RSS max {rss:.0f} MB; the load generator itself used {client_cpu / elapsed:.0%} of a core"
+            f"intake ({workers} workers, {clients} connections, {rounds} interleaved rounds of {seconds:.0f} s, "
+            f"medians): Shagym {a.rate:.0f} reports/s, limit {b.rate:.0f}/s = {a.rate / b.rate:.2f}x the limit; "
+            f"worker CPU per report {a.cpu_ms:.2f} ms (limit {b.cpu_ms:.2f} ms); p50 {a.p50_ms:.1f} ms, "
+            f"p99 {a.p99_ms:.1f} ms (limit p99 {b.p99_ms:.1f} ms = {a.p99_ms / max(b.p99_ms, 0.001):.1f}x); "
+            f"errors {sum(r.errors for r in ours)}"
+        )
+        staff = _staff_cookie(SHAGYM_PORT)
+        queue = ("GET", "/staff/queues/general", staff, "")
+        wrk_run(shagym, SHAGYM_PORT, *queue, 1, 2)
+        alone, browsed = [], []
+        for _ in range(rounds):
+            alone.append(wrk_run(shagym, SHAGYM_PORT, *post, seconds))
+            browsing = _wrk_start(SHAGYM_PORT, *queue, 2, seconds)
+            browsed.append(wrk_run(shagym, SHAGYM_PORT, *post, seconds))
+            pages = _wrk_result(browsing)
+        a, b = _median_run(alone), _median_run(browsed)
+        print(
+            f"intake while two staff members browse the queue page: {b.rate:.0f} reports/s against {a.rate:.0f} "
+            f"alone = {b.rate / a.rate:.2f}x (the two browsed {pages[0] / pages[1]:.0f} pages/s, p99 "
+            f"{pages[3]:.1f} ms)"
+        )
+        one = _median_run([wrk_run(shagym, SHAGYM_PORT, *queue, 1, seconds) for _ in range(rounds)])
+        eight = _median_run([wrk_run(shagym, SHAGYM_PORT, *queue, 8, seconds) for _ in range(rounds)])
+        print(
+            f"queue page through gunicorn: {one.rate:.0f} pages/s at 1 connection, {eight.rate:.0f} at 8 = "
+            f"{eight.rate / one.rate:.2f}x; worker CPU per page {one.cpu_ms:.2f} ms; p99 at 8 {eight.p99_ms:.1f} ms; "
+            f"errors {one.errors + eight.errors}; worker RSS max {_worker_rss_mb(shagym.pid):.0f} MB"
         )
     finally:
-        server.terminate()
-        server.wait()
+        for server in (shagym, limit):
+            server.terminate()
+            server.wait()
+        shutil.rmtree(instance, ignore_errors=True)
 
 
 def _worker_rss_mb(master_pid: int) -> float:
@@ -253,8 +373,14 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
     from storage import db
     from wsgi import create_app
 
+    cpu_pages: dict[int, dict[str, float]] = {}
     for n in sizes:
-        instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
+        # Seeded once into a folder under /tmp (its keys with it) and reused by later runs.
+        instance = Path(tempfile.gettempdir()) / f"shagym-bench-seed-{n}"
+        seeded = (instance / "seeded").exists()
+        if not seeded:
+            shutil.rmtree(instance, ignore_errors=True)
+        instance.mkdir(exist_ok=True)
         os.environ["SHAGYM_INSTANCE"] = str(instance)
         app = create_app(
             {
@@ -269,22 +395,24 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             from cases import seed
 
             upgrade()
-            seed.seed_reference_data()
             t0 = time.perf_counter()
-            seed_cases(n)
-            seed_search_terms(n)
+            if not seeded:
+                seed.seed_reference_data()
+                seed_cases(n)
+                seed_search_terms(n)
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
+                commands.create_user(
+                    STAFF_EMAIL,
+                    "Bench",
+                    "caseworker",
+                    STAFF_PASSWORD,
+                    [q.slug for q in db.session.scalars(select(Queue))],
+                )
+                (instance / "seeded").touch()
             load = time.perf_counter() - t0
-            db.session.execute(text("ANALYZE"))
-            db.session.commit()
-            user = commands.create_user(
-                "bench@example.org",
-                "Bench",
-                "caseworker",
-                "quiet river lantern 42",
-                [q.slug for q in db.session.scalars(select(Queue))],
-            )
             client = app.test_client()
-            client.post("/staff/login", data={"email": user.email, "password": "quiet river lantern 42"})
+            client.post("/staff/login", data={"email": STAFF_EMAIL, "password": STAFF_PASSWORD})
             slug = db.session.scalar(select(Queue.slug).where(Queue.id == 1))
 
             def timed(path: str, repeat: int = 20) -> float:
@@ -297,9 +425,29 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
                         raise RuntimeError(f"{path} answered {r.status_code}")
                 return statistics.median(samples) * 1000
 
+            def cpu(path: str, repeat: int = 30) -> float:
+                """Median CPU of this process per page (time.process_time: the machine may be busy)."""
+                client.get(path)  # noqa: B023 - called only within this iteration
+                samples = []
+                for _ in range(repeat):
+                    t = time.process_time()
+                    client.get(path)  # noqa: B023
+                    samples.append(time.process_time() - t)
+                return statistics.median(samples) * 1000
+
             first = timed(f"/staff/queues/{slug}")
             page = client.get(f"/staff/queues/{slug}").get_data(as_text=True)
             cursor = re.search(r"after=([0-9.]+)", page)
+            case_path = "/staff/cases/" + re.search(r"/staff/cases/(\d+)", page).group(1)
+            cpu_pages[n] = {
+                "first page": cpu(f"/staff/queues/{slug}"),
+                "next page": cpu(f"/staff/queues/{slug}?after={cursor.group(1)}") if cursor else float("nan"),
+                "case page": cpu(case_path),
+            }
+            print(
+                f"CPU per staff page at {n:>9,} cases: "
+                + ", ".join(f"{what} {ms:.1f} ms ({ms / 3:.1f}x the 3 ms target)" for what, ms in cpu_pages[n].items())
+            )
             deep = timed(f"/staff/queues/{slug}?after={cursor.group(1)}") if cursor else float("nan")
             overdue = timed(f"/staff/queues/{slug}?overdue=1&who=unassigned")
             home = timed("/staff/")
@@ -340,7 +488,15 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
                 f"dashboard figures at {n:>9,} cases: "
                 + ", ".join(f"period of {label} {ms:.0f} ms" for label, ms in board.items())
             )
-        shutil.rmtree(instance, ignore_errors=True)
+            db.session.remove()
+            db.engine.dispose()
+    smallest = min(cpu_pages) if cpu_pages else None
+    for n, pages in cpu_pages.items():
+        if n != smallest:
+            print(
+                f"staff page CPU at {n:,} ÷ at {smallest:,} cases: "
+                + ", ".join(f"{what} {ms / cpu_pages[smallest][what]:.2f}x" for what, ms in pages.items())
+            )
 
 
 def bench_audit(n: int) -> None:
@@ -417,27 +573,17 @@ def bench_audit(n: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers of each server")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--seconds", type=float, default=10, help="length of each wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (medians are printed)")
     parser.add_argument("--sizes", default="1000,100000,1000000")
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-queue", action="store_true")
     parser.add_argument("--audit-events", type=int, default=1_000_000, help="0 to skip the audit benchmark")
     args = parser.parse_args()
     if not args.skip_intake:
-        instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
-        env = {**os.environ, "SHAGYM_INSTANCE": str(instance), "REPORT_RATE_LIMIT": "1000000 per second"}
-        subprocess.run(
-            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "init-db"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        bench_intake(args.workers, args.clients, args.seconds, env)
-        shutil.rmtree(instance, ignore_errors=True)
+        bench_intake(args.workers, args.clients, args.seconds, args.rounds)
     if not args.skip_queue:
         bench_queue([int(s) for s in args.sizes.split(",")], dict(os.environ))
     if args.audit_events:

@@ -14,11 +14,11 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import undefer
 
-from cases import access, deadlines, search, workflow
+from cases import access, deadlines, reference, search, workflow
 from cases.commands import unit
 from cases.commands.searchindex import index_terms
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, lock_case, record, touch
-from cases.models import Case, CategorySetting, Event, Evidence, Message, Queue, QueueMembership, ReplyTemplate, User
+from cases.models import Case, Event, Evidence, Message, Queue, QueueMembership, ReplyTemplate, User
 from cases.vocabulary import Action, ActorType, MessageKind, Priority, Role
 from cases.workflow import Status
 from i18n import N_
@@ -29,10 +29,18 @@ def _staff_event(case: Case, actor: User, action: Action, now: datetime, **kw) -
     return record(case, ActorType.STAFF, action, actor, at=now, **kw)
 
 
-def first_response_due(category: str, start: datetime, priority: int) -> datetime:
+def reference_data() -> reference.Reference:
+    """Routing rules, queues and category settings: this process's copy, checked against the
+    database's version number in the current transaction."""
+    return reference.cached(current_app.extensions.setdefault("shagym_reference", {}))
+
+
+def first_response_due(
+    category: str, start: datetime, priority: int, office: reference.Reference | None = None
+) -> datetime:
     """The first-response due date for this category and priority, counted from ``start``
-    in the office's time zone."""
-    setting = db.session.get(CategorySetting, category)
+    in the office's time zone (``office``: the reference data the caller already holds)."""
+    setting = (office or reference_data()).categories.get(category)
     return deadlines.due_at(
         start,
         priority,
@@ -42,9 +50,9 @@ def first_response_due(category: str, start: datetime, priority: int) -> datetim
     )
 
 
-def resolution_due(category: str, start: datetime) -> datetime | None:
+def resolution_due(category: str, start: datetime, office: reference.Reference | None = None) -> datetime | None:
     """The resolution target for this category counted from ``start``; None if it has none."""
-    setting = db.session.get(CategorySetting, category)
+    setting = (office or reference_data()).categories.get(category)
     days = setting.resolution_working_days if setting else None
     return deadlines.resolution_due(start, days, ZoneInfo(current_app.config["OFFICE_TIMEZONE"]))
 

@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 
 from cases import evidence, receipts, routing
 from cases.commands import unit
-from cases.commands.casework import first_response_due, resolution_due
+from cases.commands.casework import first_response_due, reference_data, resolution_due
 from cases.commands.searchindex import index_case
 from cases.commands.unit import CommandError, command, record, touch
-from cases.models import Case, Evidence, EvidenceDay, Queue, RoutingRule, User
+from cases.models import Case, Evidence, EvidenceDay, Queue, User
+from cases.reference import QueueRow
 from cases.vocabulary import Action, ActorType, Channel, Priority
 from cases.workflow import Status
 from i18n import DEFAULT_LOCALE, LANGUAGES, N_
@@ -88,7 +89,7 @@ class Filed:
 
     case: Case
     receipt: str
-    queue: Queue
+    queue: Queue | QueueRow
     reference: str = ""
     due_at: datetime | None = None
     queue_name: str = ""
@@ -123,8 +124,8 @@ def file_report(
         raise CommandError(N_("Choose the reporter's language."))
     session = db.session
     now = unit.utcnow()
-    rules = session.scalars(select(RoutingRule).where(RoutingRule.active.is_(True))).all()
-    decision = routing.route(report.facts, rules)
+    office = reference_data()
+    decision = routing.route(report.facts, office.rules)
     code = receipts.new_code()
     case = Case(
         created_at=now,
@@ -148,8 +149,8 @@ def file_report(
         priority=decision.priority,
         status=Status.NEW.value,
         is_open=True,
-        due_at=first_response_due(report.category, now, decision.priority),
-        resolution_due_at=resolution_due(report.category, now),
+        due_at=first_response_due(report.category, now, decision.priority, office),
+        resolution_due_at=resolution_due(report.category, now, office),
         version=1,
     )
     session.add(case)
@@ -167,7 +168,7 @@ def file_report(
     case.contact_email = report.contact_email or None
     case.contact_phone = report.contact_phone or None
     index_case(case)
-    queue = decision.rule.queue
+    queue = office.queues[decision.queue_id]
     record(
         case,
         ActorType.STAFF if filed_by else ActorType.PUBLIC,

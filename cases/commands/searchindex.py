@@ -32,7 +32,8 @@ def index_terms(case_id: int, terms: set[str]) -> None:
     key = search_key()
     upsert = sqlite_insert if db.engine.dialect.name == "sqlite" else pg_insert
     rows = [{"term": t, "case_id": case_id} for t in search.blind_all(key, terms)]
-    db.session.execute(upsert(SearchTerm).on_conflict_do_nothing(), rows)
+    # Plain rows through the transaction's connection: no ORM bulk machinery for a dozen terms.
+    db.session.connection().execute(upsert(SearchTerm.__table__).on_conflict_do_nothing(), rows)
 
 
 def index_case(case: Case) -> None:

@@ -123,7 +123,7 @@ def test_every_public_function_of_the_command_modules_is_a_command_or_a_helper_t
     """A public function in cases/commands that writes must be decorated with ``@command``
     (the unit of work that commits once); the shared building blocks are named here."""
     helpers = {
-        "casework.py": {"apply_transition", "add_message", "first_response_due", "resolution_due"},
+        "casework.py": {"apply_transition", "add_message", "first_response_due", "resolution_due", "reference_data"},
         "servicelevels.py": {"due_for_escalation"},
         "intake.py": {"add_evidence", "take_evidence_quota"},
         "maintenance.py": {"due_for_destruction", "reencrypt_all", "rotate_audit_key", "rotate_keys"},
