@@ -28,7 +28,7 @@ from i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, choose_locale
 from intake import track
 from intake import views as intake_views
 from intake.uploads import raise_upload_limit
-from staff import admin, auth, gate, levels, oversight, supervise, treaties
+from staff import admin, auth, gate, institutions, levels, oversight, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
 from web import errors, headers, health
@@ -45,6 +45,7 @@ BLUEPRINTS = (
     admin.bp,
     levels.bp,
     treaties.bp,
+    institutions.bp,
     health.bp,
 )
 

@@ -34,7 +34,16 @@ from storage import db
 from tests.helpers import PASSWORD, count, report, signed_in
 
 ACTORS = ("anonymous", "caseworker_of_queue", "caseworker_of_other_queue", "supervisor", "admin")
-STAFF_BLUEPRINTS = ("staff", "staff_auth", "staff_admin", "supervise", "oversight", "service_levels", "treaties")
+STAFF_BLUEPRINTS = (
+    "staff",
+    "staff_auth",
+    "staff_admin",
+    "supervise",
+    "oversight",
+    "service_levels",
+    "treaties",
+    "institutions",
+)
 
 LOGIN = "login"  # 302 to the sign-in page
 BACK = "back"  # 302 back to the case page, with a flash message
