@@ -5,8 +5,9 @@ Revises:
 Create Date: 2026-11-28 13:09:47.206083
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 # revision identifiers, used by Alembic.
 revision = '0001'
