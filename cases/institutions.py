@@ -224,11 +224,12 @@ def parse_cursor(raw: str) -> tuple[int, int] | None:
 
 
 def ranking(
-    f: Filter, tz: tzinfo, after: tuple[int, int] | None = None, limit: int = PAGE
+    f: Filter, tz: tzinfo, after: tuple[int, int] | None = None, limit: int | None = None
 ) -> tuple[list[Ranked], tuple[int, int] | None]:
     """Institutions by the number of cases linked to them that were received in the period (and
     match the filters), most first, then by id; ``limit`` a page. Keyset pagination on (count,
     id): a page costs one grouped query over the period's links, and no count of the whole."""
+    limit = limit or PAGE
     f.check()
     n = func.count(CaseInstitution.case_id)
     stmt = _in_period(_joined(Institution.id, n.label("n")), f, tz).group_by(Institution.id)
