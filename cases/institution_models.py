@@ -69,6 +69,4 @@ class InstitutionTerm(db.Model):
     __tablename__ = "institution_terms"
     __table_args__ = (Index("ix_institution_terms_institution", "institution_id"),)
     term: Mapped[bytes] = mapped_column(LargeBinary(16), primary_key=True)
-    institution_id: Mapped[int] = mapped_column(
-        ForeignKey("institutions.id", ondelete="CASCADE"), primary_key=True
-    )
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id", ondelete="CASCADE"), primary_key=True)

@@ -279,4 +279,3 @@ def ranking_csv(f: Filter, tz: tzinfo, translate, locale: str) -> str:
 
 def _safe(text: str) -> str:
     return f"'{text}" if text[:1] in "=+-@\t\r" else text
-

@@ -159,9 +159,7 @@ def delete_institution(institution_id: int, by: User) -> None:
     the administrator cannot see (they see no case): it is switched off instead."""
     _admin(by)
     row = _institution(institution_id)
-    linked = db.session.scalar(
-        select(CaseInstitution.case_id).where(CaseInstitution.institution_id == row.id).limit(1)
-    )
+    linked = db.session.scalar(select(CaseInstitution.case_id).where(CaseInstitution.institution_id == row.id).limit(1))
     if linked is not None:
         raise CommandError(N_("Cases are linked to this institution, so it cannot be deleted; switch it off instead."))
     facts = _facts(row)
@@ -188,7 +186,9 @@ def link_institution(case_id: int, actor: User, institution_id: int | None) -> C
     link = CaseInstitution(case_id=case.id, institution_id=row.id, added_by=actor.id, added_at=now)
     db.session.add(link)
     case.updated_at = now
-    record(case, ActorType.STAFF, Action.INSTITUTION_LINKED, actor, new=row.name, details={"institution": row.id}, at=now)
+    record(
+        case, ActorType.STAFF, Action.INSTITUTION_LINKED, actor, new=row.name, details={"institution": row.id}, at=now
+    )
     return link
 
 
@@ -205,7 +205,15 @@ def unlink_institution(case_id: int, actor: User, institution_id: int) -> None:
     name = link.institution.name
     db.session.delete(link)
     case.updated_at = now
-    record(case, ActorType.STAFF, Action.INSTITUTION_UNLINKED, actor, old=name, details={"institution": institution_id}, at=now)
+    record(
+        case,
+        ActorType.STAFF,
+        Action.INSTITUTION_UNLINKED,
+        actor,
+        old=name,
+        details={"institution": institution_id},
+        at=now,
+    )
 
 
 @command
