@@ -344,9 +344,15 @@ class InstitutionForm(Form):
         _l("Name, as the institution writes it"),
         validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)],
     )
-    name_kk = StringField(_l("Name in Kazakh (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)])
-    name_ru = StringField(_l("Name in Russian (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)])
-    name_en = StringField(_l("Name in English (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)])
+    name_kk = StringField(
+        _l("Name in Kazakh (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
+    name_ru = StringField(
+        _l("Name in Russian (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
+    name_en = StringField(
+        _l("Name in English (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
     kind = SelectField(
         _l("Type"),
         choices=[("", _l("Choose the type"))] + [(k.value, _l(INSTITUTION_TYPE_TITLES[k])) for k in InstitutionType],
