@@ -322,3 +322,24 @@ def test_the_ranking_as_csv(app, staff, register, make_case, make_user, keeper):
     assert rows[0][:4] == ["Institution", "Type", "Region", "Cases"]
     assert rows[1][:4] == ["'=HYPERLINK(1)", "Other institution", "Astana (city)", "1"]
     assert rows[1][rows[0].index("Torture and ill-treatment")] == "1"
+
+
+def test_a_switched_off_institution_stays_on_its_cases_and_is_offered_no_more(
+    app, staff, register, make_case, make_user, keeper
+):
+    case = make_case(place_description=PLACE).case
+    commands.link_institution(case.id, make_user("supervisor"), register["ivs"].id)
+    commands.set_institution_active(register["ivs"].id, False, by=keeper)
+    commands.set_institution_active(register["police"].id, False, by=keeper)
+    client, _ = staff("caseworker", ["general"])
+    body = page(client.get(f"/staff/cases/{case.id}"))
+    panel = body.split('id="institutions-title"')[1].split("</section>")[0]
+    assert "Karaganda police IVS</a> (switched off)" in panel
+    assert f'href="/staff/institutions/{register["ivs"].id}"' in panel
+    assert "Suggested from the place" not in panel  # both institutions it names are off
+    chooser = panel.split('id="institution-choice"')[1]
+    assert "Школа-гимназия № 12" in chooser and "Байконыр" not in chooser and IVS not in chooser
+    # Unlinking a switched-off institution still works; linking it again does not.
+    commands.unlink_institution(case.id, make_user("supervisor"), register["ivs"].id)
+    with pytest.raises(commands.CommandError):
+        commands.link_institution(case.id, make_user("supervisor"), register["ivs"].id)
