@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -343,3 +344,21 @@ def test_a_switched_off_institution_stays_on_its_cases_and_is_offered_no_more(
     commands.unlink_institution(case.id, make_user("supervisor"), register["ivs"].id)
     with pytest.raises(commands.CommandError):
         commands.link_institution(case.id, make_user("supervisor"), register["ivs"].id)
+
+
+def test_the_ranking_page_links_to_the_next_page_with_its_filters(
+    app, staff, register, make_case, make_user, monkeypatch
+):
+    monkeypatch.setattr(institutions, "PAGE", 1)
+    supervisor = make_user("supervisor")
+    for _ in range(2):
+        commands.link_institution(make_case().case.id, supervisor, register["police"].id)
+    commands.link_institution(make_case().case.id, supervisor, register["school"].id)
+    commands.link_institution(make_case(category="women").case.id, supervisor, register["ivs"].id)
+    client, _ = staff("supervisor")
+    first = page(client.get("/staff/supervise/institutions?region=astana"))
+    assert "Байконыр" in first and "Школа" not in first
+    [href] = re.findall(r'href="([^"]*after=[^"]*)"', first)
+    second = page(client.get(href))  # already unescaped (and "&reg" would be read as an entity)
+    assert "Школа" in second and "Байконыр" not in second and "Karaganda police IVS" not in second
+    assert "Next institutions" not in second
