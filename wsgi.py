@@ -29,7 +29,7 @@ from i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, choose_locale
 from intake import track
 from intake import views as intake_views
 from intake.uploads import raise_upload_limit
-from staff import admin, auth, gate, levels, oversight, statistics, supervise, treaties
+from staff import admin, auth, gate, institutions, levels, oversight, statistics, supervise, treaties
 from staff import views as staff_views
 from storage import crypto, db, witness
 from web import dates, errors, headers, health, keycheck, logs, metrics, telemetry
@@ -47,6 +47,7 @@ BLUEPRINTS = (
     admin.bp,
     levels.bp,
     treaties.bp,
+    institutions.bp,
     health.bp,
     metrics.bp,
 )

@@ -25,6 +25,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from cases.institution_models import CaseInstitution as CaseInstitution
+from cases.institution_models import Institution as Institution
+from cases.institution_models import InstitutionTerm as InstitutionTerm
 from cases.vocabulary import AccessKind, Answer, Channel, LinkKind, MessageKind, Priority, Role, check_in
 from cases.workflow import CLOCK_RUNNING, RESOLUTION_RUNNING, Status
 from i18n import DEFAULT_LOCALE, LANGUAGES

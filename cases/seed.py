@@ -269,6 +269,51 @@ DEMO_TEMPLATES = (
 )
 
 
+# (name as written, translations, type, region): a clearly fictional register of institutions.
+DEMO_INSTITUTIONS = (
+    (
+        "[ДЕМО] ИВС районного отдела полиции №0",
+        {"en": "[DEMO] Temporary holding facility of district police No. 0"},
+        "ivs",
+        "karaganda",
+    ),
+    (
+        "[ДЕМО] Отдел полиции Вымышленного района",
+        {"kk": "[ДЕМО] Ойдан шығарылған аудан полиция бөлімі", "en": "[DEMO] Police department, Fictional district"},
+        "police",
+        "karaganda",
+    ),
+    ("[ДЕМО] СИЗО №0", {"en": "[DEMO] Pre-trial detention centre No. 0"}, "sizo", "pavlodar"),
+    ("[ДЕМО] Исправительная колония ЕЦ-000/0", {"en": "[DEMO] Correctional colony EC-000/0"}, "colony", "karaganda"),
+    (
+        "[ДЕМО] «Мысал» мектеп-гимназиясы",
+        {"ru": "[ДЕМО] Школа-гимназия «Пример»", "en": "[DEMO] School-gymnasium “Example”"},
+        "school",
+        "shymkent",
+    ),
+    (
+        "[ДЕМО] №0 балалар үйі",
+        {"ru": "[ДЕМО] Детский дом №0", "en": "[DEMO] Children's home No. 0"},
+        "childrens_home",
+        "turkistan",
+    ),
+    (
+        "[ДЕМО] «Мысал» психиатриялық ауруханасы",
+        {"ru": "[ДЕМО] Психиатрическая больница «Пример»", "en": "[DEMO] Psychiatric hospital “Example”"},
+        "psychiatric",
+        "almaty",
+    ),
+    (
+        "[ДЕМО] «Мысал» медициналық-әлеуметтік мекемесі",
+        {"ru": "[ДЕМО] Медико-социальное учреждение «Пример»", "en": "[DEMO] Social-care home “Example”"},
+        "social_care",
+        "east-kazakhstan",
+    ),
+)
+# Which demo institutions the demo cases of a category are linked to (by position above).
+DEMO_LINKS = {"torture": (0, 1), "justice": (2,), "disability": (4,)}
+
+
 def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
     """The demo logins: (email, name, role, queue slugs); the README's table is generated from this."""
     accounts = [
@@ -281,8 +326,9 @@ def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
 
 
 def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
-    """Demo accounts (printed passwords), reply templates and sample cases (in each language), only in a
-    database with no users or cases."""
+    """Demo accounts (printed passwords), reply templates, a fictional register of institutions and
+    sample cases (in each language, some linked to those institutions), only in a database with no
+    users or cases."""
     if db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Case.id))):
         raise NotFreshDatabase("seed-demo only runs on a database it has just created (this one has data).")
     rng = rng or random.Random(2021)  # noqa: S311 - picks demo regions, not secrets  # nosec B311
@@ -298,11 +344,13 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
     supervisor = db.session.scalar(select(User).where(User.role == Role.SUPERVISOR))
     for name, language, body in DEMO_TEMPLATES:
         commands.create_template(name, language, body, supervisor)
+    admin = db.session.scalar(select(User).where(User.role == Role.ADMIN))
+    register = [commands.create_institution(*row, by=admin) for row in DEMO_INSTITUTIONS]
     key = current_app.extensions["shagym_receipt_key"]
     regions = ["astana", "almaty-city", "karaganda", "shymkent", "pavlodar", "turkistan"]
     for slug, story in DEMO_STORIES.items():
         for n in range(2):
-            commands.file_report(
+            filed = commands.file_report(
                 commands.NewReport(
                     category=slug,
                     narrative=DEMO_MARK + story,
@@ -320,4 +368,6 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
                 ),
                 key,
             )
+            for position in DEMO_LINKS.get(slug, ()):
+                commands.link_institution(filed.case.id, supervisor, register[position].id)
     return logins

@@ -61,6 +61,8 @@ class Action(StrEnum):
     CASE_LINKED = N_("case_linked")
     CASE_UNLINKED = N_("case_unlinked")
     MARKED_DUPLICATE = N_("marked_duplicate")
+    INSTITUTION_LINKED = N_("institution_linked")
+    INSTITUTION_UNLINKED = N_("institution_unlinked")
     RECEIPT_REISSUED = N_("receipt_reissued")
     USER_CREATED = N_("user_created")
     USER_DEACTIVATED = N_("user_deactivated")
@@ -97,6 +99,9 @@ class Action(StrEnum):
     BACKUP_CREATED = N_("backup_created")
     RESTORED = N_("restored")
     CASES_EXPORTED = N_("cases_exported")
+    INSTITUTION_CREATED = N_("institution_created")
+    INSTITUTION_CHANGED = N_("institution_changed")
+    INSTITUTION_DELETED = N_("institution_deleted")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
@@ -124,6 +129,8 @@ ACTION_TITLES = {
     Action.CASE_LINKED: N_("linked to another case"),
     Action.CASE_UNLINKED: N_("link to another case removed"),
     Action.MARKED_DUPLICATE: N_("closed as a duplicate of another case"),
+    Action.INSTITUTION_LINKED: N_("linked to an institution"),
+    Action.INSTITUTION_UNLINKED: N_("link to an institution removed"),
     Action.RECEIPT_REISSUED: N_("receipt issued again"),
 }
 
@@ -198,6 +205,33 @@ class LinkKind(StrEnum):
 
 
 LINK_TITLES = {LinkKind.RELATED: N_("Related case"), LinkKind.DUPLICATE_OF: N_("Duplicate of (closes this case)")}
+
+
+class InstitutionType(StrEnum):
+    """What kind of place or body an institution of the register is (``cases/institutions.py``)."""
+
+    POLICE = "police"  # a police department or station
+    IVS = "ivs"  # temporary holding facility (изолятор временного содержания)
+    SIZO = "sizo"  # pre-trial detention centre (следственный изолятор)
+    COLONY = "colony"  # a colony or prison
+    SCHOOL = "school"
+    CHILDRENS_HOME = "childrens_home"  # an orphanage or children's home
+    PSYCHIATRIC = "psychiatric"
+    SOCIAL_CARE = "social_care"
+    OTHER = "other"
+
+
+INSTITUTION_TYPE_TITLES = {
+    InstitutionType.POLICE: N_("Police department"),
+    InstitutionType.IVS: N_("Temporary holding facility (IVS)"),
+    InstitutionType.SIZO: N_("Pre-trial detention centre (SIZO)"),
+    InstitutionType.COLONY: N_("Colony or prison"),
+    InstitutionType.SCHOOL: N_("School"),
+    InstitutionType.CHILDRENS_HOME: N_("Orphanage or children's home"),
+    InstitutionType.PSYCHIATRIC: N_("Psychiatric institution"),
+    InstitutionType.SOCIAL_CARE: N_("Social-care institution"),
+    InstitutionType.OTHER: N_("Other institution"),
+}
 
 
 class Answer(StrEnum):

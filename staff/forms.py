@@ -18,14 +18,17 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from cases.categories import REGIONS
 from cases.commands.reference import TREATIES
 from cases.replies import BODY_MAX, NAME_MAX
 from cases.vocabulary import (
     CHANNEL_TITLES,
+    INSTITUTION_TYPE_TITLES,
     LINK_TITLES,
     PRIORITY_TITLES,
     ROLE_TITLES,
     STAFF_CHANNELS,
+    InstitutionType,
     LinkKind,
     MessageKind,
     Priority,
@@ -332,6 +335,37 @@ class ProvisionForm(Form):
     treaty = SelectField(_l("Treaty"), choices=[(t, t) for t in TREATIES], validators=[InputRequired(REQUIRED)])
     article = StringField(_l("Article"), validators=[InputRequired(REQUIRED), Length(max=16, message=TOO_LONG)])
     title = StringField(_l("What it protects"), validators=[InputRequired(REQUIRED), Length(max=200, message=TOO_LONG)])
+
+
+class InstitutionForm(Form):
+    """An institution of the register (administrators): its own name, optional translations."""
+
+    name = StringField(
+        _l("Name, as the institution writes it"),
+        validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)],
+    )
+    name_kk = StringField(
+        _l("Name in Kazakh (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
+    name_ru = StringField(
+        _l("Name in Russian (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
+    name_en = StringField(
+        _l("Name in English (if different)"), validators=[Optional(), Length(max=200, message=TOO_LONG)]
+    )
+    kind = SelectField(
+        _l("Type"),
+        choices=[("", _l("Choose the type"))] + [(k.value, _l(INSTITUTION_TYPE_TITLES[k])) for k in InstitutionType],
+        validators=[DataRequired(_l("Choose the type of institution."))],
+    )
+    region = SelectField(
+        _l("Region"),
+        choices=[("", _l("Choose the region"))] + [(slug, _l(label)) for slug, label in REGIONS],
+        validators=[DataRequired(_l("Choose the region."))],
+    )
+
+    def translations(self) -> dict[str, str]:
+        return {"kk": self.name_kk.data or "", "ru": self.name_ru.data or "", "en": self.name_en.data or ""}
 
 
 class StaffReportForm(ReportForm):

@@ -23,7 +23,17 @@ PUBLIC = frozenset({"staff_auth.login"})
 # Reachable after the password but before the second factor.
 HALF_SIGNED_IN = frozenset({"staff_auth.second_factor", "staff_auth.enrol", "staff_auth.logout"})
 STAFF_BLUEPRINTS = frozenset(
-    {"staff", "staff_auth", "staff_admin", "supervise", "statistics", "oversight", "service_levels", "treaties"}
+    {
+        "staff",
+        "staff_auth",
+        "staff_admin",
+        "supervise",
+        "statistics",
+        "oversight",
+        "service_levels",
+        "treaties",
+        "institutions",
+    }
 )
 # Reachable after signing in with a one-time reset code, until a new password is set.
 NEW_PASSWORD_ONLY = frozenset({"staff_auth.new_password", "staff_auth.logout"})

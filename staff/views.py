@@ -30,6 +30,7 @@ from cases import (
     deadlines,
     evidence,
     history,
+    institutions,
     queries,
     receipts,
     related,
@@ -448,6 +449,7 @@ def _case_page(case: Case, note_form: NoteForm, status: int = 200):
         answers=ANSWER_LABELS,
         reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
         **_tags_and_links(case),
+        **institutions.case_panel(case, current_app.extensions["shagym_search_keys"].current()[1]),
     ), status
 
 

@@ -48,6 +48,15 @@ from cases.commands.casework import (
     set_legal_hold,
 )
 from cases.commands.exports import record_export
+from cases.commands.institutions import (
+    create_institution,
+    delete_institution,
+    edit_institution,
+    link_institution,
+    reindex_institutions,
+    set_institution_active,
+    unlink_institution,
+)
 from cases.commands.intake import DuplicateSubmission, Filed, NewReport, file_report, reissue_receipt
 from cases.commands.keys import record_key_fingerprints
 from cases.commands.links import (
@@ -184,4 +193,11 @@ __all__ = [
     "edit_rule",
     "move_rule",
     "set_queue_active",
+    "create_institution",
+    "delete_institution",
+    "edit_institution",
+    "link_institution",
+    "reindex_institutions",
+    "set_institution_active",
+    "unlink_institution",
 ]

@@ -2,7 +2,8 @@
 
 Terms are written in the same transaction as the text they come from (a report,
 a message), removed with the content by retention, and rebuilt for every case
-by ``flask --app wsgi search rebuild`` (after an upgrade, or with a new search key).
+by ``flask --app wsgi search rebuild`` (after an upgrade, or with a new search key), which also
+rekeys the name terms of the register of institutions (``cases/institutions.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from cases import search
+from cases.commands.institutions import reindex_institutions
 from cases.commands.unit import command, record, utcnow
 from cases.models import Case, Message, SearchTerm
 from cases.vocabulary import Action, ActorType
@@ -88,5 +90,6 @@ def rebuild_index(new_key: bool = False) -> tuple[str, int]:
             break
         last, count = step
         done += count
+    reindex_institutions()  # their name terms are keyed with the same key
     record_rebuild(done, ring.current_id)
     return ring.current_id, done

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from cases import audit, commands, queries, related
-from cases.models import Case, Queue, RoutingRule, Tag, User
+from cases.models import Case, CaseInstitution, Institution, Queue, RoutingRule, Tag, User
 from storage import db
 from tests.helpers import report
 
@@ -317,6 +317,74 @@ def _case_tags_and_links(page, live, case) -> None:
     page.locator("#tags-links-title").wait_for()
 
 
+INSTITUTION_PLACE = "Изолятор временного содержания полиции Алматы, ул. Вымышленная 1"
+
+
+def _an_institution(live) -> tuple[int, int]:
+    """(the id of a fictional IVS of the register, a case of the general queue linked to it that
+    names it in its place), made once by the admin and the supervisor."""
+    admin_id, supervisor_id = live.account("admin").id, live.account("supervisor").id
+    with live.app.app_context():
+        row = db.session.scalar(db.select(Institution).where(Institution.name == "ИВС ДП г. Алматы (демо)"))
+        if row is None:
+            admin = db.session.get(User, admin_id)
+            row = commands.create_institution(
+                "ИВС ДП г. Алматы (демо)", {"en": "Almaty police IVS (demo)"}, "ivs", "almaty-city", by=admin
+            )
+            commands.create_institution("Отдел полиции Медеуского района (демо)", {}, "police", "almaty-city", by=admin)
+        institution_id = row.id
+        case_id = db.session.scalar(
+            db.select(CaseInstitution.case_id).where(CaseInstitution.institution_id == institution_id).limit(1)
+        )
+        if case_id is None:
+            filed = commands.file_report(
+                report(region="almaty-city", place_description=INSTITUTION_PLACE),
+                live.app.extensions["shagym_receipt_key"],
+            )
+            case_id = filed.case.id
+            commands.link_institution(case_id, db.session.get(User, supervisor_id), institution_id)
+        db.session.remove()
+    return institution_id, case_id
+
+
+def _institutions_register(page, live, case) -> None:
+    _an_institution(live)
+    _get("/staff/admin/institutions")(page, live, case)
+
+
+def _institutions_register_errors(page, live, case) -> None:
+    """The new-institution form sent without a type or region: the error summary."""
+    _an_institution(live)
+    page.goto("/staff/admin/institutions")
+    page.fill("#name", "Typed name")
+    page.locator("form.narrow-form button[type=submit]").click()
+    page.locator("#error-summary").wait_for()
+
+
+def _institution_edit(page, live, case) -> None:
+    institution_id, _case_id = _an_institution(live)
+    _get(f"/staff/admin/institutions/{institution_id}")(page, live, case)
+
+
+def _case_institutions(page, live, case) -> None:
+    """A case page with a linked institution, another suggested from its place, and the chooser."""
+    _institution_id, case_id = _an_institution(live)
+    _get(f"/staff/cases/{case_id}")(page, live, case)
+    page.locator("#institutions-title").wait_for()
+
+
+def _institution(page, live, case) -> None:
+    institution_id, _case_id = _an_institution(live)
+    _get(f"/staff/institutions/{institution_id}")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
+def _institutions_ranking(page, live, case) -> None:
+    _an_institution(live)
+    _get("/staff/supervise/institutions")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
 def _public_statistics(page, live, case) -> None:
     """The public statistics, which the office turns on (off, the address is not found)."""
     live.app.config["PUBLIC_STATISTICS"] = True
@@ -389,6 +457,13 @@ STAFF = (
     Scenario("staff-queue-edit", _queue_edit, "admin", False),
     Scenario("staff-reset-code", _reset_code, "admin", False),
     Scenario("staff-new-password", _new_password, None, False),
+    Scenario("staff-institutions-register", _institutions_register, "admin", False),
+    Scenario("staff-institutions-register-errors", _institutions_register_errors, "admin", False),
+    Scenario("staff-institution-edit", _institution_edit, "admin", False),
+    Scenario("staff-case-institutions", _case_institutions, "caseworker", False),
+    Scenario("staff-institution-caseworker", _institution, "caseworker", False),
+    Scenario("staff-institution-supervisor", _institution, "supervisor", False),
+    Scenario("staff-institutions-ranking", _institutions_ranking, "supervisor", False),
 )
 
 ALL = PUBLIC + STAFF

@@ -97,6 +97,8 @@ def fill_every_table(app, make_user) -> None:
     commands.add_tag(filed.case.id, supervisor, tag.id)  # case tags
     commands.link_cases(filed.case.id, supervisor, other.case.reference, "related")  # case links
     commands.create_template("Thanks", "en", "We received {reference}.", supervisor)  # reply templates
+    ivs = commands.create_institution("ИВС", {}, "ivs", "astana", by=admin)  # institutions, institution terms
+    commands.link_institution(filed.case.id, supervisor, ivs.id)  # case institutions
     db.session.add(RecoveryCode(user_id=supervisor.id, code_hash="set-up row"))  # test set-up, as make_user does
     db.session.commit()
     commands.write_checkpoint()  # checkpoints

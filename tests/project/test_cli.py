@@ -10,7 +10,17 @@ import pytest
 from sqlalchemy import select
 
 from cases import replies, seed
-from cases.models import Case, CategorySetting, Event, Queue, ReplyTemplate, RoutingRule, User
+from cases.models import (
+    Case,
+    CaseInstitution,
+    CategorySetting,
+    Event,
+    Institution,
+    Queue,
+    ReplyTemplate,
+    RoutingRule,
+    User,
+)
 from storage import db
 from tests.helpers import BASE_CONFIG, PG_URL, count
 from wsgi import create_app
@@ -123,8 +133,12 @@ def test_seed_demo_fills_a_fresh_database_once(app, runner):
     users, cases, events = count(User), count(Case), count(Event)
     assert users >= 3 and cases >= 10
     templates = count(ReplyTemplate)
-    # created and routed per case; user_created per account; template_created per reply template
-    assert events == 2 * cases + users + templates
+    # created and routed per case; user_created per account; template_created per reply template;
+    # institution_created per institution, institution_linked per link
+    institutions, links = count(Institution), count(CaseInstitution)
+    assert institutions == len(seed.DEMO_INSTITUTIONS) and links == 2 * (2 + 1 + 1)
+    assert events == 2 * cases + users + templates + institutions + links
+    assert all(i.name.startswith("[ДЕМО]") for i in db.session.scalars(select(Institution)))
     rows = db.session.scalars(select(ReplyTemplate)).all()
     assert {t.language for t in rows} == {"kk", "ru", "en"} and all(t.active for t in rows)
     assert all(not replies.unknown_placeholders(t.body) and "{reference}" in t.body for t in rows)

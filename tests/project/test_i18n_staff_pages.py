@@ -71,8 +71,14 @@ def test_password_refusals_are_translated(login_as, lang, message):
 # Not the routing rules page: rule names are data typed by administrators, shown as typed.
 STAFF_PAGES = {
     "caseworker": ["/staff/", "/staff/queues/general", "/staff/cases/{case}", "/staff/password", "/staff/2fa/setup"],
-    "supervisor": ["/staff/", "/staff/cases/{case}", "/staff/supervise/activity", "/staff/supervise/audit"],
-    "admin": ["/staff/admin/users", "/staff/admin/queues"],
+    "supervisor": [
+        "/staff/",
+        "/staff/cases/{case}",
+        "/staff/supervise/activity",
+        "/staff/supervise/audit",
+        "/staff/supervise/institutions",
+    ],
+    "admin": ["/staff/admin/users", "/staff/admin/queues", "/staff/admin/institutions"],
 }
 
 

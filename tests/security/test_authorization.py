@@ -19,8 +19,10 @@ from cases import commands
 from cases.models import (
     AccessRequest,
     Case,
+    CaseInstitution,
     Event,
     Evidence,
+    Institution,
     Message,
     Queue,
     QueueMembership,
@@ -43,6 +45,7 @@ STAFF_BLUEPRINTS = (
     "oversight",
     "service_levels",
     "treaties",
+    "institutions",
 )
 
 LOGIN = "login"  # 302 to the sign-in page
@@ -57,6 +60,7 @@ SELF_QUEUE = "queue"  # 302 back to the queue page
 LEVELS = "levels"  # 302 to the service-level targets
 TREATIES = "treaties"  # 302 to the treaty provisions
 TAGS = "tags"  # 302 to the tag vocabulary
+REGISTER = "register"  # 302 to the register of institutions
 TEMPLATES = "templates"  # 302 to the reply templates
 PARENT = "parent"  # 302 to the page the action belongs to (an account's page)
 QUEUES = "queues"  # 302 to the admin's queue list
@@ -173,6 +177,19 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("treaties.index", "POST"): e(LOGIN, 403, 403, 403, TREATIES),
     ("treaties.map_category", "POST"): e(LOGIN, 403, 403, 403, TREATIES),
     ("staff_admin.move_rule", "POST"): e(LOGIN, 403, 403, 403, RULES),
+    # The register of institutions: administrators keep it (and see no case through it); case
+    # workers and supervisors link the cases they may see; the ranking is the supervisors'.
+    ("institutions.register", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("institutions.register", "POST"): e(LOGIN, 403, 403, 403, 422),  # empty form: refused with errors
+    ("institutions.edit", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("institutions.edit", "POST"): e(LOGIN, 403, 403, 403, REGISTER),
+    ("institutions.toggle", "POST"): e(LOGIN, 403, 403, 403, REGISTER),
+    ("institutions.delete", "POST"): e(LOGIN, 403, 403, 403, REGISTER),  # a case links to it: refused
+    ("institutions.link", "POST"): CASE_ACTION,
+    ("institutions.unlink", "POST"): CASE_ACTION,
+    ("institutions.institution", "GET"): e(LOGIN, 200, 200, 200, 403),  # lists only the viewer's cases
+    ("institutions.ranking", "GET"): SUPERVISOR_PAGE,
+    ("institutions.ranking_csv", "GET"): SUPERVISOR_PAGE,
     ("staff_admin.try_rules", "GET"): e(LOGIN, 403, 403, 403, 200),  # reads only
 }
 
@@ -197,6 +214,8 @@ FORMS = {
     "staff.insert_template": {"kind": "note", "body": "typed", "template": "1"},
     "staff_admin.change_role": {"role": "supervisor"},
     "staff_admin.edit_queue": {"name": "General matters", "description": "Renamed by the matrix"},
+    "institutions.edit": {"name": "Отдел полиции (matrix)", "kind": "police", "region": "astana"},
+    "institutions.link": {"institution": "2"},
 }
 
 
@@ -257,6 +276,10 @@ def world(app, make_case, make_user):
     link = commands.link_cases(case.id, users["supervisor"], make_case().case.reference, "related")
     template = commands.create_template("Acknowledgement", "en", "We received {reference}.", users["supervisor"])
     assert template.id == 1  # the id the insert form above sends
+    institution = commands.create_institution("ИВС (matrix)", {}, "ivs", "astana", by=users["admin"])
+    spare = commands.create_institution("Школа (matrix)", {}, "school", "astana", by=users["admin"])
+    assert spare.id == 2  # the id the link form above sends
+    commands.link_institution(case.id, users["supervisor"], institution.id)
     values = {
         "tag_id": tag.id,
         "link_id": link.id,
@@ -273,6 +296,7 @@ def world(app, make_case, make_user):
         "view_id": commands.save_view(users["caseworker_of_queue"], case.queue, "Mine", "who=me").id,
         "queue_id": db.session.scalar(select(Queue.id).where(Queue.slug == "general")),
         "direction": "up",
+        "institution_id": institution.id,
     }
     return {"case": case, "hidden": hidden, "users": users, "clients": clients, "values": values}
 
@@ -292,6 +316,8 @@ def fingerprint(case_id: int) -> tuple:
         count(Message),
         count(User),
         count(QueueMembership),
+        count(CaseInstitution),
+        tuple(db.session.execute(select(Institution.name, Institution.active).order_by(Institution.id)).all()),
         count(StaffSession),
         (case.status, case.priority, case.queue_id, case.assignee_id, case.legal_hold, case.version),
         tuple(db.session.scalars(select(User.active).order_by(User.id))),
@@ -321,6 +347,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         LEVELS: "/staff/admin/service-levels/",
         TREATIES: "/staff/admin/treaties/",
         TAGS: "/staff/supervise/tags",
+        REGISTER: "/staff/admin/institutions",
         PARENT: path.rsplit("/", 1)[0],
         QUEUES: "/staff/admin/queues",
         PASSWORD_PAGE: "/staff/password",

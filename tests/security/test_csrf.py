@@ -75,6 +75,9 @@ def csrf_world(csrf_app):
         template = commands.create_template(
             "Acknowledgement", "en", "We received {reference}.", db.session.get(User, users["supervisor"]["id"])
         )
+        institution = commands.create_institution("ИВС", {}, "ivs", "astana", by=admin)
+        spare = commands.create_institution("Школа", {}, "school", "astana", by=admin)
+        commands.link_institution(filed.case.id, supervisor, institution.id)
         values = {
             "tag_id": tag.id,
             "link_id": link.id,
@@ -94,6 +97,8 @@ def csrf_world(csrf_app):
             ).id,
             "queue_id": db.session.scalar(select(Queue.id).where(Queue.slug == "women")),
             "direction": "down",
+            "institution_id": institution.id,
+            "spare_institution_id": spare.id,
         }
     clients = {}
     for role, user in users.items():
@@ -120,6 +125,7 @@ SENDER = {
     "staff_admin": "admin",
     "service_levels": "admin",
     "treaties": "admin",
+    "institutions": "supervisor",
     "staff": "supervisor",
     "supervise": "supervisor",
     "intake": "reporter",
@@ -146,6 +152,12 @@ FORMS = {
     "staff.remove_tag": ("supervisor", {}),
     "staff.link": ("supervisor", {"reference": "{other_reference}", "kind": "duplicate_of", "reason": "x"}),
     "staff.unlink": ("supervisor", {}),
+    "institutions.register": ("admin", {"name": "Forged", "kind": "police", "region": "astana"}),
+    "institutions.edit": ("admin", {"name": "Forged", "kind": "police", "region": "astana"}),
+    "institutions.toggle": ("admin", {}),
+    "institutions.delete": ("admin", {}),
+    "institutions.link": ("supervisor", {"institution": "{spare_institution_id}"}),
+    "institutions.unlink": ("supervisor", {}),
     "supervise.new_template": ("supervisor", {"name": "Forged", "language": "en", "body": "Forged {reference}"}),
     "supervise.edit_template": ("supervisor", {"name": "Forged", "language": "en", "body": "Forged"}),
     "supervise.toggle_template": ("supervisor", {}),

@@ -116,6 +116,7 @@ def route_world(app, make_user):
         "figure": "outcomes",
         "tag_id": tag.id,
         "link_id": 1,  # none exists: the refusal carries the headers too
+        "institution_id": commands.create_institution("ИВС", {}, "ivs", "astana", by=make_user("admin")).id,
     }
 
     def client_for(role: str):
