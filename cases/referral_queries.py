@@ -44,15 +44,20 @@ class LateAnswer:
     answer_due: date
 
 
-def late_for(user: User, today: date, limit: int = 50) -> list[LateAnswer]:
-    """Referrals of the cases ``user`` holds whose answer is overdue, the most overdue first."""
-    rows = db.session.execute(
+def late_statement(user_id: int, today: date, limit: int = 50):
+    """Referrals of the cases ``user_id`` holds whose answer is overdue, the most overdue first:
+    a range of ``ix_referrals_waiting``, each joined to its case by the key."""
+    return (
         select(Referral, Case.reference)
         .join(Case, Case.id == Referral.case_id)
-        .where(Referral.state == ReferralState.SENT.value, Referral.answer_due < today, Case.assignee_id == user.id)
+        .where(Referral.state == ReferralState.SENT.value, Referral.answer_due < today, Case.assignee_id == user_id)
         .order_by(Referral.answer_due, Referral.id)
         .limit(limit)
-    ).all()
+    )
+
+
+def late_for(user: User, today: date) -> list[LateAnswer]:
+    rows = db.session.execute(late_statement(user.id, today)).all()
     return [LateAnswer(r.id, r.case_id, ref or "", r.partner, r.letter_number or "", r.answer_due) for r, ref in rows]
 
 

@@ -26,7 +26,9 @@ ALLOWED: dict[Basis, frozenset[SharedField]] = {
     Basis.DEIDENTIFIED: frozenset({F.CATEGORY, F.REGION, F.DATES, F.CIRCUMSTANCES, F.NARRATIVE_REDACTED}),
 }
 # Letters, digits, dashes, slashes and dots, with at least one digit: "04-12/345", "ШЖ-2026/17".
-LETTER_NUMBER = re.compile(r"^(?=.*\d)[0-9A-Za-zА-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі][0-9A-Za-zА-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі./-]{0,39}$")
+LETTER_NUMBER = re.compile(
+    r"^(?=.*\d)[0-9A-Za-zА-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі][0-9A-Za-zА-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі./-]{0,39}$"
+)
 LETTER_NUMBER_HINT = N_(
     "A letter number is 1 to 40 letters, digits, dashes, slashes or dots, with at least one digit "
     "(for example 04-12/345)."
@@ -83,9 +85,7 @@ def check_date(day: date | None, *, not_before: date, today: date, what: str) ->
     if day > today:
         raise ReferralRefused(N_("The date cannot be in the future: %(what)s."), what=what)
     if day < not_before:
-        raise ReferralRefused(
-            N_("The date cannot be before %(day)s: %(what)s."), day=not_before.isoformat(), what=what
-        )
+        raise ReferralRefused(N_("The date cannot be before %(day)s: %(what)s."), day=not_before.isoformat(), what=what)
     return day
 
 

@@ -15,7 +15,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 
-from cases import commands
+from cases import commands, referral_queries
 from cases.models import Case, Referral
 from cases.vocabulary import Action
 from staff.referral_views import letter_document
@@ -206,12 +206,9 @@ def test_the_late_answers_query_uses_its_index(worked):
     """No table scan: the start page's query is a range of ix_referrals_waiting (SQLite's plan)."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("the plan is checked on SQLite; PostgreSQL chooses by its statistics")
-    query = (
-        select(Referral.id)
-        .join(Case, Case.id == Referral.case_id)
-        .where(Referral.state == "sent", Referral.answer_due < today(), Case.assignee_id == 1)
+    compiled = referral_queries.late_statement(worked["worker"].id, today()).compile(
+        db.engine, compile_kwargs={"literal_binds": True}
     )
-    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     plan = " ".join(str(r) for r in db.session.execute(db.text(f"EXPLAIN QUERY PLAN {compiled}")))
     assert "ix_referrals_waiting" in plan and "SCAN referrals" not in plan
 
