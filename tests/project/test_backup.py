@@ -97,6 +97,14 @@ def fill_every_table(app, make_user) -> None:
     commands.add_tag(filed.case.id, supervisor, tag.id)  # case tags
     commands.link_cases(filed.case.id, supervisor, other.case.reference, "related")  # case links
     commands.create_template("Thanks", "en", "We received {reference}.", supervisor)  # reply templates
+    body = commands.create_partner(  # partner bodies
+        commands.PartnerValues(
+            {"kk": "Демо орган", "ru": "Демо орган", "en": "Demo body (fictional)"}, "ngo", None, "Demo street", [], 5
+        ),
+        by=admin,
+    )
+    draft = commands.Draft(body.id, "deidentified", ["narrative_redacted"], "en", False, "", "Redacted [N].")
+    commands.prepare_referral(filed.case.id, worker, draft)  # referrals
     db.session.add(RecoveryCode(user_id=supervisor.id, code_hash="set-up row"))  # test set-up, as make_user does
     db.session.commit()
     commands.write_checkpoint()  # checkpoints
