@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from cases import replies, seed
-from cases.models import Case, CategorySetting, Event, Queue, ReplyTemplate, RoutingRule, User
+from cases.models import Case, CategorySetting, Event, PartnerBody, Queue, ReplyTemplate, RoutingRule, User
 from storage import db
 from tests.helpers import BASE_CONFIG, PG_URL, count
 from wsgi import create_app
@@ -122,9 +122,13 @@ def test_seed_demo_fills_a_fresh_database_once(app, runner):
     assert result.exit_code == 0, result.output
     users, cases, events = count(User), count(Case), count(Event)
     assert users >= 3 and cases >= 10
-    templates = count(ReplyTemplate)
-    # created and routed per case; user_created per account; template_created per reply template
-    assert events == 2 * cases + users + templates
+    templates, partners = count(ReplyTemplate), count(PartnerBody)
+    # created and routed per case; user_created per account; template_created per reply template;
+    # partner_created per partner body
+    assert events == 2 * cases + users + templates + partners
+    bodies = db.session.scalars(select(PartnerBody)).all()
+    assert len(bodies) >= 3 and all("(fictional)" in b.name_en and "demo" in b.contact for b in bodies)
+    assert all(any(w in b.name_ru for w in ("вымышлен",)) and "ойдан" in b.name_kk for b in bodies)
     rows = db.session.scalars(select(ReplyTemplate)).all()
     assert {t.language for t in rows} == {"kk", "ru", "en"} and all(t.active for t in rows)
     assert all(not replies.unknown_placeholders(t.body) and "{reference}" in t.body for t in rows)
