@@ -22,14 +22,25 @@ import cli
 import config
 import storage
 from cases import audit, deadlines, notify
-from cases.vocabulary import CASE_ROLES, ROLE_TITLES, LinkKind, MessageKind, Priority, Role
+from cases.vocabulary import CASE_ROLES, ROLE_TITLES, SHARED_FIELD_TITLES, LinkKind, MessageKind, Priority, Role
 from cases.workflow import Status
 from extensions import babel, csrf, limiter, limiter_storage_uri, login_manager, migrate
 from i18n import DEFAULT_LOCALE, LANGUAGE_NAMES, choose_locale
 from intake import track
 from intake import views as intake_views
 from intake.uploads import raise_upload_limit
-from staff import admin, auth, gate, institutions, levels, oversight, statistics, supervise, treaties
+from staff import (
+    admin,
+    auth,
+    gate,
+    institutions,
+    levels,
+    oversight,
+    referral_views,  # noqa: F401 - adds the referral views to the staff blueprint
+    statistics,
+    supervise,
+    treaties,
+)
 from staff import views as staff_views
 from storage import crypto, db, witness
 from web import dates, errors, headers, health, keycheck, logs, metrics, telemetry
@@ -173,6 +184,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         LinkKind=LinkKind,
         Priority=Priority,
         LANGUAGE_NAMES=LANGUAGE_NAMES,
+        SHARED_FIELD_TITLES=SHARED_FIELD_TITLES,
     )
     # Data that may have a catalog entry (seeded queue names): translated as plain,
     # auto-escaped text — never through ``_()``, which formats and marks its result safe.

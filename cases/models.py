@@ -28,12 +28,14 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from cases.institution_models import CaseInstitution as CaseInstitution
 from cases.institution_models import Institution as Institution
 from cases.institution_models import InstitutionTerm as InstitutionTerm
+from cases.referral_models import PartnerBody, Referral
 from cases.vocabulary import AccessKind, Answer, Channel, LinkKind, MessageKind, Priority, Role, check_in
 from cases.workflow import CLOCK_RUNNING, RESOLUTION_RUNNING, Status
 from i18n import DEFAULT_LOCALE, LANGUAGES
 from storage import db
 from storage.types import Sealed, UTCDateTime, seal_pending, sealed_fields, utcnow
 
+__all__ = ["PartnerBody", "Referral"]  # defined in referral_models.py, importable from here too
 CLOCK_RUNNING_VALUES = frozenset(s.value for s in CLOCK_RUNNING)
 RESOLUTION_RUNNING_VALUES = frozenset(s.value for s in RESOLUTION_RUNNING)
 PRIORITY_RANGE = f"priority BETWEEN {min(Priority)} AND {max(Priority)}"
@@ -562,7 +564,7 @@ class KeyFingerprint(db.Model):
 
 # Every model with fields encrypted at rest (key rotation re-encrypts them; ``audit verify``
 # opens each to find values moved between rows; a test scans them raw).
-SEALED_MODELS = (Case, Message, Evidence, User)
+SEALED_MODELS = (Case, Message, Evidence, User, Referral)
 ENCRYPTED_COLUMNS = tuple((model, tuple(sealed_fields(model))) for model in SEALED_MODELS)
 
 for _model in SEALED_MODELS:

@@ -1,6 +1,6 @@
 """Email a reporter that there is news — never what the news is.
 
-Staff messages to the reporter and status changes are noticed as they are
+Staff messages to the reporter, status changes and consent questions (referrals) are noticed as they are
 flushed; the emails go out only after the transaction commits (nothing is
 sent for a change that was rolled back). With no ``MAIL_SERVER`` configured,
 notifications are skipped and the staff case page says so.
@@ -17,7 +17,8 @@ from flask import Flask, current_app, has_app_context, has_request_context, url_
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from cases.models import Case, Message
+from cases.models import Case, Message, Referral
+from cases.vocabulary import Basis
 from i18n import DEFAULT_LOCALE
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,10 @@ def _collect(session: Session, _ctx, _instances) -> None:
         return
     pending: set[tuple[str, str]] = session.info.setdefault(KEY, set())
     for obj in session.new:
-        if isinstance(obj, Message) and obj.kind == "to_reporter":
+        # A message to them, or a referral that waits for their consent on the tracking page.
+        if (isinstance(obj, Message) and obj.kind == "to_reporter") or (
+            isinstance(obj, Referral) and obj.basis == Basis.CONSENT
+        ):
             case = session.get(Case, obj.case_id)
             if case is not None and case.contact_email:
                 pending.add((case.contact_email, case.language))

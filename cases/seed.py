@@ -312,6 +312,57 @@ DEMO_INSTITUTIONS = (
 )
 # Which demo institutions the demo cases of a category are linked to (by position above).
 DEMO_LINKS = {"torture": (0, 1), "justice": (2,), "disability": (4,)}
+# Demo partner bodies: invented names and addresses, marked fictional in every language.
+DEMO_PARTNERS = (
+    (
+        {
+            "kk": "Демо прокуратура (ойдан шығарылған)",
+            "ru": "Демо-прокуратура (вымышленная)",
+            "en": "Demo Prosecutor's Office (fictional)",
+        },
+        "state_body",
+        None,
+        "Demo street 1, Astana (fictional) · demo-prosecutor@demo.shagym.test",
+        ["torture", "life", "justice"],
+        10,
+    ),
+    (
+        {
+            "kk": "Демо ұлттық алдын алу тетігі (ойдан шығарылған)",
+            "ru": "Демо-НПМ (вымышленный)",
+            "en": "Demo National Preventive Mechanism (fictional)",
+        },
+        "npm",
+        None,
+        "Demo avenue 2, Astana (fictional) · demo-npm@demo.shagym.test",
+        ["torture", "justice", "disability"],
+        15,
+    ),
+    (
+        {
+            "kk": "Демо бала құқықтары жөніндегі уәкіл (ойдан шығарылған)",
+            "ru": "Демо-уполномоченный по правам ребёнка (вымышленный)",
+            "en": "Demo Commissioner for Children's Rights (fictional)",
+        },
+        "commissioner",
+        None,
+        "Demo square 3, Astana (fictional) · demo-children@demo.shagym.test",
+        ["cyberbullying", "women", "disability"],
+        15,
+    ),
+    (
+        {
+            "kk": "Демо дағдарыс орталығы (ойдан шығарылған)",
+            "ru": "Демо кризисный центр (вымышленный)",
+            "en": "Demo Crisis Centre for Women (fictional)",
+        },
+        "ngo",
+        "almaty-city",
+        "Demo lane 4, Almaty (fictional) · demo-crisis@demo.shagym.test",
+        ["women", "trafficking"],
+        5,
+    ),
+)
 
 
 def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
@@ -326,9 +377,9 @@ def demo_accounts() -> list[tuple[str, str, str, list[str]]]:
 
 
 def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
-    """Demo accounts (printed passwords), reply templates, a fictional register of institutions and
-    sample cases (in each language, some linked to those institutions), only in a database with no
-    users or cases."""
+    """Demo accounts (printed passwords), reply templates, fictional partner bodies, a fictional
+    register of institutions and sample cases (in each language, some linked to those institutions),
+    only in a database with no users or cases."""
     if db.session.scalar(select(func.count(User.id))) or db.session.scalar(select(func.count(Case.id))):
         raise NotFreshDatabase("seed-demo only runs on a database it has just created (this one has data).")
     rng = rng or random.Random(2021)  # noqa: S311 - picks demo regions, not secrets  # nosec B311
@@ -346,6 +397,8 @@ def seed_demo(rng: random.Random | None = None) -> dict[str, str]:
         commands.create_template(name, language, body, supervisor)
     admin = db.session.scalar(select(User).where(User.role == Role.ADMIN))
     register = [commands.create_institution(*row, by=admin) for row in DEMO_INSTITUTIONS]
+    for names, kind, region, contact, categories, days in DEMO_PARTNERS:
+        commands.create_partner(commands.PartnerValues(names, kind, region, contact, categories, days), by=admin)
     key = current_app.extensions["shagym_receipt_key"]
     regions = ["astana", "almaty-city", "karaganda", "shymkent", "pavlodar", "turkistan"]
     for slug, story in DEMO_STORIES.items():

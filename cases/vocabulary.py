@@ -63,6 +63,11 @@ class Action(StrEnum):
     MARKED_DUPLICATE = N_("marked_duplicate")
     INSTITUTION_LINKED = N_("institution_linked")
     INSTITUTION_UNLINKED = N_("institution_unlinked")
+    REFERRAL_PREPARED = N_("referral_prepared")
+    REFERRAL_CONSENT = N_("referral_consent")
+    REFERRAL_SENT = N_("referral_sent")
+    REFERRAL_ANSWERED = N_("referral_answered")
+    REFERRAL_WITHDRAWN = N_("referral_withdrawn")
     RECEIPT_REISSUED = N_("receipt_reissued")
     USER_CREATED = N_("user_created")
     USER_DEACTIVATED = N_("user_deactivated")
@@ -102,6 +107,10 @@ class Action(StrEnum):
     INSTITUTION_CREATED = N_("institution_created")
     INSTITUTION_CHANGED = N_("institution_changed")
     INSTITUTION_DELETED = N_("institution_deleted")
+    PARTNER_CREATED = N_("partner_created")
+    PARTNER_EDITED = N_("partner_edited")
+    PARTNER_TOGGLED = N_("partner_toggled")
+    PARTNER_DELETED = N_("partner_deleted")
 
 
 CASE_ACTIONS: tuple[Action, ...] = tuple(Action)[: list(Action).index(Action.RECEIPT_REISSUED) + 1]
@@ -131,6 +140,11 @@ ACTION_TITLES = {
     Action.MARKED_DUPLICATE: N_("closed as a duplicate of another case"),
     Action.INSTITUTION_LINKED: N_("linked to an institution"),
     Action.INSTITUTION_UNLINKED: N_("link to an institution removed"),
+    Action.REFERRAL_PREPARED: N_("referral prepared"),
+    Action.REFERRAL_CONSENT: N_("reporter answered the consent question"),
+    Action.REFERRAL_SENT: N_("referral letter sent"),
+    Action.REFERRAL_ANSWERED: N_("answer to a referral recorded"),
+    Action.REFERRAL_WITHDRAWN: N_("referral withdrawn before sending"),
     Action.RECEIPT_REISSUED: N_("receipt issued again"),
 }
 
@@ -240,6 +254,96 @@ class Answer(StrEnum):
     YES = "yes"
     NO = "no"
     UNKNOWN = "unknown"
+
+
+class PartnerKind(StrEnum):
+    """What kind of body a referral goes to."""
+
+    STATE_BODY = N_("state_body")
+    NPM = N_("npm")
+    COMMISSIONER = N_("commissioner")
+    NGO = N_("ngo")
+    OTHER = N_("other_body")
+
+
+PARTNER_KIND_TITLES = {
+    PartnerKind.STATE_BODY: N_("State body"),
+    PartnerKind.NPM: N_("National Preventive Mechanism"),
+    PartnerKind.COMMISSIONER: N_("Commissioner (ombudsperson)"),
+    PartnerKind.NGO: N_("Non-governmental organisation"),
+    PartnerKind.OTHER: N_("Other body"),
+}
+
+
+class SharedField(StrEnum):
+    """What a referral letter may carry about a case, one item each (``cases/referrals.py`` says
+    which items each basis allows)."""
+
+    CATEGORY = "category"
+    REGION = "region"
+    DATES = "dates"
+    CIRCUMSTANCES = "circumstances"
+    NARRATIVE_REDACTED = "narrative_redacted"
+    NARRATIVE_ORIGINAL = "narrative_original"
+    PLACE = "place"
+    REPORTER_CONTACT = "reporter_contact"
+    FILES = "files"
+
+
+SHARED_FIELD_TITLES = {
+    SharedField.CATEGORY: N_("Category of the violation"),
+    SharedField.REGION: N_("Region"),
+    SharedField.DATES: N_("When it happened"),
+    SharedField.CIRCUMSTANCES: N_("Danger, child, custody"),
+    SharedField.NARRATIVE_REDACTED: N_("What happened (names redacted)"),
+    SharedField.NARRATIVE_ORIGINAL: N_("What happened (as the reporter wrote it)"),
+    SharedField.PLACE: N_("Where it happened"),
+    SharedField.REPORTER_CONTACT: N_("How to reach the reporter"),
+    SharedField.FILES: N_("List of the files (sent separately)"),
+}
+
+
+class Basis(StrEnum):
+    """Why the office may share what a referral carries."""
+
+    CONSENT = "consent"  # the reporter said yes on the tracking page
+    DEIDENTIFIED = "deidentified"  # nothing that can identify anyone
+    LEGAL_DUTY = "legal_duty"  # a law obliges the office; the duty is recorded in words
+
+
+BASIS_TITLES = {
+    Basis.CONSENT: N_("The reporter's consent (asked on the tracking page)"),
+    Basis.DEIDENTIFIED: N_("De-identified content only"),
+    Basis.LEGAL_DUTY: N_("A legal duty to report"),
+}
+
+
+class ReferralState(StrEnum):
+    DRAFT = N_("draft")
+    SENT = N_("sent")
+    ANSWERED = N_("answered")
+    WITHDRAWN = N_("withdrawn")
+
+
+class ReferralOutcome(StrEnum):
+    """What the body's answer says it did."""
+
+    INVESTIGATION = "investigation"
+    ACTION_TAKEN = "action_taken"
+    NO_VIOLATION = "no_violation"
+    DECLINED = "declined"
+    FORWARDED = "forwarded"
+    OTHER = "other"
+
+
+OUTCOME_TITLES = {
+    ReferralOutcome.INVESTIGATION: N_("An investigation or inspection was opened"),
+    ReferralOutcome.ACTION_TAKEN: N_("Measures were taken"),
+    ReferralOutcome.NO_VIOLATION: N_("No violation was found"),
+    ReferralOutcome.DECLINED: N_("The body declined to act"),
+    ReferralOutcome.FORWARDED: N_("Passed on to another body"),
+    ReferralOutcome.OTHER: N_("Other answer"),
+}
 
 
 # Boolean values as the history shows them (legal hold on/off).

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from cases import accounts, commands, evidence, queries
+from cases import accounts, commands, evidence, queries, referral_queries
 from cases.models import Case
 from cases.refusals import Refused
 from extensions import limiter
@@ -103,7 +103,12 @@ def track_case():
     case = _tracked_case()
     if case is None:
         return _expired()
-    return render_template("intake/track_case.html", view=queries.reporter_view(case), limits=evidence_limits())
+    return render_template(
+        "intake/track_case.html",
+        view=queries.reporter_view(case),
+        limits=evidence_limits(),
+        referrals=referral_queries.for_reporter(case.id),
+    )
 
 
 @bp.post("/track/reply")
@@ -119,7 +124,12 @@ def track_reply():
         return language.render_in(
             switch,
             lambda: render_template(
-                "intake/track_case.html", view=view, limits=evidence_limits(), body=body, files_again=files_again
+                "intake/track_case.html",
+                view=view,
+                limits=evidence_limits(),
+                body=body,
+                files_again=files_again,
+                referrals=referral_queries.for_reporter(case.id),
             ),
         )
     accepted, refused = evidence.check_batch(uploaded_files(), evidence_limits(), view.file_count, view.file_bytes)
@@ -142,6 +152,7 @@ def track_reply():
             problems=problems,
             file_problems=file_problems,
             body=body,
+            referrals=referral_queries.for_reporter(case.id),
         ), 422
     if replied.files_not_kept:
         flash(
@@ -153,6 +164,33 @@ def track_reply():
     else:
         flash(_("Thank you. Your message was sent to the case worker."), "success")
     return redirect(url_for("track.track_case"), 303)
+
+
+@bp.post("/track/consent")
+def track_consent():
+    """The reporter's yes or no to a referral that waits for their consent."""
+    case = _tracked_case()
+    if case is None:
+        return _expired()
+    asked = {r.id for r in referral_queries.for_reporter(case.id) if r.question}
+    raw = request.form.get("referral", "")
+    referral_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
+    answer = request.form.get("answer", "")
+    if referral_id not in asked or answer not in ("yes", "no"):
+        flash(_("Choose yes or no for the question about passing on your case."), "error")
+        return redirect(url_for("track.track_case") + "#referrals", 303)
+    try:
+        commands.answer_consent(case.id, referral_id, answer == "yes")
+    except Refused as exc:
+        flash(_(exc.template, **exc.params), "error")
+    else:
+        flash(
+            _("Thank you. We will pass on your case as described.")
+            if answer == "yes"
+            else _("Thank you. We will not pass on your case to this body."),
+            "success",
+        )
+    return redirect(url_for("track.track_case") + "#referrals", 303)
 
 
 @bp.post("/track/leave")

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from cases import commands, queries
 from cases.models import Queue, User
 from cases.vocabulary import Role
-from staff import office
+from staff import office, partners
 from staff.forms import MembershipForm, ReauthForm, RoleForm, UserForm
 from staff.gate import recent_auth
 from storage import db
@@ -33,6 +33,7 @@ def _admins_only():
 
 _attempt = office.attempt
 office.register(bp)
+partners.register(bp)
 
 
 @bp.route("/reauth", methods=["GET", "POST"])

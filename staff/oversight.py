@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from cases import dashboard, stats
+from cases import dashboard, referral_queries, stats
 from cases.categories import CATEGORIES, CATEGORY_BY_SLUG, REGION_LABELS
 from cases.models import Queue
 from cases.vocabulary import CHANNEL_TITLES, Priority, Role
@@ -23,7 +24,7 @@ from storage import db
 
 bp = Blueprint("oversight", __name__, url_prefix="/staff/supervise")
 
-FIGURES = ("weeks", "outcomes", "regions", "queues", "workers")
+FIGURES = ("weeks", "outcomes", "regions", "queues", "workers", "referrals")
 
 
 @bp.before_request
@@ -49,7 +50,9 @@ def _filters() -> dashboard.Filters:
 
 
 def _build() -> dashboard.Dashboard:
-    return dashboard.build(_filters(), ZoneInfo(current_app.config["OFFICE_TIMEZONE"]), datetime.now(UTC))
+    board = dashboard.build(_filters(), ZoneInfo(current_app.config["OFFICE_TIMEZONE"]), datetime.now(UTC))
+    board.extra["referrals"] = referral_queries.per_body(board.filters, office_today())
+    return board
 
 
 @bp.get("/dashboard")
@@ -84,6 +87,17 @@ def _rows(board: dashboard.Dashboard, figure: str) -> list[list]:
     if figure == "queues":
         return [[_("Queue"), _("Open"), _("Unassigned"), _("Late")]] + [
             [_(q.name), n, u, late] for q, n, u, late in board.per_queue
+        ]
+    if figure == "referrals":
+        return [[_("Partner body"), _("Sent"), _("Answered"), _("Median answer time (days)"), _("Overdue now")]] + [
+            [
+                r.partner.name(str(get_locale() or "kk")),
+                r.sent,
+                r.answered,
+                "" if r.median_days is None else r.median_days,
+                r.overdue,
+            ]
+            for r in board.extra["referrals"]
         ]
     return [[_("Case worker"), _("Open cases held"), _("Late")]] + [list(r) for r in board.per_worker]
 

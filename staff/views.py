@@ -33,6 +33,7 @@ from cases import (
     institutions,
     queries,
     receipts,
+    referral_queries,
     related,
     replies,
     triage,
@@ -62,6 +63,7 @@ from staff.forms import (
     StatusForm,
 )
 from staff.gate import id_or_none, roles
+from staff.periods import office_today
 from storage import db, writes_on_get
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
@@ -120,6 +122,7 @@ def home():
         cap=triage.COUNT_CAP,
         views=[v for v in views if v.queue_id in visible],  # a queue left since stays out of sight
         delete_form=SavedViewForm(prefix="delete"),
+        late_answers=referral_queries.late_for(current_user, office_today()),
     )
 
 
@@ -448,6 +451,8 @@ def _case_page(case: Case, note_form: NoteForm, status: int = 200):
         region=REGION_LABELS.get(case.region, case.region),
         answers=ANSWER_LABELS,
         reporter_role=REPORTER_ROLE_LABELS.get(case.reporter_role, case.reporter_role),
+        referrals=referral_queries.of_case(case.id),
+        today=office_today(),
         **_tags_and_links(case),
         **institutions.case_panel(case, current_app.extensions["shagym_search_keys"].current()[1]),
     ), status

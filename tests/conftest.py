@@ -25,7 +25,7 @@ from sqlalchemy import event as sa_event
 
 import storage
 from cases import accounts, commands, seed
-from cases.models import Queue, QueueMembership, User
+from cases.models import Case, PartnerBody, Queue, QueueMembership, User
 from storage import db, witness
 from tests.helpers import BASE_CONFIG, PASSWORD, PG_URL, Auth, pg_url, report, reset_pg, signed_in
 from wsgi import create_app
@@ -171,6 +171,46 @@ def make_user(app):
             user.totp_enabled = True
         db.session.commit()
         return user
+
+    return factory
+
+
+@pytest.fixture
+def make_partner(app):
+    """``make_partner(name="...", answer_days=10, **fields)`` -> a committed partner body, written
+    directly (set-up: no audit event). Names in all three languages follow ``name``."""
+
+    def factory(name: str = "Test Prosecutor's Office", **kw) -> PartnerBody:
+        body = PartnerBody(
+            name_kk=kw.pop("name_kk", f"{name} (kk)"),
+            name_ru=kw.pop("name_ru", f"{name} (ru)"),
+            name_en=name,
+            kind=kw.pop("kind", "state_body"),
+            region=kw.pop("region", None),
+            contact=kw.pop("contact", "1 Test Street, Astana"),
+            categories=kw.pop("categories", "[]"),
+            answer_days=kw.pop("answer_days", 10),
+            active=kw.pop("active", True),
+        )
+        db.session.add(body)
+        db.session.commit()
+        return body
+
+    return factory
+
+
+@pytest.fixture
+def investigating(make_case, make_user):
+    """``investigating(**report_fields)`` -> (case, case worker holding it): a case of ``general``
+    in "investigating", claimed by a case worker of the queue."""
+
+    def factory(**overrides):
+        case = make_case(**overrides).case
+        worker = make_user("caseworker", ["general"])
+        commands.claim(case.id, worker)
+        commands.change_status(case.id, worker, "triage")
+        commands.change_status(case.id, worker, "investigating")
+        return db.session.get(Case, case.id), worker
 
     return factory
 

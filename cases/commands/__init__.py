@@ -2,7 +2,7 @@
 
 Every change — a report, a staff action, a reporter's reply, retention, key
 rotation, read-access events, accounts, sessions, second factor, queues,
-routing rules, reply templates — is a function here decorated with ``@command`` (``unit.py``):
+routing rules, reply templates, partner bodies and referrals — is a function here decorated with ``@command`` (``unit.py``):
 it checks its rule, applies the change, appends its audit event(s) and
 commits once, or rolls everything back. Views and CLI commands call these
 functions; they never commit.
@@ -85,7 +85,17 @@ from cases.commands.office import (
     toggle_rule,
 )
 from cases.commands.operations import record_backup, record_restore
+from cases.commands.partners import PartnerValues, create_partner, delete_partner, edit_partner, set_partner_active
 from cases.commands.reference import TREATIES, add_provision, map_provisions
+from cases.commands.referrals import (
+    Answered,
+    Draft,
+    answer_consent,
+    prepare_referral,
+    record_referral_answer,
+    send_referral,
+    withdraw_referral,
+)
 from cases.commands.reporter import (
     REPLY_MAX,
     end_tracking,
@@ -200,4 +210,16 @@ __all__ = [
     "reindex_institutions",
     "set_institution_active",
     "unlink_institution",
+    "PartnerValues",
+    "create_partner",
+    "delete_partner",
+    "edit_partner",
+    "set_partner_active",
+    "Answered",
+    "Draft",
+    "answer_consent",
+    "prepare_referral",
+    "record_referral_answer",
+    "send_referral",
+    "withdraw_referral",
 ]

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from cases.commands.searchindex import forget_case
 from cases.commands.unit import command, lock_case, record
-from cases.models import ENCRYPTED_COLUMNS, Case, CategorySetting, Evidence, Message
+from cases.models import ENCRYPTED_COLUMNS, Case, CategorySetting, Evidence, Message, Referral
 from cases.vocabulary import Action, ActorType
 from storage import crypto, db
 from storage.types import sealed_fields
@@ -69,6 +69,10 @@ def destroy_content(case_id: int, now: datetime) -> bool:
     files = db.session.execute(
         update(Evidence).where(Evidence.case_id == case.id).values(content=None, filename=None)
     ).rowcount
+    # The letter's copy of the narrative and the body's answer are the case's content too.
+    referrals = db.session.execute(
+        update(Referral).where(Referral.case_id == case.id).values(letter_narrative=None, answer_summary=None)
+    ).rowcount
     case.narrative = None
     case.place_description = None
     case.contact_email = None
@@ -81,7 +85,7 @@ def destroy_content(case_id: int, now: datetime) -> bool:
         ActorType.SYSTEM,
         Action.CONTENT_DESTROYED,
         at=now,
-        details={"messages": messages, "files": files, "policy": "retention"},
+        details={"messages": messages, "files": files, "referrals": referrals, "policy": "retention"},
     )
     return True
 

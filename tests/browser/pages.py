@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from cases import audit, commands, queries, related
-from cases.models import Case, CaseInstitution, Institution, Queue, RoutingRule, Tag, User
+from cases.models import Case, CaseInstitution, Institution, PartnerBody, Queue, Referral, RoutingRule, Tag, User
 from storage import db
 from tests.helpers import report
 
@@ -398,6 +398,104 @@ def _access(page, live, case) -> None:
     page.locator("table.table tbody tr").first.wait_for()
 
 
+def _lang_of(page) -> str:
+    """The language the tab reads (its ``lang`` cookie), for documents written in one language."""
+    return next((c["value"] for c in page.context.cookies() if c["name"] == "lang"), "en")
+
+
+def _a_partner(live) -> int:
+    """The id of a fictional partner body (created once, by the admin)."""
+    admin_id = live.account("admin").id
+    with live.app.app_context():
+        body = db.session.scalar(select(PartnerBody).where(PartnerBody.name_en == "Demo Ombudsman (fictional)"))
+        if body is None:
+            names = {
+                "kk": "Демо омбудсмен (ойдан)",
+                "ru": "Демо-омбудсмен (вымышленный)",
+                "en": "Demo Ombudsman (fictional)",
+            }
+            values = commands.PartnerValues(names, "commissioner", None, "Demo street 5 (fictional)", ["women"], 10)
+            body = commands.create_partner(values, by=db.session.get(User, admin_id))
+        body_id = body.id
+        db.session.remove()
+    return body_id
+
+
+def _a_referral(live, case, language: str) -> int:
+    """A draft referral of the busy case with its letter in ``language`` (one per language)."""
+    partner_id = _a_partner(live)
+    supervisor_id = live.account("supervisor").id
+    with live.app.app_context():
+        found = db.session.scalar(select(Referral.id).where(Referral.case_id == case.id, Referral.language == language))
+        if found is None:
+            draft = commands.Draft(
+                partner_id,
+                "deidentified",
+                ["category", "region", "dates", "circumstances", "narrative_redacted"],
+                language,
+                False,
+                "",
+                "My neighbour [name removed] is beaten every week.",
+            )
+            found = commands.prepare_referral(case.id, db.session.get(User, supervisor_id), draft).id
+        db.session.remove()
+    return found
+
+
+def _partners(page, live, case) -> None:
+    _a_partner(live)
+    _get("/staff/admin/partners")(page, live, case)
+    page.locator("table.table tbody tr").first.wait_for()
+
+
+def _partner_edit(page, live, case) -> None:
+    _get(f"/staff/admin/partners/{_a_partner(live)}")(page, live, case)
+
+
+def _referral_new(page, live, case) -> None:
+    _a_partner(live)
+    _get(f"/staff/cases/{case.id}/referrals/new")(page, live, case)
+
+
+def _referral_errors(page, live, case) -> None:
+    """The referral form sent back: a de-identified referral that ticks the place."""
+    _referral_new(page, live, case)
+    page.select_option("#partner", str(_a_partner(live)))
+    page.check("input[name=fields][value=place]")
+    page.locator("main form button[type=submit]").click()
+    page.locator(".flash, [role=alert]").first.wait_for()
+
+
+def _referral(page, live, case) -> None:
+    _get(f"/staff/cases/{case.id}/referrals/{_a_referral(live, case, _lang_of(page))}")(page, live, case)
+
+
+def _referral_letter(page, live, case) -> None:
+    """The letter to print, written in the tab's language."""
+    referral_id = _a_referral(live, case, _lang_of(page))
+    _get(f"/staff/cases/{case.id}/referrals/{referral_id}/letter")(page, live, case)
+
+
+def _track_consent(page, live, case) -> None:
+    """The tracking page of a reachable reporter whom a case worker asks for consent to a referral."""
+    partner_id = _a_partner(live)
+    worker_id = live.account("caseworker").id
+    with live.app.app_context():
+        filed = commands.file_report(
+            report(category="women", region="astana", contact_email="reporter@example.org"),
+            live.app.extensions["shagym_receipt_key"],
+        )
+        draft = commands.Draft(partner_id, "consent", ["category", "narrative_original"], "ru", True)
+        commands.prepare_referral(filed.case.id, db.session.get(User, worker_id), draft)
+        receipt = filed.receipt
+        db.session.remove()
+    page.goto("/track")
+    page.fill("#receipt", receipt)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url("**/track/case")
+    page.locator("#referrals").wait_for()
+
+
 PUBLIC = (
     Scenario("home", _get("/")),
     Scenario("report", _get("/report")),
@@ -406,6 +504,7 @@ PUBLIC = (
     Scenario("track", _get("/track")),
     Scenario("track-error", _track_error),
     Scenario("track-case", _track_case),
+    Scenario("track-consent", _track_consent),
     Scenario("safety", _get("/safety")),
     Scenario("not-found", _get("/no-such-page", status=404)),
     Scenario("statistics", _public_statistics),
@@ -464,6 +563,12 @@ STAFF = (
     Scenario("staff-institution-caseworker", _institution, "caseworker", False),
     Scenario("staff-institution-supervisor", _institution, "supervisor", False),
     Scenario("staff-institutions-ranking", _institutions_ranking, "supervisor", False),
+    Scenario("staff-partners", _partners, "admin", False),
+    Scenario("staff-partner-edit", _partner_edit, "admin", False),
+    Scenario("staff-referral-new", _referral_new, "caseworker", False),
+    Scenario("staff-referral-errors", _referral_errors, "caseworker", False),
+    Scenario("staff-referral", _referral, "caseworker", False),
+    Scenario("staff-referral-letter", _referral_letter, "caseworker", False),
 )
 
 ALL = PUBLIC + STAFF

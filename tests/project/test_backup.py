@@ -99,6 +99,14 @@ def fill_every_table(app, make_user) -> None:
     commands.create_template("Thanks", "en", "We received {reference}.", supervisor)  # reply templates
     ivs = commands.create_institution("ИВС", {}, "ivs", "astana", by=admin)  # institutions, institution terms
     commands.link_institution(filed.case.id, supervisor, ivs.id)  # case institutions
+    body = commands.create_partner(  # partner bodies
+        commands.PartnerValues(
+            {"kk": "Демо орган", "ru": "Демо орган", "en": "Demo body (fictional)"}, "ngo", None, "Demo street", [], 5
+        ),
+        by=admin,
+    )
+    draft = commands.Draft(body.id, "deidentified", ["narrative_redacted"], "en", False, "", "Redacted [N].")
+    commands.prepare_referral(filed.case.id, worker, draft)  # referrals
     db.session.add(RecoveryCode(user_id=supervisor.id, code_hash="set-up row"))  # test set-up, as make_user does
     db.session.commit()
     commands.write_checkpoint()  # checkpoints

@@ -16,6 +16,7 @@ from cases.models import (
     CategorySetting,
     Event,
     Institution,
+    PartnerBody,
     Queue,
     ReplyTemplate,
     RoutingRule,
@@ -132,13 +133,16 @@ def test_seed_demo_fills_a_fresh_database_once(app, runner):
     assert result.exit_code == 0, result.output
     users, cases, events = count(User), count(Case), count(Event)
     assert users >= 3 and cases >= 10
-    templates = count(ReplyTemplate)
+    templates, partners = count(ReplyTemplate), count(PartnerBody)
     # created and routed per case; user_created per account; template_created per reply template;
-    # institution_created per institution, institution_linked per link
+    # partner_created per partner body; institution_created per institution, institution_linked per link
     institutions, links = count(Institution), count(CaseInstitution)
     assert institutions == len(seed.DEMO_INSTITUTIONS) and links == 2 * (2 + 1 + 1)
-    assert events == 2 * cases + users + templates + institutions + links
+    assert events == 2 * cases + users + templates + partners + institutions + links
     assert all(i.name.startswith("[ДЕМО]") for i in db.session.scalars(select(Institution)))
+    bodies = db.session.scalars(select(PartnerBody)).all()
+    assert len(bodies) >= 3 and all("(fictional)" in b.name_en and "demo" in b.contact for b in bodies)
+    assert all(any(w in b.name_ru for w in ("вымышлен",)) and "ойдан" in b.name_kk for b in bodies)
     rows = db.session.scalars(select(ReplyTemplate)).all()
     assert {t.language for t in rows} == {"kk", "ru", "en"} and all(t.active for t in rows)
     assert all(not replies.unknown_placeholders(t.body) and "{reference}" in t.body for t in rows)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cases import commands, workflow
+from cases.models import PartnerBody
+from storage import db
 from tests.conftest import free_port
 
 NARRATIVE = "Officer Bekov hit my son with a baton at the Zhetysu district station."
@@ -69,3 +71,29 @@ def test_unreachable_mail_server_does_not_lose_the_message(make_app, make_case, 
         worker = make_user("caseworker", ["general"])
         message = commands.send_message(filed.case.id, worker, "Still stored")
         assert message.id is not None
+
+
+def test_a_consent_question_notifies_and_a_referral_not_asking_does_not(make_app, make_case, make_user, smtp):
+    """A referral that waits for the reporter's consent sends the usual content-free notice; a
+    de-identified one (the reporter is not asked) sends nothing; nor does the reporter's answer."""
+    port, inbox = smtp
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    with app.app_context(), app.test_request_context():
+        filed = make_case(contact_email="asked@example.org")
+        worker = make_user("caseworker", ["general"])
+        body = PartnerBody(
+            name_kk="Д", name_ru="Д", name_en="Notice body (fictional)", kind="ngo", contact="-", answer_days=5
+        )
+        db.session.add(body)
+        db.session.commit()
+        commands.prepare_referral(
+            filed.case.id, worker, commands.Draft(body.id, "deidentified", ["region"], "en", True)
+        )
+        assert inbox.messages == []
+        asked = commands.prepare_referral(
+            filed.case.id, worker, commands.Draft(body.id, "consent", ["region"], "en", True)
+        )
+        assert len(inbox.messages) == 1 and inbox.messages[0][1] == ["asked@example.org"]
+        assert "Notice body" not in inbox.messages[0][2]
+        commands.answer_consent(filed.case.id, asked.id, True)
+    assert len(inbox.messages) == 1

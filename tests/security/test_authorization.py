@@ -24,6 +24,7 @@ from cases.models import (
     Evidence,
     Institution,
     Message,
+    PartnerBody,
     Queue,
     QueueMembership,
     ReplyTemplate,
@@ -64,6 +65,7 @@ REGISTER = "register"  # 302 to the register of institutions
 TEMPLATES = "templates"  # 302 to the reply templates
 PARENT = "parent"  # 302 to the page the action belongs to (an account's page)
 QUEUES = "queues"  # 302 to the admin's queue list
+PARTNERS = "partners"  # 302 to the partner bodies
 PASSWORD_PAGE = "password"  # 302 to the ordinary password change (no reset code was used)
 
 
@@ -191,6 +193,21 @@ EXPECTED: dict[tuple[str, str], dict[str, object]] = {
     ("institutions.ranking", "GET"): SUPERVISOR_PAGE,
     ("institutions.ranking_csv", "GET"): SUPERVISOR_PAGE,
     ("staff_admin.try_rules", "GET"): e(LOGIN, 403, 403, 403, 200),  # reads only
+    # Partner bodies: the admins' register; referrals: whoever works the case (a refusal: 422).
+    ("staff_admin.partners", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.partners", "POST"): e(LOGIN, 403, 403, 403, 422),  # empty form: refused with errors
+    ("staff_admin.edit_partner", "GET"): e(LOGIN, 403, 403, 403, 200),
+    ("staff_admin.edit_partner", "POST"): e(LOGIN, 403, 403, 403, PARTNERS),
+    ("staff_admin.toggle_partner", "POST"): e(LOGIN, 403, 403, 403, PARTNERS),
+    ("staff_admin.delete_partner", "POST"): e(LOGIN, 403, 403, 403, PARTNERS),  # a referral names it: refused
+    ("staff.new_referral", "GET"): CASE_PAGE,
+    ("staff.new_referral", "POST"): e(LOGIN, 422, 404, 422, 403),  # no body chosen: refused
+    ("staff.referral", "GET"): CASE_PAGE,
+    ("staff.referral_letter_page", "GET"): CASE_PAGE,
+    ("staff.referral_letter_pdf", "GET"): CASE_PAGE,
+    ("staff.send_referral", "POST"): e(LOGIN, 422, 404, 422, 403),  # the case is new: no step to referred
+    ("staff.referral_answer", "POST"): e(LOGIN, 422, 404, 422, 403),  # not sent: no answer yet
+    ("staff.withdraw_referral", "POST"): e(LOGIN, 422, 404, 422, 403),  # no reason given
 }
 
 # What a form sends, per endpoint: enough for the action to really happen when allowed.
@@ -216,6 +233,15 @@ FORMS = {
     "staff_admin.edit_queue": {"name": "General matters", "description": "Renamed by the matrix"},
     "institutions.edit": {"name": "Отдел полиции (matrix)", "kind": "police", "region": "astana"},
     "institutions.link": {"institution": "2"},
+    "staff_admin.edit_partner": {
+        "name_kk": "Матрица",
+        "name_ru": "Матрица",
+        "name_en": "Matrix body (fictional)",
+        "kind": "ngo",
+        "contact": "Matrix street",
+        "answer_days": "9",
+    },
+    "staff.send_referral": {"letter_number": "1/1", "sent_on": "2026-01-01"},
 }
 
 
@@ -280,6 +306,14 @@ def world(app, make_case, make_user):
     spare = commands.create_institution("Школа (matrix)", {}, "school", "astana", by=users["admin"])
     assert spare.id == 2  # the id the link form above sends
     commands.link_institution(case.id, users["supervisor"], institution.id)
+    partner = PartnerBody(
+        name_kk="Демо", name_ru="Демо", name_en="Demo body (fictional)", kind="ngo", contact="-", answer_days=5
+    )
+    db.session.add(partner)
+    db.session.commit()
+    referral = commands.prepare_referral(
+        case.id, users["supervisor"], commands.Draft(partner.id, "deidentified", ["category"], "en", False)
+    )
     values = {
         "tag_id": tag.id,
         "link_id": link.id,
@@ -297,6 +331,8 @@ def world(app, make_case, make_user):
         "queue_id": db.session.scalar(select(Queue.id).where(Queue.slug == "general")),
         "direction": "up",
         "institution_id": institution.id,
+        "partner_id": partner.id,
+        "referral_id": referral.id,
     }
     return {"case": case, "hidden": hidden, "users": users, "clients": clients, "values": values}
 
@@ -350,6 +386,7 @@ def check(response, expected, path: str, case_id: int) -> None:
         REGISTER: "/staff/admin/institutions",
         PARENT: path.rsplit("/", 1)[0],
         QUEUES: "/staff/admin/queues",
+        PARTNERS: "/staff/admin/partners",
         PASSWORD_PAGE: "/staff/password",
     }[expected]
     assert location.split("#")[0].split("?")[0].endswith(target), (path, location)

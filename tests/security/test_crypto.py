@@ -12,13 +12,15 @@ from __future__ import annotations
 import base64
 import io
 import stat
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import LargeBinary, select, text, type_coerce
 
 from cases import audit, commands
-from cases.models import ENCRYPTED_COLUMNS, Case, Event, Evidence, Message, User
+from cases.models import ENCRYPTED_COLUMNS, Case, Event, Evidence, Message, PartnerBody, Referral, User
 from storage import crypto, db
 from storage.types import unreadable
 from tests.helpers import found_in_database, receipt_of, report, report_form
@@ -31,6 +33,8 @@ PHONE_E164 = "+77012345678"
 NOTE = "Internal note: the brother Daniyar confirmed the bruises by phone."
 TO_REPORTER = "Message to reporter: we spoke to the prosecutor in Karaganda."
 REPLY = "Reporter reply: the guard's name is Serik Abenov."
+REDACTED = "Letter copy: the guard [name removed] beat the prisoner Kairat-LETTER-7f3."
+ANSWER = "Answer summary: inspection of colony ANSWER-MARKER-c91 ordered."
 FILENAME = "medical-certificate-Kairat-Abenov.pdf"
 FILE_CONTENT = b"%PDF-1.4\n% forensic report for Kairat EVIDENCE-MARKER-5b1d9e\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -61,6 +65,8 @@ def _needles(receipt: str) -> dict[str, bytes]:
         "note": NOTE.encode(),
         "message": TO_REPORTER.encode(),
         "reply": REPLY.encode(),
+        "letter narrative": REDACTED.encode(),
+        "answer summary": ANSWER.encode(),
         "filename": FILENAME.encode(),
         "file content": FILE_CONTENT,
         "file marker": b"EVIDENCE-MARKER-5b1d9e",
@@ -85,6 +91,28 @@ def _file_everything(app, client, login_as) -> tuple[Case, str]:
     )
     assert client.post("/track", data={"receipt": receipt}).status_code == 303
     assert client.post("/track/reply", data={"body": REPLY}).status_code == 303
+    # A referral with its letter copy of the narrative (names redacted) and the body's answer.
+    body = PartnerBody(name_kk="Д", name_ru="Д", name_en="Demo NPM (fictional)", kind="npm", contact="-", answer_days=5)
+    db.session.add(body)
+    db.session.commit()
+    for target in ("triage", "investigating"):
+        staff.post(f"/staff/cases/{case.id}/status", data={"target": target})
+    new = staff.post(
+        f"/staff/cases/{case.id}/referrals/new",
+        data={
+            "partner": body.id,
+            "basis": "deidentified",
+            "fields": ["narrative_redacted"],
+            "letter_narrative": REDACTED,
+            "language": "en",
+        },
+    )
+    assert new.status_code == 302, new.get_data(as_text=True)[:2000]
+    base = new.headers["Location"]
+    today = datetime.now(ZoneInfo(app.config["OFFICE_TIMEZONE"])).date().isoformat()
+    assert staff.post(base + "/send", data={"letter_number": "1/1", "sent_on": today}).status_code == 302
+    answer = {"answered_on": today, "summary": ANSWER, "outcome": "investigation"}
+    assert staff.post(base + "/answer", data=answer).status_code == 302
     # The app itself still reads everything back (so the scan below is not vacuous).
     db.session.expire_all()
     case = db.session.get(Case, case.id)
@@ -96,6 +124,8 @@ def _file_everything(app, client, login_as) -> tuple[Case, str]:
     )
     bodies = {m.body for m in db.session.scalars(select(Message).where(Message.case_id == case.id))}
     assert {NOTE, TO_REPORTER, REPLY} <= bodies
+    referral = db.session.scalar(select(Referral))
+    assert (referral.letter_narrative, referral.answer_summary) == (REDACTED, ANSWER)
     item = db.session.scalar(select(Evidence))
     assert item.filename == FILENAME
     assert item.content == FILE_CONTENT

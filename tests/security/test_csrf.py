@@ -12,7 +12,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from cases import commands
-from cases.models import AccessRequest, Case, Queue, RoutingRule, User
+from cases.models import AccessRequest, Case, PartnerBody, Queue, RoutingRule, User
 from storage import db
 from tests.helpers import PASSWORD, report, report_form
 
@@ -78,7 +78,17 @@ def csrf_world(csrf_app):
         institution = commands.create_institution("ИВС", {}, "ivs", "astana", by=admin)
         spare = commands.create_institution("Школа", {}, "school", "astana", by=admin)
         commands.link_institution(filed.case.id, supervisor, institution.id)
+        partner = PartnerBody(
+            name_kk="Демо", name_ru="Демо", name_en="Demo body (fictional)", kind="ngo", contact="-", answer_days=5
+        )
+        db.session.add(partner)
+        db.session.commit()
+        consent = commands.prepare_referral(
+            filed.case.id, supervisor, commands.Draft(partner.id, "deidentified", ["category"], "en", True)
+        )
         values = {
+            "partner_id": partner.id,
+            "referral_id": consent.id,
             "tag_id": tag.id,
             "link_id": link.id,
             "other_reference": other.reference,
@@ -234,6 +244,24 @@ FORMS = {
     "intake.receipt_again": ("anonymous", {"reference": "{reference}", "receipt": "{receipt}", "language": "ru"}),
     "track.track_reply": ("reporter", {"body": "Forged reply"}),
     "track.track_leave": ("reporter", {}),
+    "track.track_consent": ("reporter", {"referral": "{referral_id}", "answer": "no"}),
+    "staff_admin.partners": (
+        "admin",
+        {"name_kk": "Ж", "name_ru": "З", "name_en": "Forged", "kind": "ngo", "contact": "x", "answer_days": "5"},
+    ),
+    "staff_admin.edit_partner": (
+        "admin",
+        {"name_kk": "Ж", "name_ru": "З", "name_en": "Forged", "kind": "ngo", "contact": "x", "answer_days": "5"},
+    ),
+    "staff_admin.toggle_partner": ("admin", {}),
+    "staff_admin.delete_partner": ("admin", {}),
+    "staff.new_referral": (
+        "supervisor",
+        {"partner": "{partner_id}", "basis": "deidentified", "fields": ["category"], "language": "en"},
+    ),
+    "staff.send_referral": ("supervisor", {"letter_number": "1/1", "sent_on": "2026-12-01"}),
+    "staff.referral_answer": ("supervisor", {"answered_on": "2026-12-01", "summary": "x", "outcome": "other"}),
+    "staff.withdraw_referral": ("supervisor", {"reason": "Forged"}),
 }
 
 

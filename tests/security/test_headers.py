@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from cases import commands
-from cases.models import Evidence, Queue
+from cases.models import Evidence, PartnerBody, Queue
 from storage import db
 from tests.helpers import REFERENCE_RE, ROOT, Auth, boom, file_with_evidence, receipt_of, report_form, signed_in
 from tests.samples import ACCEPTED
@@ -77,7 +77,7 @@ GET_STATUS = {
     "intake.statistics": 404,
     "metrics.metrics": 404,  # without the monitoring's token (tests/security/test_metrics.py)
 }
-REPORTER_ENDPOINTS = {"track.track_case", "track.track_reply", "track.track_leave"}
+REPORTER_ENDPOINTS = {"track.track_case", "track.track_reply", "track.track_leave", "track.track_consent"}
 
 
 def role_for(endpoint: str, rule: str) -> str:
@@ -96,7 +96,17 @@ def route_world(app, make_user):
     filed = file_with_evidence(app, "photo.png", ACCEPTED["photo.png"]())
     target = make_user("caseworker", ["general"])
     tag = commands.create_tag("land", {"kk": "Жер", "ru": "Земля", "en": "Land"}, by=make_user("supervisor"))
+    partner = PartnerBody(
+        name_kk="Д", name_ru="Д", name_en="Demo body (fictional)", kind="ngo", contact="-", answer_days=5
+    )
+    db.session.add(partner)
+    db.session.commit()
+    referral = commands.prepare_referral(
+        filed.case.id, make_user("supervisor"), commands.Draft(partner.id, "deidentified", ["category"], "en", True)
+    )
     params = {
+        "partner_id": partner.id,
+        "referral_id": referral.id,
         "case_id": filed.case.id,
         "evidence_id": db.session.scalar(db.select(Evidence.id)),
         "user_id": target.id,
