@@ -189,6 +189,8 @@ class Case(db.Model):
         Index("ix_cases_duplicates", "category", "region", "created_at"),
         # A queue's cases in id order: the batches of an export (cases/exports.py).
         Index("ix_cases_queue_id", "queue_id", "id"),
+        # The dashboard's roll-ups: cases changed since a day was rolled up (``cases/rollups.py``).
+        Index("ix_cases_updated", "updated_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
@@ -534,6 +536,62 @@ class ReplyTemplate(db.Model):
 
     creator: Mapped[Optional[User]] = relationship(foreign_keys=[created_by], lazy="joined")
     editor: Mapped[Optional[User]] = relationship(foreign_keys=[updated_by], lazy="joined")
+
+
+class RollupDay(db.Model):
+    """A day (office time) whose dashboard figures are rolled up (``cases/rollups.py``): when they
+    were computed, and the latest ``rollup run`` that found no case changed that they depend on."""
+
+    __tablename__ = "dashboard_rollup_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RollupCount(db.Model):
+    """Counts of one day for one cell (queue, category, region, channel, priority), by the cases'
+    current values: reports received that day and how they stand, and cases resolved that day."""
+
+    __tablename__ = "dashboard_rollups"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    queue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    outcome_open: Mapped[int] = mapped_column(Integer)
+    outcome_referred: Mapped[int] = mapped_column(Integer)
+    outcome_resolved: Mapped[int] = mapped_column(Integer)
+    outcome_closed: Mapped[int] = mapped_column(Integer)
+    outcome_rejected: Mapped[int] = mapped_column(Integer)
+    resolved_on_day: Mapped[int] = mapped_column(Integer)
+
+
+class RollupTime(db.Model):
+    """Histograms of first-response and resolution times (hours, in fixed buckets) of the reports
+    received on one day: for every cell, and summed over all cells (scope "all") and per value of
+    each filter alone (scope "queue", "region", ...), so the usual dashboard reads few rows.
+    Columns a scope does not break down by hold 0, "" or -1."""
+
+    __tablename__ = "dashboard_rollup_times"
+    __table_args__ = (
+        CheckConstraint("kind IN ('first', 'resolution')", name="kind_values"),
+        Index("ix_dashboard_rollup_times_day", "day"),
+    )
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
 
 
 # Every model with fields encrypted at rest (key rotation re-encrypts them; ``audit verify``

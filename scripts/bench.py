@@ -343,6 +343,61 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
         shutil.rmtree(instance, ignore_errors=True)
 
 
+def _dashboard_app(n: int, cache: Path):
+    """An app over a database of n benchmark cases kept in ``cache``: seeded once (Core inserts in
+    batches), reused by later runs; migrations run each time, so a new table appears in an old file."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from cases import seed
+    from storage import db
+    from wsgi import create_app
+
+    instance = cache / f"instance-{n}"
+    instance.mkdir(parents=True, exist_ok=True)
+    os.environ["SHAGYM_INSTANCE"] = str(instance)
+    path = cache / f"cases-{n}.sqlite3"
+    fresh = not path.exists()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade()
+        if fresh:
+            t0 = time.perf_counter()
+            seed.seed_reference_data()
+            seed_cases(n)
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+            print(f"seeded {n:,} cases into {path} in {time.perf_counter() - t0:.0f}s")
+    return app
+
+
+def bench_dashboard(sizes: list[int], cache: Path, runs: int) -> None:
+    """``dashboard.build`` for 12 weeks and a year after ``rollup run``: the median of ``runs``."""
+    from cases import dashboard
+    from cli import rollup_run
+
+    for n in sizes:
+        app = _dashboard_app(n, cache)
+        with app.app_context():
+            t0 = time.perf_counter()
+            app.test_cli_runner().invoke(rollup_run, catch_exceptions=False)
+            rolled = time.perf_counter() - t0
+            board = {}
+            for label, days in (("12 weeks", 84), ("a year", 365)):
+                today = datetime.now(UTC).date()
+                f = dashboard.Filters(since=today - timedelta(days=days - 1), until=today)
+                samples = []
+                for _ in range(runs):
+                    t = time.perf_counter()
+                    dashboard.build(f, UTC, datetime.now(UTC))
+                    samples.append(time.perf_counter() - t)
+                board[label] = statistics.median(samples) * 1000
+            print(
+                f"dashboard figures at {n:>9,} cases (rollup run {rolled:.1f}s; median of {runs} runs): "
+                + ", ".join(f"period of {label} {ms:.0f} ms" for label, ms in board.items())
+            )
+
+
 def bench_audit(n: int) -> None:
     """``audit verify`` and checkpoints over n events (chains of 10, keyed like real ones), beside
     raw SHA-256 over the same canonical messages: what verification costs over the hashing itself."""

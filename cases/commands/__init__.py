@@ -82,6 +82,7 @@ from cases.commands.reporter import (
     reporter_reply,
     start_tracking,
 )
+from cases.commands.rollups import mark_current, run_rollups, store_day
 from cases.commands.searchindex import rebuild_index
 from cases.commands.servicelevels import (
     Escalated,
@@ -95,6 +96,9 @@ from cases.commands.templates import TemplateProblem, create_template, edit_temp
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, quietly, write_checkpoint
 
 __all__ = [
+    "mark_current",
+    "run_rollups",
+    "store_day",
     "REPLY_MAX",
     "CommandError",
     "Conflict",

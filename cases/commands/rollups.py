@@ -1,0 +1,88 @@
+"""The dashboard's daily roll-ups (``cases/rollups.py``): one short command per day recomputed,
+then one that records which days the run found current.
+
+Not audited: a roll-up is a sum of case rows that are themselves audited, changes no case and
+shows nobody anything new; any day can be recomputed from the cases at any time (like the
+witness files and the search index batches, which carry no event of their own per batch).
+Never part of a report's transaction: intake stays as cheap as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from sqlalchemy import delete, insert, select, text, update
+
+from cases import rollups
+from cases.commands.unit import command
+from cases.models import RollupCount, RollupDay, RollupTime
+from storage import db
+
+# PostgreSQL: two runs at once take turns per day (SQLite writers take turns anyway).
+ADVISORY_LOCK = 0x5348_4701
+
+
+@command
+def store_day(day: date, zone: str, cells: rollups.Cells, now: datetime) -> None:
+    """Replace one day's roll-up with ``cells`` (computed from the cases just before)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
+    for model in (RollupCount, RollupTime, RollupDay):
+        db.session.execute(delete(model).where(model.day == day))
+    counts = [
+        {"day": day, **dict(zip(rollups.DIMENSIONS, cell, strict=True)), **dict(zip(rollups.COUNTS, row, strict=True))}
+        for cell, row in cells.counts.items()
+    ]
+    times = [
+        {"scope": scope, "day": day, "kind": kind, "hours": hours, "cases": n}
+        | dict(zip(rollups.DIMENSIONS, key, strict=True))
+        for scope, key, kind, hours, n in rollups.time_rows(cells)
+    ]
+    if counts:
+        db.session.execute(insert(RollupCount), counts)
+    if times:
+        db.session.execute(insert(RollupTime), times)
+    db.session.execute(insert(RollupDay), [{"day": day, "timezone": zone, "computed_at": now, "valid_at": now}])
+
+
+@command
+def mark_current(zone: str, checked_at: datetime) -> int:
+    """Every day of the zone was recomputed or found unchanged by the run that began at ``checked_at``.
+    Only moves forward, so a slower run that began earlier never undoes a later one."""
+    return db.session.execute(
+        update(RollupDay).where(RollupDay.timezone == zone, RollupDay.valid_at < checked_at).values(valid_at=checked_at)
+    ).rowcount
+
+
+@dataclass(frozen=True)
+class Run:
+    days: list[date]  # recomputed
+    first: date | None  # the first day with a report
+    last: date  # yesterday
+
+
+def run_rollups(tz: tzinfo, now: datetime, everything: bool = False) -> Run:
+    """Roll up every whole day before today that is missing, in another time zone, or changed
+    since the last run (``rollups.changed_days``); with ``everything``, every day. Idempotent;
+    safe beside writers (a change during the run is found by the next) and beside another run."""
+    zone = rollups.zone_name(tz)
+    last = now.astimezone(tz).date() - timedelta(days=1)
+    first = rollups.first_case_day(tz)
+    if first is None or first > last:
+        return Run([], first, last)
+    stored = {r.day: r for r in db.session.scalars(select(RollupDay).where(RollupDay.day.between(first, last)))}
+    current = {d: r for d, r in stored.items() if r.timezone == zone}
+    keep = set() if everything else set(current)
+    if current and not everything:
+        changed, every_day_from = rollups.changed_days(min(r.valid_at for r in current.values()), tz)
+        keep -= changed
+        if every_day_from is not None:
+            keep = {d for d in keep if d < every_day_from}
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    redo = [d for d in days if d not in keep]
+    for day in redo:
+        cells = rollups.compute(rollups.start_of(day, tz), rollups.start_of(day + timedelta(days=1), tz))
+        store_day(day, zone, cells, now)
+    mark_current(zone, now)
+    return Run(redo, first, last)
