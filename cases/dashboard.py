@@ -216,20 +216,21 @@ def build(f: Filters, tz: tzinfo, now: datetime) -> Dashboard:
                 sums.add(day, region, counts, f.since <= day <= f.until)
         low, high = max(f.since, read_from), min(f.until, yesterday)
         if fresh and low <= high:
-            for kind, histogram in rollups.stored_times(low, high, set(stored) - fresh, active).items():
+            whole, single = rollups.time_units(low, high, fresh, rollups.stored_blocks(low, high), stored)
+            for kind, histogram in rollups.stored_times(whole, single, active).items():
                 sums.times[kind].update(histogram)
         live = [read_from + timedelta(days=i) for i in range((yesterday - read_from).days + 1)]
         live = [d for d in live if d not in fresh]
-    # Today and any later day of the period from the rows too, then whatever came after the period.
-    ahead = max(today, starts[0])
-    ahead_days = [ahead + timedelta(days=i) for i in range((f.until - ahead).days + 1)]
-    breaks = set(starts) | {f.since, f.until + timedelta(days=1)}
+    # Today and any later day of the period's weeks from the rows too, then whatever came after.
+    ahead, after_weeks = max(today, starts[0]), starts[-1] + timedelta(days=7)
+    ahead_days = [ahead + timedelta(days=i) for i in range((after_weeks - ahead).days)]
+    breaks = set(starts) | {f.since, f.until + timedelta(days=1), after_weeks}
     base = f.where()
     for first, after in _runs(live + ahead_days, breaks):
         cells = rollups.compute(rollups.start_of(first, tz), rollups.start_of(after, tz), base)
         sums.add_cells(first, cells, f.since <= first <= f.until)
-    tail = max(ahead, f.until + timedelta(days=1))
-    sums.add_cells(tail, rollups.compute(rollups.start_of(tail, tz), None, base), False)
+    tail = max(ahead, after_weeks)
+    sums.add_cells(tail, rollups.compute(rollups.start_of(tail, tz), rollups.NO_END, base), False)
     per_queue = _per_queue(base, now)
     open_now = sum(n for _q, n, _u, _late in per_queue)
     return Dashboard(
@@ -292,7 +293,7 @@ def _per_worker(base, now: datetime) -> list[tuple[str, int, int]]:
     rows = db.session.execute(
         select(User.name, func.count(Case.id), func.coalesce(func.sum(when((triage.late(now), 1), else_=0)), 0))
         .join(User, User.id == Case.assignee_id)
-        .where(base, Case.is_open.is_(True))
+        .where(base, Case.assignee_id.is_not(None), Case.is_open.is_(True))
         .group_by(User.id, User.name)
         .order_by(func.count(Case.id).desc(), User.name)
     ).all()

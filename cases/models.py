@@ -549,17 +549,31 @@ class RollupDay(db.Model):
     valid_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RollupBlock(db.Model):
+    """Sixteen days of time histograms summed into one row per bucket (``cases/rollups.py``): usable
+    while built after every one of its days was last computed."""
+
+    __tablename__ = "dashboard_rollup_blocks"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the block's first day
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class RollupCount(db.Model):
-    """Counts of one day for one cell (queue, category, region, channel, priority), by the cases'
-    current values: reports received that day and how they stand, and cases resolved that day."""
+    """Counts of one day by the cases' current values: reports received that day and how they
+    stand, and cases resolved that day. Per cell (scope "cell": queue, category, region, channel,
+    priority), per region (scope "region") and per region and one other filter (scope named after
+    it), so the dashboard without filters or with one reads a few rows a day. Columns a scope does
+    not break down by hold 0, "" or -1."""
 
     __tablename__ = "dashboard_rollups"
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    __table_args__ = (Index("ix_dashboard_rollups_day", "day"),)
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
     queue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     region: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     priority: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     received: Mapped[int] = mapped_column(Integer)
     reopened: Mapped[int] = mapped_column(Integer)
     on_time: Mapped[int] = mapped_column(Integer)
@@ -573,13 +587,14 @@ class RollupCount(db.Model):
 
 class RollupTime(db.Model):
     """Histograms of first-response and resolution times (hours, in fixed buckets) of the reports
-    received on one day: for every cell, and summed over all cells (scope "all") and per value of
-    each filter alone (scope "queue", "region", ...), so the usual dashboard reads few rows.
-    Columns a scope does not break down by hold 0, "" or -1."""
+    received on one day (``span`` 1) or in a block of sixteen days (``span`` 16, ``RollupBlock``):
+    for every cell, summed over all cells (scope "all") and per value of each filter alone (scope
+    named after it). Columns a scope does not break down by hold 0, "" or -1."""
 
     __tablename__ = "dashboard_rollup_times"
     __table_args__ = (
         CheckConstraint("kind IN ('first', 'resolution')", name="kind_values"),
+        CheckConstraint("span IN (1, 16)", name="span_values"),
         Index("ix_dashboard_rollup_times_day", "day"),
     )
     scope: Mapped[str] = mapped_column(String(16), primary_key=True)
@@ -588,6 +603,7 @@ class RollupTime(db.Model):
     region: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     priority: Mapped[int] = mapped_column(Integer, primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     hours: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Optional
 
-from sqlalchemy import Integer, and_, cast, func, select, text, true
+from sqlalchemy import Integer, and_, cast, func, or_, select, text, true
 from sqlalchemy import case as when
 
 from cases import stats
-from cases.models import Case, RollupCount, RollupDay, RollupTime
+from cases.models import Case, RollupBlock, RollupCount, RollupDay, RollupTime
 from storage import db
 
 # A change committed this long after its command read the clock is still found (commands take ms).
@@ -40,6 +40,8 @@ CHANGE_MARGIN = timedelta(minutes=15)
 # Times are exact to the hour below a week, to the day below 90 days, to the week beyond.
 EXACT_BELOW, DAILY_BELOW = 7 * 24, 90 * 24
 KINDS = ("first", "resolution")
+# Days whose time histograms are also summed into one block (a year reads about 50 units, not 365).
+BLOCK = 16
 OUTCOME_KEYS = tuple(stats.OUTCOMES)
 DIMENSIONS = ("queue_id", "category", "region", "channel", "priority")
 ANY = {"queue_id": 0, "category": "", "region": "", "channel": "", "priority": -1}
@@ -51,6 +53,8 @@ COUNTS = (
     "resolved_on_day",
 )
 Cell = tuple[int, str, str, str, int]  # the values of DIMENSIONS
+# "No end" as a bound: with both ends of a range the planner reads the range from its index.
+NO_END = datetime(9999, 1, 1, tzinfo=UTC)
 
 
 def bucket(hours: int) -> int:
@@ -90,14 +94,14 @@ class Cells:
         return self.counts.setdefault(cell, [0] * len(COUNTS))
 
 
-def compute(begin: datetime, end: Optional[datetime], where=None) -> Cells:
-    """The cells of the reports received, and the cases resolved, from ``begin`` to ``end`` (None:
-    no end): four GROUP BYs over index ranges (``ix_cases_created``, ``ix_cases_resolved``)."""
+def compute(begin: datetime, end: datetime, where=None) -> Cells:
+    """The cells of the reports received, and the cases resolved, from ``begin`` to ``end``
+    (``NO_END``: no end): four GROUP BYs over index ranges (``ix_cases_created``, ``ix_cases_resolved``)."""
     dims = (Case.queue_id, Case.category, Case.region, Case.channel, Case.priority)
     narrowed = where if where is not None else true()
 
     def within(column):
-        return and_(narrowed, column >= begin, column < end if end is not None else true())
+        return and_(narrowed, column >= begin, column < end)
 
     out = Cells()
     outcome = stats.outcome_expression()
@@ -131,32 +135,54 @@ def compute(begin: datetime, end: Optional[datetime], where=None) -> Cells:
     return out
 
 
+def _keep(cell: Cell, kept: Iterable[str]) -> Cell:
+    return tuple(v if d in kept else ANY[d] for d, v in zip(DIMENSIONS, cell, strict=True))
+
+
+# What each scope keeps of a cell: counts always keep the region (the dashboard's by-region table).
+COUNT_SCOPES = {"region": ("region",), **{d: (d, "region") for d in DIMENSIONS if d != "region"}}
+TIME_SCOPES = {"all": (), **{d: (d,) for d in DIMENSIONS}}
+
+
+def count_rows(cells: Cells) -> Iterable[tuple[str, Cell, list[int]]]:
+    """(scope, cell or the values it keeps, COUNTS): every cell and the sums of each count scope."""
+    sums: dict[tuple[str, Cell], list[int]] = {}
+    for cell, row in cells.counts.items():
+        yield "cell", cell, row
+        for scope, kept in COUNT_SCOPES.items():
+            total = sums.setdefault((scope, _keep(cell, kept)), [0] * len(COUNTS))
+            for i, n in enumerate(row):
+                total[i] += n
+    yield from ((scope, key, row) for (scope, key), row in sums.items())
+
+
 def time_rows(cells: Cells) -> Iterable[tuple[str, Cell, str, int, int]]:
-    """(scope, cell or its one kept value, kind, hours, cases): every cell, and the sums over all
+    """(scope, cell or the values it keeps, kind, hours, cases): every cell, and the sums over all
     cells ("all") and over each filter alone (scope named after the filter)."""
     sums: dict[tuple[str, Cell, str], Counter] = {}
-    blank = tuple(ANY[d] for d in DIMENSIONS)
     for (cell, kind), histogram in cells.times.items():
         yield from (("cell", cell, kind, h, n) for h, n in histogram.items())
-        keys = [("all", blank)] + [
-            (d, tuple(cell[i] if j == i else blank[j] for j in range(len(DIMENSIONS))))
-            for i, d in enumerate(DIMENSIONS)
-        ]
-        for scope, key in keys:
-            sums.setdefault((scope, key, kind), Counter()).update(histogram)
+        for scope, kept in TIME_SCOPES.items():
+            sums.setdefault((scope, _keep(cell, kept), kind), Counter()).update(histogram)
     for (scope, key, kind), histogram in sums.items():
         yield from ((scope, key, kind, h, n) for h, n in histogram.items())
+
+
+def block_of(day: date) -> date:
+    """The first day of the block of BLOCK days the day is in (blocks are aligned on day numbers)."""
+    return date.fromordinal(day.toordinal() - day.toordinal() % BLOCK)
 
 
 # --- reading ------------------------------------------------------------------------------------
 
 
-def matches(cell: Cell, active: dict[str, object]) -> bool:
-    return all(cell[DIMENSIONS.index(d)] == v for d, v in active.items())
-
-
 def stored_days(first: date, last: date) -> dict[date, RollupDay]:
     return {r.day: r for r in db.session.scalars(select(RollupDay).where(RollupDay.day.between(first, last)))}
+
+
+def stored_blocks(first: date, last: date) -> dict[date, datetime]:
+    rows = db.session.execute(select(RollupBlock.day, RollupBlock.built_at).where(RollupBlock.day.between(first, last)))
+    return dict(rows.tuples().all())
 
 
 def first_case_day(tz: tzinfo) -> Optional[date]:
@@ -182,8 +208,21 @@ def changed_days(since: datetime, tz: tzinfo) -> tuple[set[date], Optional[date]
     return days, every_day_from
 
 
-def _cell_filter(model, active: dict[str, object]):
-    return and_(true(), *(getattr(model, d) == v for d, v in active.items()))
+def _scope(scopes: dict[str, tuple[str, ...]], active: dict[str, object], always: tuple[str, ...] = ()):
+    """The scope whose rows answer the filters: the one that keeps exactly the filters set (and
+    ``always``), else the cells."""
+    wanted = tuple(d for d in DIMENSIONS if d in active and d not in always)
+    for scope, kept in scopes.items():
+        if tuple(d for d in kept if d not in always) == wanted:
+            return scope, kept
+    return "cell", DIMENSIONS
+
+
+def _scoped(model, scopes, active, always=()):
+    scope, kept = _scope(scopes, active, always)
+    fixed = [getattr(model, d) == ANY[d] for d in DIMENSIONS if d not in kept]
+    chosen = [getattr(model, d) == v for d, v in active.items()]
+    return and_(model.scope == scope, *fixed, *chosen)
 
 
 def stored_counts(first: date, last: date, active: dict[str, object]):
@@ -191,29 +230,50 @@ def stored_counts(first: date, last: date, active: dict[str, object]):
     sums = [func.sum(getattr(RollupCount, c)) for c in COUNTS]
     return db.session.execute(
         select(RollupCount.day, RollupCount.region, *sums)
-        .where(RollupCount.day.between(first, last), _cell_filter(RollupCount, active))
+        .where(RollupCount.day.between(first, last), _scoped(RollupCount, COUNT_SCOPES, active, ("region",)))
         .group_by(RollupCount.day, RollupCount.region)
     ).all()
 
 
-def stored_times(first: date, last: date, skip: set[date], active: dict[str, object]) -> dict[str, Counter]:
-    """The histograms of the days from ``first`` to ``last`` but ``skip``, for the filters: the
-    summed rows of scope "all" without filters, of that filter's scope with one, else the cells."""
-    if not active:
-        scope, key = "all", {}
-    elif len(active) == 1:
-        scope, key = next(iter(active)), active
-    else:
-        scope, key = "cell", active
-    fixed = {d: key.get(d, ANY[d]) for d in DIMENSIONS} if scope != "cell" else active
+def time_units(first: date, last: date, fresh: set[date], blocks: dict[date, datetime], days) -> tuple[list, list]:
+    """The blocks and the single days that cover the fresh days from ``first`` to ``last``: a block
+    where all its days are fresh and it was built after each was computed, else its fresh days."""
+    whole, single = [], []
+    day = first
+    while day <= last:
+        end = day + timedelta(days=BLOCK - 1)
+        built = blocks.get(day)
+        if (
+            block_of(day) == day
+            and end <= last
+            and built is not None
+            and all(
+                day + timedelta(days=i) in fresh and days[day + timedelta(days=i)].computed_at <= built
+                for i in range(BLOCK)
+            )
+        ):
+            whole.append(day)
+            day = end + timedelta(days=1)
+            continue
+        if day in fresh:
+            single.append(day)
+        day += timedelta(days=1)
+    return whole, single
+
+
+def stored_times(whole: list[date], single: list[date], active: dict[str, object]) -> dict[str, Counter]:
+    """The histograms of the blocks ``whole`` and the days ``single``, for the filters: the rows of
+    scope "all" without filters, of that filter's scope with one, else the cells."""
+    out = {k: Counter() for k in KINDS}
+    units = [(BLOCK, whole), (1, single)]
+    spans = [and_(RollupTime.span == span, RollupTime.day.in_(days)) for span, days in units if days]
+    if not spans:
+        return out
     query = (
         select(RollupTime.kind, RollupTime.hours, func.sum(RollupTime.cases))
-        .where(RollupTime.scope == scope, _cell_filter(RollupTime, fixed), RollupTime.day.between(first, last))
+        .where(_scoped(RollupTime, TIME_SCOPES, active), or_(*spans))
         .group_by(RollupTime.kind, RollupTime.hours)
     )
-    if skip:
-        query = query.where(RollupTime.day.not_in(sorted(skip)))
-    out = {k: Counter() for k in KINDS}
     for kind, hours, n in db.session.execute(query):
         out[kind][hours] += int(n)
     return out

@@ -12,30 +12,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import Date, delete, func, insert, literal, select, text, update
 
 from cases import rollups
-from cases.commands.unit import command
-from cases.models import RollupCount, RollupDay, RollupTime
+from cases.commands.unit import command, utcnow
+from cases.models import RollupBlock, RollupCount, RollupDay, RollupTime
 from storage import db
 
-# PostgreSQL: two runs at once take turns per day (SQLite writers take turns anyway).
 ADVISORY_LOCK = 0x5348_4701
 
 
 @command
-def store_day(day: date, zone: str, cells: rollups.Cells, now: datetime) -> None:
-    """Replace one day's roll-up with ``cells`` (computed from the cases just before)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
-    for model in (RollupCount, RollupTime, RollupDay):
+def store_day(day: date, zone: str, cells: rollups.Cells, run_start: datetime) -> None:
+    """Replace one day's roll-up with ``cells``, computed from the cases after ``run_start``."""
+    _lock()
+    db.session.execute(delete(RollupTime).where(RollupTime.day == day, RollupTime.span == 1))
+    computed_at = utcnow()  # under the lock: a block built before this is out of date
+    for model in (RollupCount, RollupDay):
         db.session.execute(delete(model).where(model.day == day))
     counts = [
-        {"day": day, **dict(zip(rollups.DIMENSIONS, cell, strict=True)), **dict(zip(rollups.COUNTS, row, strict=True))}
-        for cell, row in cells.counts.items()
+        {"scope": scope, "day": day}
+        | dict(zip(rollups.DIMENSIONS, key, strict=True))
+        | dict(zip(rollups.COUNTS, row, strict=True))
+        for scope, key, row in rollups.count_rows(cells)
     ]
     times = [
-        {"scope": scope, "day": day, "kind": kind, "hours": hours, "cases": n}
+        {"scope": scope, "span": 1, "day": day, "kind": kind, "hours": hours, "cases": n}
         | dict(zip(rollups.DIMENSIONS, key, strict=True))
         for scope, key, kind, hours, n in rollups.time_rows(cells)
     ]
@@ -43,7 +45,33 @@ def store_day(day: date, zone: str, cells: rollups.Cells, now: datetime) -> None
         db.session.execute(insert(RollupCount), counts)
     if times:
         db.session.execute(insert(RollupTime), times)
-    db.session.execute(insert(RollupDay), [{"day": day, "timezone": zone, "computed_at": now, "valid_at": now}])
+    db.session.execute(
+        insert(RollupDay), [{"day": day, "timezone": zone, "computed_at": computed_at, "valid_at": run_start}]
+    )
+
+
+@command
+def store_block(first: date) -> None:
+    """Sum the time histograms of the BLOCK days from ``first`` (all rolled up) into block rows."""
+    _lock()
+    db.session.execute(delete(RollupTime).where(RollupTime.day == first, RollupTime.span == rollups.BLOCK))
+    built_at = utcnow()  # under the lock, after every day it sums was stored
+    db.session.execute(delete(RollupBlock).where(RollupBlock.day == first))
+    keys = [RollupTime.scope, *(getattr(RollupTime, d) for d in rollups.DIMENSIONS), RollupTime.kind, RollupTime.hours]
+    summed = (
+        select(*keys, literal(rollups.BLOCK), literal(first, Date), func.sum(RollupTime.cases))
+        .where(RollupTime.span == 1, RollupTime.day.between(first, first + timedelta(days=rollups.BLOCK - 1)))
+        .group_by(*keys)
+    )
+    names = ["scope", *rollups.DIMENSIONS, "kind", "hours", "span", "day", "cases"]
+    db.session.execute(insert(RollupTime).from_select(names, summed))
+    db.session.execute(insert(RollupBlock), [{"day": first, "built_at": built_at}])
+
+
+def _lock() -> None:
+    """PostgreSQL: two runs at once take turns (SQLite write transactions do anyway)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK})
 
 
 @command
@@ -84,5 +112,20 @@ def run_rollups(tz: tzinfo, now: datetime, everything: bool = False) -> Run:
     for day in redo:
         cells = rollups.compute(rollups.start_of(day, tz), rollups.start_of(day + timedelta(days=1), tz))
         store_day(day, zone, cells, now)
+    _build_blocks(first, last, zone)
     mark_current(zone, now)
     return Run(redo, first, last)
+
+
+def _build_blocks(first: date, last: date, zone: str) -> None:
+    """(Re)build every block whose days are all rolled up and one was computed after the block."""
+    days = rollups.stored_days(rollups.block_of(first), last)
+    blocks = rollups.stored_blocks(rollups.block_of(first), last)
+    start = rollups.block_of(first)
+    while start + timedelta(days=rollups.BLOCK - 1) <= last:
+        members = [days.get(start + timedelta(days=i)) for i in range(rollups.BLOCK)]
+        if all(m is not None and m.timezone == zone for m in members):
+            built = blocks.get(start)
+            if built is None or any(m.computed_at > built for m in members):
+                store_block(start)
+        start += timedelta(days=rollups.BLOCK)

@@ -1,5 +1,5 @@
-"""Daily roll-ups of the supervisors' dashboard: counts per day and cell, time histograms, the
-days rolled up; and the index that finds cases changed since a day was rolled up
+"""Daily roll-ups of the supervisors' dashboard: counts per day and cell, time histograms per day
+and per block of sixteen days, the days and blocks rolled up; and the index that finds cases changed since a day was rolled up
 
 Revision ID: 0018
 Revises: 0017
@@ -13,6 +13,19 @@ revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
+
+
+COUNTS = (
+    "received",
+    "reopened",
+    "on_time",
+    "outcome_open",
+    "outcome_referred",
+    "outcome_resolved",
+    "outcome_closed",
+    "outcome_rejected",
+    "resolved_on_day",
+)
 
 
 def cell():
@@ -37,36 +50,33 @@ def upgrade():
     )
 
     op.create_table(
-        "dashboard_rollups",
+        "dashboard_rollup_blocks",
         sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("built_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("day", name=op.f("pk_dashboard_rollup_blocks")),
+    )
+    op.create_table(
+        "dashboard_rollups",
+        sa.Column("scope", sa.String(length=16), nullable=False),
         *cell(),
-        *(
-            sa.Column(name, sa.Integer(), nullable=False)
-            for name in (
-                "received",
-                "reopened",
-                "on_time",
-                "outcome_open",
-                "outcome_referred",
-                "outcome_resolved",
-                "outcome_closed",
-                "outcome_rejected",
-                "resolved_on_day",
-            )
-        ),
+        sa.Column("day", sa.Date(), nullable=False),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in COUNTS),
         sa.PrimaryKeyConstraint(
-            "day", "queue_id", "category", "region", "channel", "priority", name=op.f("pk_dashboard_rollups")
+            "scope", "queue_id", "category", "region", "channel", "priority", "day", name=op.f("pk_dashboard_rollups")
         ),
     )
+    op.create_index("ix_dashboard_rollups_day", "dashboard_rollups", ["day"])
     op.create_table(
         "dashboard_rollup_times",
         sa.Column("scope", sa.String(length=16), nullable=False),
         *cell(),
+        sa.Column("span", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("hours", sa.Integer(), nullable=False),
         sa.Column("cases", sa.Integer(), nullable=False),
         sa.CheckConstraint("kind IN ('first', 'resolution')", name=op.f("ck_dashboard_rollup_times_kind_values")),
+        sa.CheckConstraint("span IN (1, 16)", name=op.f("ck_dashboard_rollup_times_span_values")),
         sa.PrimaryKeyConstraint(
             "scope",
             "queue_id",
@@ -74,6 +84,7 @@ def upgrade():
             "region",
             "channel",
             "priority",
+            "span",
             "day",
             "kind",
             "hours",
@@ -88,5 +99,7 @@ def downgrade():
     op.drop_index("ix_cases_updated", table_name="cases")
     op.drop_index("ix_dashboard_rollup_times_day", table_name="dashboard_rollup_times")
     op.drop_table("dashboard_rollup_times")
+    op.drop_index("ix_dashboard_rollups_day", table_name="dashboard_rollups")
     op.drop_table("dashboard_rollups")
+    op.drop_table("dashboard_rollup_blocks")
     op.drop_table("dashboard_rollup_days")
