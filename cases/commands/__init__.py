@@ -82,7 +82,7 @@ from cases.commands.reporter import (
     reporter_reply,
     start_tracking,
 )
-from cases.commands.rollups import mark_current, run_rollups, store_day
+from cases.commands.rollups import mark_current, run_rollups, store_block, store_days
 from cases.commands.searchindex import rebuild_index
 from cases.commands.servicelevels import (
     Escalated,
@@ -98,7 +98,8 @@ from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, com
 __all__ = [
     "mark_current",
     "run_rollups",
-    "store_day",
+    "store_block",
+    "store_days",
     "REPLY_MAX",
     "CommandError",
     "Conflict",

@@ -1,5 +1,5 @@
-"""The dashboard's daily roll-ups (``cases/rollups.py``): one short command per day recomputed,
-then one that records which days the run found current.
+"""The dashboard's daily roll-ups (``cases/rollups.py``): short commands that recompute a few days
+each, rebuild the blocks of sixteen days, then record which days the run found current.
 
 Not audited: a roll-up is a sum of case rows that are themselves audited, changes no case and
 shows nobody anything new; any day can be recomputed from the cases at any time (like the
@@ -20,34 +20,37 @@ from cases.models import RollupBlock, RollupCount, RollupDay, RollupTime
 from storage import db
 
 ADVISORY_LOCK = 0x5348_4701
+DAYS_PER_TRANSACTION = 8
 
 
 @command
-def store_day(day: date, zone: str, cells: rollups.Cells, run_start: datetime) -> None:
-    """Replace one day's roll-up with ``cells``, computed from the cases after ``run_start``."""
+def store_days(days: list[tuple[date, rollups.Cells]], zone: str, run_start: datetime) -> None:
+    """Replace the roll-up of each day with its cells, computed from the cases after ``run_start``
+    (a few days per transaction: short, and not one disk flush per day)."""
     _lock()
-    db.session.execute(delete(RollupTime).where(RollupTime.day == day, RollupTime.span == 1))
     computed_at = utcnow()  # under the lock: a block built before this is out of date
-    for model in (RollupCount, RollupDay):
-        db.session.execute(delete(model).where(model.day == day))
-    counts = [
-        {"scope": scope, "day": day}
-        | dict(zip(rollups.DIMENSIONS, key, strict=True))
-        | dict(zip(rollups.COUNTS, row, strict=True))
-        for scope, key, row in rollups.count_rows(cells)
-    ]
-    times = [
-        {"scope": scope, "span": 1, "day": day, "kind": kind, "hours": hours, "cases": n}
-        | dict(zip(rollups.DIMENSIONS, key, strict=True))
-        for scope, key, kind, hours, n in rollups.time_rows(cells)
-    ]
-    if counts:
-        db.session.execute(insert(RollupCount), counts)
-    if times:
-        db.session.execute(insert(RollupTime), times)
-    db.session.execute(
-        insert(RollupDay), [{"day": day, "timezone": zone, "computed_at": computed_at, "valid_at": run_start}]
-    )
+    for day, cells in days:
+        db.session.execute(delete(RollupTime).where(RollupTime.day == day, RollupTime.span == 1))
+        for model in (RollupCount, RollupDay):
+            db.session.execute(delete(model).where(model.day == day))
+        counts = [
+            {"scope": scope, "day": day}
+            | dict(zip(rollups.DIMENSIONS, key, strict=True))
+            | dict(zip(rollups.COUNTS, row, strict=True))
+            for scope, key, row in rollups.count_rows(cells)
+        ]
+        times = [
+            {"scope": scope, "span": 1, "day": day, "kind": kind, "hours": hours, "cases": n}
+            | dict(zip(rollups.DIMENSIONS, key, strict=True))
+            for scope, key, kind, hours, n in rollups.time_rows(cells)
+        ]
+        if counts:
+            db.session.execute(insert(RollupCount), counts)
+        if times:
+            db.session.execute(insert(RollupTime), times)
+        db.session.execute(
+            insert(RollupDay), [{"day": day, "timezone": zone, "computed_at": computed_at, "valid_at": run_start}]
+        )
 
 
 @command
@@ -109,9 +112,13 @@ def run_rollups(tz: tzinfo, now: datetime, everything: bool = False) -> Run:
             keep = {d for d in keep if d < every_day_from}
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     redo = [d for d in days if d not in keep]
-    for day in redo:
-        cells = rollups.compute(rollups.start_of(day, tz), rollups.start_of(day + timedelta(days=1), tz))
-        store_day(day, zone, cells, now)
+    for i in range(0, len(redo), DAYS_PER_TRANSACTION):
+        batch = redo[i : i + DAYS_PER_TRANSACTION]
+        store_days(
+            [(d, rollups.compute(rollups.start_of(d, tz), rollups.start_of(d + timedelta(days=1), tz))) for d in batch],
+            zone,
+            now,
+        )
     _build_blocks(first, last, zone)
     mark_current(zone, now)
     return Run(redo, first, last)

@@ -1,5 +1,6 @@
 """Daily roll-ups of the supervisors' dashboard: counts per day and cell, time histograms per day
-and per block of sixteen days, the days and blocks rolled up; and the index that finds cases changed since a day was rolled up
+and per block of sixteen days, the days and blocks rolled up; the index that finds cases changed
+since a day was rolled up, and a partial index of the open cases for the open-now figures
 
 Revision ID: 0018
 Revises: 0017
@@ -15,6 +16,19 @@ branch_labels = None
 depends_on = None
 
 
+OPEN_NOW_COLUMNS = (
+    "queue_id",
+    "assignee_id",
+    "status",
+    "due_at",
+    "first_response_at",
+    "resolution_due_at",
+    "category",
+    "region",
+    "channel",
+    "priority",
+    "is_open",
+)
 COUNTS = (
     "received",
     "reopened",
@@ -93,9 +107,17 @@ def upgrade():
     )
     op.create_index("ix_dashboard_rollup_times_day", "dashboard_rollup_times", ["day"])
     op.create_index("ix_cases_updated", "cases", ["updated_at"])
+    op.create_index(
+        "ix_cases_open_now",
+        "cases",
+        list(OPEN_NOW_COLUMNS),
+        sqlite_where=sa.text("is_open = 1"),
+        postgresql_where=sa.text("is_open"),
+    )
 
 
 def downgrade():
+    op.drop_index("ix_cases_open_now", table_name="cases")
     op.drop_index("ix_cases_updated", table_name="cases")
     op.drop_index("ix_dashboard_rollup_times_day", table_name="dashboard_rollup_times")
     op.drop_table("dashboard_rollup_times")
