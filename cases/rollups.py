@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Optional
 
-from sqlalchemy import Integer, and_, cast, func, or_, select, text, true
+from sqlalchemy import Integer, and_, cast, func, select, text, true
 from sqlalchemy import case as when
 
 from cases import stats
@@ -265,15 +265,16 @@ def stored_times(whole: list[date], single: list[date], active: dict[str, object
     """The histograms of the blocks ``whole`` and the days ``single``, for the filters: the rows of
     scope "all" without filters, of that filter's scope with one, else the cells."""
     out = {k: Counter() for k in KINDS}
-    units = [(BLOCK, whole), (1, single)]
-    spans = [and_(RollupTime.span == span, RollupTime.day.in_(days)) for span, days in units if days]
-    if not spans:
-        return out
-    query = (
-        select(RollupTime.kind, RollupTime.hours, func.sum(RollupTime.cases))
-        .where(_scoped(RollupTime, TIME_SCOPES, active), or_(*spans))
-        .group_by(RollupTime.kind, RollupTime.hours)
-    )
-    for kind, hours, n in db.session.execute(query):
-        out[kind][hours] += int(n)
+    for span, days in ((BLOCK, whole), (1, single)):
+        if not days:
+            continue
+        # One query per span: the whole primary key up to the day is fixed, so each day is one
+        # index range (an OR of the two would read every scope's rows of those days).
+        query = (
+            select(RollupTime.kind, RollupTime.hours, func.sum(RollupTime.cases))
+            .where(_scoped(RollupTime, TIME_SCOPES, active), RollupTime.span == span, RollupTime.day.in_(days))
+            .group_by(RollupTime.kind, RollupTime.hours)
+        )
+        for kind, hours, n in db.session.execute(query):
+            out[kind][hours] += int(n)
     return out
