@@ -260,4 +260,3 @@ def test_the_cli_rolls_up_and_says_so(app, make_case):
     assert db.session.scalar(select(func.sum(RollupCount.received)).where(RollupCount.scope == "region")) == 3
     again = app.test_cli_runner().invoke(args=["rollup", "run"])
     assert "Rolled up 0 day(s)" in again.output
-
