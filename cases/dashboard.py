@@ -29,6 +29,8 @@ from i18n import N_
 from storage import db
 
 MAX_DAYS = 366 * 2
+# "= 1" on SQLite, as the partial index ix_cases_open_now says it (SQLAlchemy's is_(True) is "IS 1").
+OPEN = Case.is_open == true()
 
 
 @dataclass(frozen=True)
@@ -282,7 +284,7 @@ def _per_queue(base, now: datetime) -> list[tuple[Queue, int, int, int]]:
             func.coalesce(func.sum(when((Case.assignee_id.is_(None), 1), else_=0)), 0),
             func.coalesce(func.sum(when((triage.late(now), 1), else_=0)), 0),
         )
-        .where(base, Case.is_open.is_(True))
+        .where(base, OPEN)
         .group_by(Case.queue_id)
     ).all()
     queues = {q.id: q for q in db.session.scalars(select(Queue))}
@@ -293,7 +295,7 @@ def _per_worker(base, now: datetime) -> list[tuple[str, int, int]]:
     rows = db.session.execute(
         select(User.name, func.count(Case.id), func.coalesce(func.sum(when((triage.late(now), 1), else_=0)), 0))
         .join(User, User.id == Case.assignee_id)
-        .where(base, Case.assignee_id.is_not(None), Case.is_open.is_(True))
+        .where(base, Case.assignee_id.is_not(None), OPEN)
         .group_by(User.id, User.name)
         .order_by(func.count(Case.id).desc(), User.name)
     ).all()
