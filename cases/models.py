@@ -21,6 +21,7 @@ from sqlalchemy import (
     and_,
     event,
     false,
+    text,
 )
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -39,6 +40,19 @@ __all__ = ["PartnerBody", "Referral"]  # defined in referral_models.py, importab
 CLOCK_RUNNING_VALUES = frozenset(s.value for s in CLOCK_RUNNING)
 RESOLUTION_RUNNING_VALUES = frozenset(s.value for s in RESOLUTION_RUNNING)
 PRIORITY_RANGE = f"priority BETWEEN {min(Priority)} AND {max(Priority)}"
+OPEN_NOW_COLUMNS = (
+    "queue_id",
+    "assignee_id",
+    "status",
+    "due_at",
+    "first_response_at",
+    "resolution_due_at",
+    "category",
+    "region",
+    "channel",
+    "priority",
+    "is_open",
+)
 
 
 class CategorySetting(db.Model):
@@ -204,6 +218,16 @@ class Case(db.Model):
         Index("ix_cases_duplicates", "category", "region", "created_at"),
         # A queue's cases in id order: the batches of an export (cases/exports.py).
         Index("ix_cases_queue_id", "queue_id", "id"),
+        # The dashboard's roll-ups: cases changed since a day was rolled up (``cases/rollups.py``).
+        Index("ix_cases_updated", "updated_at"),
+        # The dashboard's open-now figures (per queue, per case worker, late), read from the open
+        # cases alone without touching the table: partial, so its size follows the backlog.
+        Index(
+            "ix_cases_open_now",
+            *OPEN_NOW_COLUMNS,
+            sqlite_where=text("is_open = 1"),
+            postgresql_where=text("is_open"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[Optional[str]] = mapped_column(String(32), unique=True)
@@ -560,6 +584,78 @@ class KeyFingerprint(db.Model):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RollupDay(db.Model):
+    """A day (office time) whose dashboard figures are rolled up (``cases/rollups.py``): when they
+    were computed, and the latest ``rollup run`` that found no case changed that they depend on."""
+
+    __tablename__ = "dashboard_rollup_days"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RollupBlock(db.Model):
+    """Sixteen days of time histograms summed into one row per bucket (``cases/rollups.py``): usable
+    while built after every one of its days was last computed."""
+
+    __tablename__ = "dashboard_rollup_blocks"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the block's first day
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RollupCount(db.Model):
+    """Counts of one day by the cases' current values: reports received that day and how they
+    stand, and cases resolved that day. Per cell (scope "cell": queue, category, region, channel,
+    priority), per region (scope "region") and per region and one other filter (scope named after
+    it), so the dashboard without filters or with one reads a few rows a day. Columns a scope does
+    not break down by hold 0, "" or -1."""
+
+    __tablename__ = "dashboard_rollups"
+    __table_args__ = (Index("ix_dashboard_rollups_day", "day"),)
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    received: Mapped[int] = mapped_column(Integer)
+    reopened: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    outcome_open: Mapped[int] = mapped_column(Integer)
+    outcome_referred: Mapped[int] = mapped_column(Integer)
+    outcome_resolved: Mapped[int] = mapped_column(Integer)
+    outcome_closed: Mapped[int] = mapped_column(Integer)
+    outcome_rejected: Mapped[int] = mapped_column(Integer)
+    resolved_on_day: Mapped[int] = mapped_column(Integer)
+
+
+class RollupTime(db.Model):
+    """Histograms of first-response and resolution times (hours, in fixed buckets) of the reports
+    received on one day (``span`` 1) or in a block of sixteen days (``span`` 16, ``RollupBlock``):
+    for every cell, summed over all cells (scope "all") and per value of each filter alone (scope
+    named after it). Columns a scope does not break down by hold 0, "" or -1."""
+
+    __tablename__ = "dashboard_rollup_times"
+    __table_args__ = (
+        CheckConstraint("kind IN ('first', 'resolution')", name="kind_values"),
+        CheckConstraint("span IN (1, 16)", name="span_values"),
+        Index("ix_dashboard_rollup_times_day", "day"),
+    )
+    scope: Mapped[str] = mapped_column(String(16), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    region: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    priority: Mapped[int] = mapped_column(Integer, primary_key=True)
+    span: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    hours: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cases: Mapped[int] = mapped_column(Integer)
 
 
 # Every model with fields encrypted at rest (key rotation re-encrypts them; ``audit verify``

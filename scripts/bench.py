@@ -267,9 +267,11 @@ def _worker_rss_mb(master_pid: int) -> float:
     return best
 
 
-def seed_cases(n: int) -> None:
+def seed_cases(n: int, settled_after_days: int | None = None) -> None:
     """Insert n cases quickly (one narrative ciphertext reused, in the format from before values were
-    bound to their case, which still opens); realistic spread of queues, statuses, dates."""
+    bound to their case, which still opens); realistic spread of queues, statuses, dates. Half the
+    cases stay open whatever their age; with ``settled_after_days``, a case older than that is
+    closed unless its number is a multiple of 100 (an office's backlog: recent cases and a tail)."""
     from sqlalchemy import insert, select
 
     from cases import receipts
@@ -286,6 +288,8 @@ def seed_cases(n: int) -> None:
     for i in range(1, n + 1):
         created = now - timedelta(minutes=i)
         status = statuses[i % len(statuses)]
+        if settled_after_days is not None and i > settled_after_days * 1440 and i % 100 and status != "resolved":
+            status = "closed"
         finished = status in ("closed", "resolved")
         batch.append(
             {
@@ -368,7 +372,7 @@ def seed_search_terms(n: int) -> None:
 def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
     from sqlalchemy import select, text
 
-    from cases import commands, dashboard
+    from cases import commands
     from cases.models import Queue
     from storage import db
     from wsgi import create_app
@@ -453,17 +457,6 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             home = timed("/staff/")
             by_due = timed(f"/staff/queues/{slug}?sort=due")
             by_age = timed(f"/staff/queues/{slug}?sort=age")
-            board = {}
-            for label, days in (("12 weeks", 84), ("a year", 365)):
-                f = dashboard.Filters(
-                    since=(datetime.now(UTC) - timedelta(days=days)).date(), until=datetime.now(UTC).date()
-                )
-                samples = []
-                for _ in range(5):
-                    t = time.perf_counter()
-                    dashboard.build(f, UTC, datetime.now(UTC))
-                    samples.append(time.perf_counter() - t)
-                board[label] = statistics.median(samples) * 1000
             searches = {
                 what: timed(f"/staff/search?q={q}")
                 for what, q in (
@@ -484,10 +477,6 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
                 f"{deep:.1f} ms, overdue+unassigned filter {overdue:.1f} ms, /staff home with counts {home:.1f} ms, "
                 f"by due date {by_due:.1f} ms, oldest first {by_age:.1f} ms"
             )
-            print(
-                f"dashboard figures at {n:>9,} cases: "
-                + ", ".join(f"period of {label} {ms:.0f} ms" for label, ms in board.items())
-            )
             db.session.remove()
             db.engine.dispose()
     smallest = min(cpu_pages) if cpu_pages else None
@@ -496,6 +485,74 @@ def bench_queue(sizes: list[int], env: dict[str, str]) -> None:
             print(
                 f"staff page CPU at {n:,} ÷ at {smallest:,} cases: "
                 + ", ".join(f"{what} {ms / cpu_pages[smallest][what]:.2f}x" for what, ms in pages.items())
+            )
+
+
+# The dashboard's data: the queue benchmark's, but cases older than this are settled (seed_cases).
+SETTLED_AFTER_DAYS = 30
+
+
+def _dashboard_app(n: int, cache: Path):
+    """An app over a database of n benchmark cases kept in ``cache``: seeded once (Core inserts in
+    batches), reused by later runs; migrations run each time, so a new table appears in an old file."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from cases import seed
+    from storage import db
+    from wsgi import create_app
+
+    instance = cache / f"instance-{n}-settled-{SETTLED_AFTER_DAYS}"
+    instance.mkdir(parents=True, exist_ok=True)
+    os.environ["SHAGYM_INSTANCE"] = str(instance)
+    path = cache / f"cases-{n}-settled-{SETTLED_AFTER_DAYS}.sqlite3"
+    fresh = not path.exists()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "RATELIMIT_ENABLED": False})
+    with app.app_context():
+        upgrade()
+        if fresh:
+            t0 = time.perf_counter()
+            seed.seed_reference_data()
+            seed_cases(n, SETTLED_AFTER_DAYS)
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+            print(f"seeded {n:,} cases into {path} in {time.perf_counter() - t0:.0f}s")
+    return app
+
+
+def bench_dashboard(sizes: list[int], cache: Path, runs: int) -> None:
+    """``dashboard.build`` for 12 weeks and a year after ``rollup run`` (office time zone), without
+    filters, with one and with two: the median of ``runs`` runs each."""
+    from zoneinfo import ZoneInfo
+
+    from cases import commands, dashboard
+
+    for n in sizes:
+        app = _dashboard_app(n, cache)
+        with app.app_context():
+            tz = ZoneInfo(app.config["OFFICE_TIMEZONE"])
+            t0 = time.perf_counter()
+            done = commands.run_rollups(tz, datetime.now(UTC))
+            rolled = time.perf_counter() - t0
+            today = datetime.now(tz).date()
+            cases = (
+                ("12 weeks", 84, {}),
+                ("a year", 365, {}),
+                ("a year, one region", 365, {"region": "astana"}),
+                ("a year, one queue and region", 365, {"region": "astana", "queue_id": 1}),
+            )
+            board = {}
+            for label, days, filters in cases:
+                f = dashboard.Filters(since=today - timedelta(days=days - 1), until=today, **filters)
+                samples = []
+                for _ in range(runs):
+                    t = time.perf_counter()
+                    dashboard.build(f, tz, datetime.now(UTC))
+                    samples.append(time.perf_counter() - t)
+                board[label] = statistics.median(samples) * 1000
+            print(
+                f"dashboard figures at {n:>9,} cases (rollup run: {len(done.days)} days in {rolled:.1f}s; "
+                f"median of {runs} runs): " + ", ".join(f"{label} {ms:.0f} ms" for label, ms in board.items())
             )
 
 
@@ -581,11 +638,21 @@ def main() -> None:
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-queue", action="store_true")
     parser.add_argument("--audit-events", type=int, default=1_000_000, help="0 to skip the audit benchmark")
+    parser.add_argument("--skip-dashboard", action="store_true")
+    parser.add_argument(
+        "--dashboard-cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "shagym-bench-dashboard",
+        help="where the dashboard's seeded databases are kept and reused (1M cases take minutes to seed)",
+    )
+    parser.add_argument("--dashboard-runs", type=int, default=7, help="runs per figure; the median is printed")
     args = parser.parse_args()
     if not args.skip_intake:
         bench_intake(args.workers, args.clients, args.seconds, args.rounds)
     if not args.skip_queue:
         bench_queue([int(s) for s in args.sizes.split(",")], dict(os.environ))
+    if not args.skip_dashboard:
+        bench_dashboard([int(s) for s in args.sizes.split(",")], args.dashboard_cache, args.dashboard_runs)
     if args.audit_events:
         bench_audit(args.audit_events)
     print(f"bench process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

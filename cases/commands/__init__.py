@@ -102,6 +102,7 @@ from cases.commands.reporter import (
     reporter_reply,
     start_tracking,
 )
+from cases.commands.rollups import mark_current, run_rollups, store_block, store_days
 from cases.commands.searchindex import rebuild_index
 from cases.commands.servicelevels import (
     Escalated,
@@ -115,6 +116,10 @@ from cases.commands.templates import TemplateProblem, create_template, edit_temp
 from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, quietly, write_checkpoint
 
 __all__ = [
+    "mark_current",
+    "run_rollups",
+    "store_block",
+    "store_days",
     "REPLY_MAX",
     "CommandError",
     "Conflict",

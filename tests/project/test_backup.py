@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, make_url, select, text
@@ -110,6 +112,8 @@ def fill_every_table(app, make_user) -> None:
     db.session.add(RecoveryCode(user_id=supervisor.id, code_hash="set-up row"))  # test set-up, as make_user does
     db.session.commit()
     commands.write_checkpoint()  # checkpoints
+    # Dashboard roll-ups (days, counts, time histograms, blocks of 16 days): today's cases, seen from 40 days on.
+    commands.run_rollups(ZoneInfo(app.config["OFFICE_TIMEZONE"]), datetime.now(UTC) + timedelta(days=40))
 
 
 def test_fill_every_table_leaves_none_empty(app, make_user):
