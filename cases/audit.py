@@ -519,12 +519,15 @@ def _signed_message(tree_size: int, last_event_id: int, root_hex: str) -> bytes:
 def write_checkpoint(session: Session, key: Ed25519PrivateKey) -> Checkpoint | None:
     """Sign the tree head over every event so far; None when nothing is new.
 
-    Continues from the previous checkpoint's frontier when it folds to that checkpoint's
-    signed root (reading only the newer events), otherwise starts from the first event.
+    Continues from the previous checkpoint's frontier (O(log n) hashes) when that checkpoint
+    carries our valid signature and its frontier folds to the signed root, reading only the
+    newer events: the cost is O(new events). Otherwise (a checkpoint from before frontiers were
+    kept, or one that does not check out) it reads every event once, and the checkpoint it
+    writes carries a frontier again.
     """
     last = newest_checkpoint(session)
     acc, after_id = MerkleAccumulator(), 0
-    if last is not None and last.frontier:
+    if last is not None and last.frontier and _signed_by(last, key.public_key()):
         resumed = MerkleAccumulator.from_frontier(last.tree_size, last.frontier)
         if resumed is not None and resumed.root().hex() == last.root_hash:
             acc, after_id = resumed, last.last_event_id
@@ -547,6 +550,14 @@ def write_checkpoint(session: Session, key: Ed25519PrivateKey) -> Checkpoint | N
     )
     session.add(cp)
     return cp
+
+
+def _signed_by(cp: Checkpoint, public: Ed25519PublicKey) -> bool:
+    try:
+        public.verify(bytes.fromhex(cp.signature), _signed_message(cp.tree_size, cp.last_event_id, cp.root_hash))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
 
 
 @dataclass

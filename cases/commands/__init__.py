@@ -88,11 +88,22 @@ from cases.commands.servicelevels import (
     delete_view,
     due_for_escalation,
     escalate,
+    escalate_late,
     save_view,
     set_service_levels,
 )
+from cases.commands.outbox import claim_mail, mail_failed, mail_sent
 from cases.commands.templates import TemplateProblem, create_template, edit_template, toggle_template
-from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, quietly, write_checkpoint
+from cases.commands.unit import (
+    CommandError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    checkpoint_if_due,
+    command,
+    quietly,
+    write_checkpoint,
+)
 
 __all__ = [
     "REPLY_MAX",
@@ -162,6 +173,11 @@ __all__ = [
     "sign_out",
     "toggle_rule",
     "write_checkpoint",
+    "checkpoint_if_due",
+    "claim_mail",
+    "mail_failed",
+    "mail_sent",
+    "escalate_late",
     "Escalated",
     "delete_view",
     "due_for_escalation",
