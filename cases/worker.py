@@ -50,7 +50,6 @@ def run_once() -> Round:
             done.sent, done.failed = done.sent + sent, done.failed + failed
             if sent + failed < BATCH:
                 break
-    db.session.remove()
     return done
 
 
@@ -81,6 +80,7 @@ def run(stop: threading.Event, poll: float) -> None:
             run_once()
         except Exception:  # the worker must outlive one bad round; the rows are still there
             db.session.rollback()
-            db.session.remove()
             log.exception("worker round failed")
+        finally:
+            db.session.remove()  # a fresh session each round: nothing cached between rounds
         stop.wait(poll)
