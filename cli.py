@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
-from sqlalchemy import inspect, make_url, select
+from sqlalchemy import func, inspect, make_url, select
 from sqlalchemy.exc import OperationalError
 
 import storage
@@ -211,7 +212,10 @@ def audit_verify(witness_logs: tuple[str, ...], witness_files: tuple[str, ...]) 
             heads, checkpoints = witness.parse_log(fh)
         _merge_heads(extra_heads, heads)
         extra_checkpoints.extend(checkpoints)
-    report = audit.verify_all(db.session, public, keys, local, extra_heads, extra_checkpoints)
+    progress = _progress(db.session.scalar(select(func.max(Event.id))) or 0) if sys.stderr.isatty() else None
+    report = audit.verify_all(db.session, public, keys, local, extra_heads, extra_checkpoints, progress)
+    if progress is not None:
+        click.echo("", err=True)
     problems: list[str] = [_named(p) for p in report.problems]
     if report.events and not local.exists and not witness_logs:
         problems.append(
@@ -228,7 +232,8 @@ def audit_verify(witness_logs: tuple[str, ...], witness_files: tuple[str, ...]) 
         problems.append(f"append-only triggers missing or disabled: {', '.join(missing)}")
     click.echo(
         f"{report.events} events in {report.chains} chains, {report.checkpoints} checkpoints, "
-        f"{report.witnessed} witnessed heads checked."
+        f"{report.witnessed} witnessed heads checked; {report.unchecked_tail} event(s) after the newest "
+        "checkpoint (held by the witness until the worker signs the next)."
     )
     for problem in problems[:50]:
         click.echo(f"BROKEN: {problem}", err=True)
@@ -237,6 +242,18 @@ def audit_verify(witness_logs: tuple[str, ...], witness_files: tuple[str, ...]) 
     if problems:
         sys.exit(1)
     click.echo("History intact.")
+
+
+def _progress(total: int):
+    """A line on the terminal (stderr) that counts the events read: only for a person watching."""
+    started = time.monotonic()
+
+    def show(done: int) -> None:
+        rate = done / max(time.monotonic() - started, 1e-6)
+        share = f" of ~{total:,} ({min(done / total, 1):.0%})" if total else ""
+        click.echo(f"\r  verifying: {done:,} events{share}, {rate:,.0f}/s ", nl=False, err=True)
+
+    return show
 
 
 def _merge_heads(into: dict, heads: dict) -> None:
@@ -463,9 +480,7 @@ def escalation_run() -> None:
     now = datetime.now(UTC)
     done, queued = commands.escalate_late(commands.due_for_escalation(now), now, notify.enabled(current_app))
     queues = len({e.queue_id for e in done})
-    click.echo(
-        f"Escalated {len(done)} late case(s) in {queues} queue(s); {queued} e-mail(s) queued for the worker."
-    )
+    click.echo(f"Escalated {len(done)} late case(s) in {queues} queue(s); {queued} e-mail(s) queued for the worker.")
 
 
 @click.command("worker")

@@ -183,7 +183,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_PASSWORD", None, "SMTP password (optional)."),
     Setting("MAIL_USE_TLS", False, "`1`: STARTTLS.", _bool),
     Setting("MAIL_FROM", "shagym@localhost", "Sender address of notifications."),
-    Setting("MAIL_TIMEOUT_SECONDS", 10, "The worker's SMTP connect/answer timeout; a mail not taken in time is retried.", int),
+    Setting(
+        "MAIL_TIMEOUT_SECONDS",
+        10,
+        "The worker's SMTP connect/answer timeout; a mail not taken in time is retried.",
+        int,
+    ),
     Setting(
         "OUTBOX_RETRY_SECONDS",
         30,

@@ -415,6 +415,180 @@ def bench_audit(n: int) -> None:
     shutil.rmtree(instance, ignore_errors=True)
 
 
+# --- issue 15 items 4, 5, 8: checkpoints, verify, intake with a large audit trail -------------
+
+# Ports of this section's servers (the bench's own range, so parallel runs do not collide).
+AUDIT_BENCH_PORTS = range(18200, 18300)
+
+
+def seeded_audit(n: int) -> Path:
+    """An instance folder (keys, witness, SQLite database) holding ``n`` keyed events in chains of
+    10 and a signed checkpoint over them, built once under /tmp and reused: the chain is computed
+    here and written with Core bulk inserts (no ORM objects)."""
+    import hashlib
+    import hmac
+
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from cases import audit, commands, seed
+    from cases.models import Event
+    from storage import db
+    from wsgi import create_app
+
+    folder = Path(tempfile.gettempdir()) / f"shagym-bench-audit-{n}"
+    if (folder / "ready").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    app = create_app(
+        {"INSTANCE_PATH": str(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'shagym.sqlite3'}"}
+    )
+    with app.app_context():
+        upgrade()
+        seed.seed_reference_data()
+        key_id, key = audit.audit_keys().current()
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        prev, batch = audit.GENESIS, []
+        for i in range(n):
+            chain, seq = 1_000_000 + i // 10, i % 10 + 1
+            if seq == 1:
+                prev = audit.GENESIS
+            at = start + timedelta(microseconds=i)
+            fields = {
+                "chain": chain,
+                "case": None,
+                "seq": seq,
+                "at": at.isoformat(timespec="microseconds"),
+                "actor_type": "system",
+                "actor": None,
+                "action": "note",
+                "old": None,
+                "new": f"value {i}",
+                "reason": None,
+                "details": None,
+                "key": key_id,
+            }
+            message = bytes.fromhex(prev) + audit.canonical_json(fields).encode()
+            digest = hmac.digest(key, message, hashlib.sha256).hex()
+            batch.append(
+                {
+                    "id": i + 1,
+                    "chain_id": chain,
+                    "case_id": None,
+                    "seq": seq,
+                    "created_at": at,
+                    "actor_type": "system",
+                    "actor_id": None,
+                    "action": "note",
+                    "old_value": None,
+                    "new_value": f"value {i}",
+                    "reason": None,
+                    "details": None,
+                    "prev_hash": prev,
+                    "hash": digest,
+                    "key_id": key_id,
+                }
+            )
+            prev = digest
+            if len(batch) == 50_000:
+                db.session.execute(insert(Event), batch)
+                batch = []
+        if batch:
+            db.session.execute(insert(Event), batch)
+        db.session.commit()
+        t0 = time.perf_counter()
+        commands.write_checkpoint()  # the first one reads every event
+        (folder / "first-checkpoint-seconds").write_text(f"{time.perf_counter() - t0:.3f}")
+        db.engine.dispose()
+    (folder / "ready").touch()
+    return folder
+
+
+def bench_audit_scale(sizes: list[int]) -> None:
+    """At each size: the first checkpoint over everything (what a checkpoint without a frontier
+    costs), the next one after 1,000 more events (what the worker pays: O(new events)), and
+    ``verify_all`` against hashlib SHA-256 over the same messages (prev hash || canonical JSON)."""
+    import hashlib
+
+    from sqlalchemy import insert
+
+    from cases import audit, commands
+    from cases.models import Event
+    from storage import db
+    from wsgi import create_app
+
+    for n in sizes:
+        folder = seeded_audit(n)
+        work = Path(tempfile.mkdtemp(prefix="shagym-bench-scale-"))
+        shutil.copytree(folder, work, dirs_exist_ok=True)
+        app = create_app(
+            {"INSTANCE_PATH": str(work), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'shagym.sqlite3'}"}
+        )
+        with app.app_context():
+            messages = [
+                bytes.fromhex(r.prev_hash) + audit.canonical_json(audit.event_fields(r)).encode()
+                for r in audit._all_events(db.session)
+            ]
+            t0 = time.perf_counter()
+            for m in messages:
+                hashlib.sha256(m).digest()
+            raw = time.perf_counter() - t0
+            del messages
+            # 1,000 more events (one chain of its own), then the incremental checkpoint.
+            key_id, key = audit.audit_keys().current()
+            prev, rows, at = audit.GENESIS, [], datetime.now(UTC)
+            for seq in range(1, 1001):
+                fields = {
+                    "chain": 999_999,
+                    "case": None,
+                    "seq": seq,
+                    "at": at.isoformat(timespec="microseconds"),
+                    "actor_type": "system",
+                    "actor": None,
+                    "action": "note",
+                    "old": None,
+                    "new": None,
+                    "reason": None,
+                    "details": None,
+                    "key": key_id,
+                }
+                digest = audit.compute_hash(prev, fields, key)
+                rows.append(
+                    {
+                        "id": n + seq,
+                        "chain_id": 999_999,
+                        "case_id": None,
+                        "seq": seq,
+                        "created_at": at,
+                        "actor_type": "system",
+                        "action": "note",
+                        "prev_hash": prev,
+                        "hash": digest,
+                        "key_id": key_id,
+                    }
+                )
+                prev = digest
+            db.session.execute(insert(Event), rows)
+            db.session.commit()
+            t0 = time.perf_counter()
+            commands.write_checkpoint()
+            incremental = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            report = audit.verify_all(db.session, app.extensions["shagym_signing_key"].public_key())
+            verify = time.perf_counter() - t0
+            if not report.intact:
+                raise RuntimeError(report.problems[:3])
+            db.engine.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+        first = float((folder / "first-checkpoint-seconds").read_text())
+        print(
+            f"audit at {n:>9,} events: first checkpoint (reads all) {first:.2f} s; next checkpoint (1,000 new events) {incremental * 1000:.0f} ms; "
+            f"verify_all {verify:.2f} s over {report.events:,} events, hashlib SHA-256 of the same messages "
+            f"{raw:.2f} s ({verify / raw if raw else 0:.1f}x)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=4)
@@ -424,6 +598,11 @@ def main() -> None:
     parser.add_argument("--skip-intake", action="store_true")
     parser.add_argument("--skip-queue", action="store_true")
     parser.add_argument("--audit-events", type=int, default=1_000_000, help="0 to skip the audit benchmark")
+    parser.add_argument(
+        "--audit-scale",
+        default="",
+        help="e.g. 0,100000,1000000: checkpoint cost, verify vs hashlib and intake p99 at these event counts",
+    )
     args = parser.parse_args()
     if not args.skip_intake:
         instance = Path(tempfile.mkdtemp(prefix="shagym-bench-"))
@@ -442,6 +621,8 @@ def main() -> None:
         bench_queue([int(s) for s in args.sizes.split(",")], dict(os.environ))
     if args.audit_events:
         bench_audit(args.audit_events)
+    if args.audit_scale:
+        bench_audit_scale([int(x) for x in args.audit_scale.split(",")])
     print(f"bench process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

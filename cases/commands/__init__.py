@@ -75,6 +75,7 @@ from cases.commands.office import (
     toggle_rule,
 )
 from cases.commands.operations import record_backup, record_restore
+from cases.commands.outbox import claim_mail, mail_failed, mail_sent
 from cases.commands.reference import TREATIES, add_provision, map_provisions
 from cases.commands.reporter import (
     REPLY_MAX,
@@ -92,7 +93,6 @@ from cases.commands.servicelevels import (
     save_view,
     set_service_levels,
 )
-from cases.commands.outbox import claim_mail, mail_failed, mail_sent
 from cases.commands.templates import TemplateProblem, create_template, edit_template, toggle_template
 from cases.commands.unit import (
     CommandError,

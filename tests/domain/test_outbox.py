@@ -17,8 +17,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
 from cases import commands, worker
-from cases.commands import outbox
-from cases.commands import unit
+from cases.commands import outbox, unit
 from cases.commands.unit import utcnow
 from cases.models import Case, OutboxMail
 from storage import db
@@ -72,9 +71,7 @@ def test_a_staff_action_never_connects_to_the_mail_server(app, make_case, make_u
     monkeypatch.setattr(smtplib, "SMTP", watched)
     staff.set_cookie("lang", "en")
     assert staff.post(f"/staff/cases/{filed.case.id}/claim", data={"version": "1"}).status_code == 302
-    sent = staff.post(
-        f"/staff/cases/{filed.case.id}/messages", data={"kind": "to_reporter", "body": "We have news."}
-    )
+    sent = staff.post(f"/staff/cases/{filed.case.id}/messages", data={"kind": "to_reporter", "body": "We have news."})
     assert sent.status_code == 302
     assert connections == [] and inbox.messages == []
     [mail] = rows()

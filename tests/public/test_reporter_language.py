@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select, text
 
 from cases import commands
-from cases.worker import run_once as worker_round
 from cases.models import Case
+from cases.worker import run_once as worker_round
 from i18n import DEFAULT_LOCALE, LANGUAGES
 from storage import db
 from tests.helpers import report
