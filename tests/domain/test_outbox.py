@@ -8,8 +8,12 @@ server being up, slow or down; the worker's rounds are ``worker.run_once`` as th
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import smtplib
+import subprocess
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -19,10 +23,10 @@ from sqlalchemy import func, select, text
 from cases import commands, worker
 from cases.commands import outbox, unit
 from cases.commands.unit import utcnow
-from cases.models import Case, OutboxMail
+from cases.models import Case, Checkpoint, Event, OutboxMail
 from storage import db
 from tests.conftest import Inbox, free_port
-from tests.helpers import PASSWORD, report, signed_in
+from tests.helpers import PASSWORD, ROOT, report, signed_in
 
 
 def mail_on(app, port: int) -> None:
@@ -234,3 +238,44 @@ def test_worker_once_from_the_command_line(app, make_case, make_user, smtp, runn
     assert result.exit_code == 0, result.output
     assert "no checkpoint due; 1 e-mail(s) sent, 0 to retry." in result.output
     assert len(inbox.messages) == 1
+
+
+def test_the_worker_process_sends_checkpoints_and_stops_on_sigterm(app, make_case, make_user, smtp):
+    """``flask --app wsgi worker`` as systemd runs it: a separate process on the same database."""
+    port, inbox = smtp
+    sup = make_user("supervisor")
+    mail_on(app, port)
+    commands.change_status(make_case(contact_email="process@example.org").case.id, sup, "triage")
+    env = {
+        **os.environ,
+        "SHAGYM_INSTANCE": app.instance_path,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(port),
+        "WORKER_POLL_SECONDS": "0.2",
+        "AUDIT_CHECKPOINT_EVERY": "1",
+        "SECRET_KEY": app.config["SECRET_KEY"],
+    }
+    process = subprocess.Popen(
+        [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        for _ in range(1200):  # a hang guard, not a timing: the worker polls every 0.2 s
+            db.session.rollback()
+            if inbox.messages and db.session.scalar(select(func.max(Checkpoint.tree_size))):
+                break
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, output
+    assert "Worker stopped." in output
+    assert [m[1] for m in inbox.messages] == [["process@example.org"]]
+    events = db.session.scalar(select(func.count()).select_from(Event))
+    assert db.session.scalar(select(func.max(Checkpoint.tree_size))) == events
+    assert rows() == []
