@@ -581,12 +581,101 @@ def bench_audit_scale(sizes: list[int]) -> None:
                 raise RuntimeError(report.problems[:3])
             db.engine.dispose()
         shutil.rmtree(work, ignore_errors=True)
+        ratio = f"{verify / raw:.1f}x" if n else "—"
         first = float((folder / "first-checkpoint-seconds").read_text())
         print(
             f"audit at {n:>9,} events: first checkpoint (reads all) {first:.2f} s; next checkpoint (1,000 new events) {incremental * 1000:.0f} ms; "
             f"verify_all {verify:.2f} s over {report.events:,} events, hashlib SHA-256 of the same messages "
-            f"{raw:.2f} s ({verify / raw if raw else 0:.1f}x)"
+            f"{raw:.2f} s ({ratio})"
         )
+
+
+def _post_reports(port: int, seconds: float, clients: int) -> list[float]:
+    """``clients`` connections filing reports for ``seconds``; every request's latency."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def run() -> None:
+        conn, cookie, token = _client_session(port)
+        local = []
+        while time.monotonic() < stop:
+            body = urlencode({**FORM, "csrf_token": token, "submission_token": secrets.token_urlsafe(16)})
+            t0 = time.perf_counter()
+            headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+            conn.request("POST", "/report", body=body, headers=headers)
+            conn.getresponse().read()
+            local.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=run) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def bench_intake_with_events(sizes: list[int], seconds: float, clients: int) -> None:
+    """Intake latency through gunicorn (2 workers) with ``n`` events already in the trail and the
+    worker process (``flask --app wsgi worker``, checkpoint every 1,000 events) running beside it,
+    on ports 18200-18299: the request path must not grow with the trail."""
+    for n in sizes:
+        folder = seeded_audit(n)
+        work = Path(tempfile.mkdtemp(prefix="shagym-bench-intake-"))
+        shutil.copytree(folder, work, dirs_exist_ok=True)
+        port = AUDIT_BENCH_PORTS[1]
+        env = {
+            **os.environ,
+            "SHAGYM_INSTANCE": str(work),
+            "REPORT_RATE_LIMIT": "1000000 per second",
+            "AUDIT_CHECKPOINT_EVERY": "1000",
+            "WORKER_POLL_SECONDS": "1",
+        }
+        server = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--access-logfile",
+                "/dev/null",
+                "wsgi:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        worker = subprocess.Popen(
+            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            latencies = _post_reports(port, seconds, clients)
+            latencies.sort()
+            print(
+                f"intake with {n:>9,} events in the trail (worker signing every 1,000): {len(latencies)} reports, "
+                f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.0f} ms"
+            )
+        finally:
+            for proc in (worker, server):
+                proc.terminate()
+                proc.wait()
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> None:
@@ -622,7 +711,9 @@ def main() -> None:
     if args.audit_events:
         bench_audit(args.audit_events)
     if args.audit_scale:
-        bench_audit_scale([int(x) for x in args.audit_scale.split(",")])
+        sizes = [int(x) for x in args.audit_scale.split(",")]
+        bench_audit_scale(sizes)
+        bench_intake_with_events([sizes[0], sizes[-1]], args.seconds, 4)
     print(f"bench process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
