@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
+import signal
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,11 +17,11 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from flask_migrate import upgrade
-from sqlalchemy import inspect, make_url, select
+from sqlalchemy import func, inspect, make_url, select
 from sqlalchemy.exc import OperationalError
 
 import storage
-from cases import accounts, audit, commands, notify, queries, routing, seed
+from cases import accounts, audit, commands, notify, routing, seed, worker
 from cases.categories import CATEGORIES
 from cases.models import SEALED_MODELS, Case, Event, Queue, RoutingRule, User
 from cases.refusals import Refused
@@ -214,7 +218,10 @@ def audit_verify(witness_logs: tuple[str, ...], witness_files: tuple[str, ...]) 
             heads, checkpoints = witness.parse_log(fh)
         _merge_heads(extra_heads, heads)
         extra_checkpoints.extend(checkpoints)
-    report = audit.verify_all(db.session, public, keys, local, extra_heads, extra_checkpoints)
+    progress = _progress(db.session.scalar(select(func.max(Event.id))) or 0) if sys.stderr.isatty() else None
+    report = audit.verify_all(db.session, public, keys, local, extra_heads, extra_checkpoints, progress)
+    if progress is not None:
+        click.echo("", err=True)
     problems: list[str] = [_named(p) for p in report.problems]
     if report.events and not local.exists and not witness_logs:
         problems.append(
@@ -231,7 +238,8 @@ def audit_verify(witness_logs: tuple[str, ...], witness_files: tuple[str, ...]) 
         problems.append(f"append-only triggers missing or disabled: {', '.join(missing)}")
     click.echo(
         f"{report.events} events in {report.chains} chains, {report.checkpoints} checkpoints, "
-        f"{report.witnessed} witnessed heads checked."
+        f"{report.witnessed} witnessed heads checked; {report.unchecked_tail} event(s) after the newest "
+        "checkpoint (held by the witness until the worker signs the next)."
     )
     for problem in problems[:50]:
         click.echo(f"BROKEN: {problem}", err=True)
@@ -240,6 +248,18 @@ def audit_verify(witness_logs: tuple[str, ...], witness_files: tuple[str, ...]) 
     if problems:
         sys.exit(1)
     click.echo("History intact.")
+
+
+def _progress(total: int):
+    """A line on the terminal (stderr) that counts the events read: only for a person watching."""
+    started = time.monotonic()
+
+    def show(done: int) -> None:
+        rate = done / max(time.monotonic() - started, 1e-6)
+        share = f" of ~{total:,} ({min(done / total, 1):.0%})" if total else ""
+        click.echo(f"\r  verifying: {done:,} events{share}, {rate:,.0f}/s ", nl=False, err=True)
+
+    return show
 
 
 def _merge_heads(into: dict, heads: dict) -> None:
@@ -461,18 +481,35 @@ def search_rebuild(new_key: bool) -> None:
 @escalation_cli.command("run")
 def escalation_run() -> None:
     """Mark cases that became late on a target (once each, audited) and, when mail is configured,
-    send each queue's supervisors one content-free e-mail with the number. Run it every few
+    queue for each queue's supervisors one content-free e-mail with the number (the worker sends it). Run it every few
     minutes (a systemd timer or cron); a run handles at most 500 cases, the next the rest."""
     now = datetime.now(UTC)
-    done = [e for e in (commands.escalate(i, now) for i in commands.due_for_escalation(now)) if e is not None]
-    per_queue: dict[int, int] = {}
-    for e in done:
-        per_queue[e.queue_id] = per_queue.get(e.queue_id, 0) + 1
-    mailed = 0
-    if notify.enabled(current_app):
-        for queue_id, count in per_queue.items():
-            mailed += notify.send_escalation(queries.escalation_recipients(queue_id), count)
-    click.echo(f"Escalated {len(done)} late case(s) in {len(per_queue)} queue(s); {mailed} e-mail(s) sent.")
+    done, queued = commands.escalate_late(commands.due_for_escalation(now), now, notify.enabled(current_app))
+    queues = len({e.queue_id for e in done})
+    click.echo(f"Escalated {len(done)} late case(s) in {queues} queue(s); {queued} e-mail(s) queued for the worker.")
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One round (a checkpoint if due, the e-mails that are due), then exit.")
+def worker_command(once: bool) -> None:
+    """Sign audit checkpoints when due and send the outbox's e-mails, every WORKER_POLL_SECONDS,
+    until stopped (SIGTERM or Ctrl-C). Run one next to the web server (systemd unit in
+    docs/operations.md); several may run at once."""
+    require_database()
+    if once:
+        done = worker.run_once()
+        signed = f"checkpoint over {done.checkpoint} events" if done.checkpoint else "no checkpoint due"
+        click.echo(f"{signed}; {done.sent} e-mail(s) sent, {done.failed} to retry.")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"Worker running (every {current_app.config['WORKER_POLL_SECONDS']} s); stop with SIGTERM or Ctrl-C.")
+    try:
+        worker.run(stop, current_app.config["WORKER_POLL_SECONDS"])
+    except KeyboardInterrupt:
+        stop.set()
+    click.echo("Worker stopped.")
 
 
 @rollup_cli.command("run")
@@ -534,7 +571,7 @@ def _require_database_for(group: str):
 
 
 def init_app(app: Flask) -> None:
-    for command in (init_db, seed_demo, create_user):
+    for command in (init_db, seed_demo, create_user, worker_command):
         app.cli.add_command(command)
     groups = (
         routing_cli,

@@ -111,11 +111,16 @@ SETTINGS: tuple[Setting, ...] = (
         "memory://",
         "Flask-Limiter storage; `redis://127.0.0.1:6379/0` to share limits between gunicorn workers.",
     ),
-    Setting("AUDIT_CHECKPOINT_EVERY", 1000, "Write a signed Merkle checkpoint after this many audit events.", int),
+    Setting(
+        "AUDIT_CHECKPOINT_EVERY",
+        1000,
+        "The worker signs a Merkle checkpoint once this many audit events are past the last one…",
+        int,
+    ),
     Setting(
         "AUDIT_CHECKPOINT_SECONDS",
         600,
-        "…and at the first commit after this many seconds since the last checkpoint (0: only by count).",
+        "…or once this many seconds passed since the last checkpoint and there are new events (0: only by count).",
         int,
     ),
     Setting(
@@ -202,6 +207,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_PASSWORD", None, "SMTP password (optional)."),
     Setting("MAIL_USE_TLS", False, "`1`: STARTTLS.", _bool),
     Setting("MAIL_FROM", "shagym@localhost", "Sender address of notifications."),
+    Setting(
+        "MAIL_TIMEOUT_SECONDS",
+        10,
+        "The worker's SMTP connect/answer timeout; a mail not taken in time is retried.",
+        int,
+    ),
+    Setting(
+        "OUTBOX_RETRY_SECONDS",
+        30,
+        "The worker retries an e-mail the SMTP server did not take after this long, doubling each time…",
+        int,
+    ),
+    Setting("OUTBOX_RETRY_MAX_SECONDS", 3600, "…up to this long between attempts (it never gives up).", int),
+    Setting(
+        "WORKER_POLL_SECONDS",
+        2.0,
+        "How often `flask --app wsgi worker` looks for a checkpoint that is due and for e-mails to send.",
+        float,
+    ),
     Setting(
         "STAFF_URL",
         None,

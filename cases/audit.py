@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ from sqlalchemy import select, text
 from sqlalchemy.event import listens_for
 from sqlalchemy.orm import Session, lazyload, undefer
 
+from cases import audit_rows
 from cases.models import Case, Checkpoint, Event
 from cases.vocabulary import Action, ActorType
 from storage import crypto
@@ -519,12 +520,15 @@ def _signed_message(tree_size: int, last_event_id: int, root_hex: str) -> bytes:
 def write_checkpoint(session: Session, key: Ed25519PrivateKey) -> Checkpoint | None:
     """Sign the tree head over every event so far; None when nothing is new.
 
-    Continues from the previous checkpoint's frontier when it folds to that checkpoint's
-    signed root (reading only the newer events), otherwise starts from the first event.
+    Continues from the previous checkpoint's frontier (O(log n) hashes) when that checkpoint
+    carries our valid signature and its frontier folds to the signed root, reading only the
+    newer events: the cost is O(new events). Otherwise (a checkpoint from before frontiers were
+    kept, or one that does not check out) it reads every event once, and the checkpoint it
+    writes carries a frontier again.
     """
     last = newest_checkpoint(session)
     acc, after_id = MerkleAccumulator(), 0
-    if last is not None and last.frontier:
+    if last is not None and last.frontier and _signed_by(last, key.public_key()):
         resumed = MerkleAccumulator.from_frontier(last.tree_size, last.frontier)
         if resumed is not None and resumed.root().hex() == last.root_hash:
             acc, after_id = resumed, last.last_event_id
@@ -549,12 +553,22 @@ def write_checkpoint(session: Session, key: Ed25519PrivateKey) -> Checkpoint | N
     return cp
 
 
+def _signed_by(cp: Checkpoint, public: Ed25519PublicKey) -> bool:
+    try:
+        public.verify(bytes.fromhex(cp.signature), _signed_message(cp.tree_size, cp.last_event_id, cp.root_hash))
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 @dataclass
 class Report:
     events: int = 0
     chains: int = 0
     checkpoints: int = 0
     witnessed: int = 0
+    # Events after the newest checkpoint: protected by the witness until the worker signs one.
+    unchecked_tail: int = 0
     problems: list[Break | str] = field(default_factory=list)
 
     @property
@@ -569,53 +583,107 @@ def verify_all(
     witness: Witness | None = None,
     extra_heads: dict[int, Head] | None = None,
     extra_checkpoints: Iterable[SignedHead] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> Report:
     """Recompute every chain and every checkpoint in one pass over the events, and compare the
     database with every head the witness saw (and those of an external witness log).
 
-    Events are read in id order; each chain's running check is kept in a dict, and the
-    Merkle accumulator yields the root at each checkpoint's size. One problem is reported
-    per chain (its first), so a report names every damaged case.
+    Events are streamed in id order as plain rows (``audit_rows``); each chain's head is kept
+    in a dict, and the Merkle frontier yields the root at each checkpoint's size. The checks
+    are those of ``ChainCheck.feed``, inlined: this loop is what ``audit verify`` spends its
+    time in. One problem is reported per chain (its first), so a report names every damaged
+    case. ``progress`` is called with the number of events read after each batch.
     """
     keys = keys or audit_keys()
     report = Report()
     checkpoints = list(session.scalars(select(Checkpoint).order_by(Checkpoint.last_event_id)))
     covered = checkpoints[-1].last_event_id if checkpoints else 0
-    witnessed = _witnessed_heads(witness, extra_heads, keys, report)
-    cp_index = 0
-    chains: dict[int, ChainCheck] = {}
+    witnessed = {chain: (h.seq, h.hash) for chain, h in _witnessed_heads(witness, extra_heads, keys, report).items()}
+    cp_index, cp_next = 0, checkpoints[0].last_event_id if checkpoints else None
+    heads: dict[int, tuple[int, str]] = {}  # chain -> (seq, hash) of its last good event
     broken: set[int] = set()
+    mac_keys: dict[str, bytes | None] = {}
     acc = MerkleAccumulator()
-    for e in _all_events(session):
-        report.events += 1
-        check = chains.get(e.chain_id)
-        if check is None:
-            check = chains[e.chain_id] = ChainCheck(e.chain_id, keys, covered)
-        if e.chain_id not in broken:
-            problem = check.feed(e)
-            if problem is None and e.chain_id in witnessed and witnessed[e.chain_id].seq == e.seq:
-                if witnessed[e.chain_id].hash != e.hash:
-                    problem = Break(e.chain_id, e.seq, e.id, "differs from the event the witness saw committed")
-            if problem is not None:
-                report.problems.append(problem)
-                broken.add(e.chain_id)
-        acc.add(bytes.fromhex(e.hash))
-        while cp_index < len(checkpoints) and checkpoints[cp_index].last_event_id == e.id:
-            problem_text = _check_checkpoint(checkpoints[cp_index], acc, public)
-            if problem_text:
-                report.problems.append(problem_text)
-            cp_index += 1
-            report.checkpoints += 1
+    stack, sha256, digest, genesis = acc._stack, hashlib.sha256, hmac.digest, (0, GENESIS)
+    for batch in audit_rows.batches(session, VERIFY_BATCH):
+        for row in batch:
+            event_id, chain_id, seq, prev_hash, event_hash, event_key = (
+                row[0],
+                row[1],
+                row[3],
+                row[12],
+                row[13],
+                row[14],
+            )
+            if chain_id not in broken:
+                have_seq, have_hash = heads.get(chain_id, genesis)
+                problem = None
+                if seq != have_seq + 1:
+                    problem = Break(chain_id, have_seq + 1, event_id, f"sequence jumps from {have_seq} to {seq}")
+                elif prev_hash != have_hash:
+                    problem = Break(chain_id, seq, event_id, "does not link to the previous event")
+                else:
+                    message = bytes.fromhex(prev_hash) + audit_rows.canonical(row).encode("utf-8")
+                    if event_key is None:
+                        if event_id > covered:
+                            problem = Break(
+                                chain_id, seq, event_id, "has no audit key and no signed checkpoint covers it"
+                            )
+                        else:
+                            computed = sha256(message).hexdigest()
+                    else:
+                        key = mac_keys.get(event_key, b"")
+                        if key == b"":
+                            try:
+                                key = mac_keys[event_key] = keys.key(event_key)
+                            except crypto.KeyError_:
+                                key = mac_keys[event_key] = None
+                        if key is None:
+                            problem = Break(
+                                chain_id,
+                                seq,
+                                event_id,
+                                f"names audit key {event_key!r}, which this server does not have",
+                            )
+                        else:
+                            computed = digest(key, message, "sha256").hex()
+                    if problem is None and not hmac.compare_digest(computed, event_hash):
+                        problem = Break(chain_id, seq, event_id, "content does not match its hash")
+                    if problem is None and witnessed.get(chain_id, genesis)[0] == seq:
+                        if witnessed[chain_id][1] != event_hash:
+                            problem = Break(chain_id, seq, event_id, "differs from the event the witness saw committed")
+                if problem is None:
+                    heads[chain_id] = (seq, event_hash)
+                else:
+                    report.problems.append(problem)
+                    broken.add(chain_id)
+                    heads.setdefault(chain_id, genesis)
+            # The Merkle leaf (MerkleAccumulator.add, inlined).
+            node, height = sha256(b"\x00" + bytes.fromhex(event_hash)).digest(), 0
+            while stack and stack[-1][0] == height:
+                node, height = sha256(b"\x01" + stack.pop()[1] + node).digest(), height + 1
+            stack.append((height, node))
+            acc.size += 1
+            while cp_next == event_id:
+                problem_text = _check_checkpoint(checkpoints[cp_index], acc, public)
+                if problem_text:
+                    report.problems.append(problem_text)
+                cp_index += 1
+                report.checkpoints += 1
+                cp_next = checkpoints[cp_index].last_event_id if cp_index < len(checkpoints) else None
+        report.events = acc.size
+        if progress is not None:
+            progress(report.events)
     for cp in checkpoints[cp_index:]:
         report.problems.append(f"checkpoint {cp.id} covers event {cp.last_event_id}, which is missing")
-    for chain_id, head in witnessed.items():
+    for chain_id, (head_seq, _hash) in witnessed.items():
         if chain_id in broken:
             continue
-        have = chains[chain_id].seq if chain_id in chains else 0
-        if have < head.seq:
-            what = "all of its events are missing" if have == 0 else f"events {have + 1}–{head.seq} are missing"
-            if have + 1 == head.seq and have:
-                what = f"event {head.seq} is missing"
+        have = heads[chain_id][0] if chain_id in heads else 0
+        if have < head_seq:
+            what = "all of its events are missing" if have == 0 else f"events {have + 1}–{head_seq} are missing"
+            if have + 1 == head_seq and have:
+                what = f"event {head_seq} is missing"
             report.problems.append(Break(chain_id, have + 1, None, f"{what} (committed and witnessed, then deleted)"))
     signed = [*([witness.newest_checkpoint()] if witness is not None else []), *extra_checkpoints]
     by_last = {cp.last_event_id: cp for cp in checkpoints}
@@ -628,7 +696,8 @@ def verify_all(
                 f"the signed checkpoint over {head.tree_size} events (up to event {head.last_event_id}) that the "
                 "witness recorded is missing from the database or differs"
             )
-    report.chains = len(chains)
+    report.chains = len(heads)
+    report.unchecked_tail = acc.size - (checkpoints[-1].tree_size if checkpoints else 0)
     return report
 
 

@@ -30,7 +30,7 @@ from cases.institution_models import CaseInstitution as CaseInstitution
 from cases.institution_models import Institution as Institution
 from cases.institution_models import InstitutionTerm as InstitutionTerm
 from cases.referral_models import PartnerBody, Referral
-from cases.vocabulary import AccessKind, Answer, Channel, LinkKind, MessageKind, Priority, Role, check_in
+from cases.vocabulary import AccessKind, Answer, Channel, LinkKind, MailKind, MessageKind, Priority, Role, check_in
 from cases.workflow import CLOCK_RUNNING, RESOLUTION_RUNNING, Status
 from i18n import DEFAULT_LOCALE, LANGUAGES
 from storage import db
@@ -658,9 +658,40 @@ class RollupTime(db.Model):
     cases: Mapped[int] = mapped_column(Integer)
 
 
+class OutboxMail(db.Model):
+    """An e-mail to send, written in the transaction of the change it tells about and sent by the
+    worker (``flask --app wsgi worker``), which deletes the row once the server took it.
+
+    It holds only what the mail needs: its kind, language, the link, a count for escalations,
+    and the recipient addresses, encrypted and bound to this row. ``claimed_until`` is a
+    worker's lease (no other worker takes the row meanwhile); a failed attempt sets
+    ``next_attempt_at`` later and later (backoff), and the row stays until it is sent.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(check_in("kind", MailKind), name="kind_values"),
+        Index("ix_outbox_next_attempt_at", "next_attempt_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(5), default=DEFAULT_LOCALE)
+    link: Mapped[str] = mapped_column(String(500), default="")
+    count: Mapped[Optional[int]] = mapped_column(Integer)
+    _recipients: Mapped[Optional[bytes]] = mapped_column("recipients", LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[Optional[datetime]] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(String(100))  # the exception's type, never an address
+
+    # Newline-separated addresses, sealed once the row has its id.
+    recipients = Sealed("_recipients", "outbox.recipients")
+
+
 # Every model with fields encrypted at rest (key rotation re-encrypts them; ``audit verify``
 # opens each to find values moved between rows; a test scans them raw).
-SEALED_MODELS = (Case, Message, Evidence, User, Referral)
+SEALED_MODELS = (Case, Message, Evidence, User, Referral, OutboxMail)
 ENCRYPTED_COLUMNS = tuple((model, tuple(sealed_fields(model))) for model in SEALED_MODELS)
 
 for _model in SEALED_MODELS:

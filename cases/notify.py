@@ -1,34 +1,37 @@
-"""Email a reporter that there is news — never what the news is.
+"""Email a reporter that there is news — never what the news is; tell supervisors how many cases are late.
 
-Staff messages to the reporter, status changes and consent questions (referrals) are noticed as they are
-flushed; the emails go out only after the transaction commits (nothing is
-sent for a change that was rolled back). With no ``MAIL_SERVER`` configured,
+Staff messages to the reporter, status changes and consent questions (referrals) are noticed as
+they are flushed; the command that made them writes one outbox row per address in the
+same transaction (``cases/commands/unit.py``), so a change that was rolled back
+mails nothing and a committed one is never forgotten. The worker
+(``flask --app wsgi worker``, ``cases/commands/outbox.py``) composes and sends
+them here, outside any request. With no ``MAIL_SERVER`` configured,
 notifications are skipped and the staff case page says so.
 """
 
 from __future__ import annotations
 
-import logging
 import smtplib
 import ssl
+from collections.abc import Mapping
 from email.message import EmailMessage
+from typing import Any
 
 from flask import Flask, current_app, has_app_context, has_request_context, url_for
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from cases.models import Case, Message, Referral
-from cases.vocabulary import Basis
+from cases.models import Case, Message, OutboxMail, Referral
+from cases.vocabulary import Basis, MailKind
 from i18n import DEFAULT_LOCALE
 
-log = logging.getLogger(__name__)
 KEY = "shagym_notify"
 # Set by the reporter's reply command: the reporter gets no email about their own reply.
 REPORTER_ACTION = "shagym_reporter_action"
 
 # The notice in each language of the site; it goes out in the language the reporter filed in
-# (``Case.language``). Written here, not in the catalogs: it is sent after the request's page
-# was rendered, in a language that need not be the staff member's.
+# (``Case.language``). Written here, not in the catalogs: it is sent by the worker, outside any
+# request, in a language that need not be the staff member's.
 NOTICES: dict[str, tuple[str, str]] = {
     "kk": (
         "Shagym: жаңалық бар",
@@ -81,29 +84,25 @@ def _collect(session: Session, _ctx, _instances) -> None:
             pending.add((obj.contact_email, obj.language))
 
 
-def _send_after_commit(session: Session) -> None:
-    session.info.pop(REPORTER_ACTION, None)
-    pending = session.info.pop(KEY, None)
-    if not pending or not has_app_context():
-        return
-    for address, language in pending:
-        send(address, language)
+def take_pending(session: Session) -> set[tuple[str, str]]:
+    """The (address, language) pairs this transaction's flushes noticed; the command's commit
+    turns them into outbox rows."""
+    return session.info.pop(KEY, None) or set()
 
 
-def _discard(session: Session) -> None:
+def track_link() -> str:
+    """Where the reporter checks for news: the absolute address when a request names the host."""
+    return url_for("track.track", _external=True) if has_request_context() else "/track"
+
+
+def escalation_link() -> str:
+    base = (current_app.config.get("STAFF_URL") or "").rstrip("/")
+    return f"{base}/supervise/escalations" if base else ""
+
+
+def _forget(session: Session) -> None:
     session.info.pop(KEY, None)
     session.info.pop(REPORTER_ACTION, None)
-
-
-def send(address: str, language: str = DEFAULT_LOCALE) -> bool:
-    """Send the content-free notification in the reporter's language; failures are logged without the address."""
-    subject, body = NOTICES.get(language, NOTICES[DEFAULT_LOCALE])
-    msg = EmailMessage()
-    msg["Subject"] = subject
-    msg["To"] = address
-    msg["Content-Language"] = language
-    msg.set_content(body.format(url=url_for("track.track", _external=True) if has_request_context() else "/track"))
-    return _deliver(msg, "reporter notification")
 
 
 ESCALATION_SUBJECT = "Shagym: кешіккен істер / просроченные дела / late cases"
@@ -117,33 +116,31 @@ Shagym: {count} case(s) are late. See the escalation list.
 """
 
 
-def send_escalation(addresses: list[str], count: int) -> bool:
-    """Tell supervisors that ``count`` cases became late: no reference, category or content,
-    only the number and where to look (STAFF_URL, when set). One message to all of them."""
-    if not addresses:
-        return False
-    base = (current_app.config.get("STAFF_URL") or "").rstrip("/")
+def compose(mail: OutboxMail, mail_from: str) -> EmailMessage:
+    """The e-mail an outbox row stands for: the reporter's content-free notice in their language,
+    or the supervisors' count of late cases (no reference, category or content)."""
     msg = EmailMessage()
-    msg["Subject"] = ESCALATION_SUBJECT
-    msg["To"] = ", ".join(addresses)
-    msg.set_content(ESCALATION_BODY.format(count=count, url=f"{base}/supervise/escalations" if base else ""))
-    return _deliver(msg, "escalation notice")
+    msg["From"] = mail_from
+    msg["To"] = ", ".join((mail.recipients or "").split("\n"))
+    if mail.kind == MailKind.ESCALATION:
+        msg["Subject"] = ESCALATION_SUBJECT
+        msg.set_content(ESCALATION_BODY.format(count=mail.count, url=mail.link))
+    else:
+        subject, body = NOTICES.get(mail.language, NOTICES[DEFAULT_LOCALE])
+        msg["Subject"] = subject
+        msg["Content-Language"] = mail.language
+        msg.set_content(body.format(url=mail.link))
+    return msg
 
 
-def _deliver(msg: EmailMessage, what: str) -> bool:
-    cfg = current_app.config
-    msg["From"] = cfg["MAIL_FROM"]
-    try:
-        with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=10) as smtp:
-            if cfg.get("MAIL_USE_TLS"):
-                smtp.starttls(context=ssl.create_default_context())
-            if cfg.get("MAIL_USERNAME"):
-                smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
-            smtp.send_message(msg)
-    except (OSError, smtplib.SMTPException) as exc:
-        log.warning("%s not sent: %s", what, type(exc).__name__)
-        return False
-    return True
+def deliver(msg: EmailMessage, cfg: Mapping[str, Any]) -> None:
+    """Hand one message to the SMTP server; raises ``OSError``/``SMTPException`` when it does not take it."""
+    with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=cfg["MAIL_TIMEOUT_SECONDS"]) as smtp:
+        if cfg.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+        if cfg.get("MAIL_USERNAME"):
+            smtp.login(cfg["MAIL_USERNAME"], cfg.get("MAIL_PASSWORD") or "")
+        smtp.send_message(msg)
 
 
 _installed = False
@@ -154,6 +151,6 @@ def init_app(app: Flask) -> None:
     if _installed:
         return
     event.listen(Session, "before_flush", _collect)
-    event.listen(Session, "after_commit", _send_after_commit)
-    event.listen(Session, "after_rollback", _discard)
+    event.listen(Session, "after_commit", _forget)
+    event.listen(Session, "after_rollback", _forget)
     _installed = True

@@ -248,6 +248,13 @@ INSTITUTION_TYPE_TITLES = {
 }
 
 
+class MailKind(StrEnum):
+    """What an outbox row sends (``cases/notify.py`` composes each; none carries case content)."""
+
+    REPORTER_NOTICE = "reporter_notice"  # "there is news", in the reporter's language
+    ESCALATION = "escalation"  # "N cases are late", to a queue's supervisors
+
+
 class Answer(StrEnum):
     """A reporter's answer to a yes/no question where "I don't know" is honest."""
 

@@ -11,12 +11,14 @@ import http.client
 import os
 import re
 import resource
+import secrets
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -628,6 +630,281 @@ def bench_audit(n: int) -> None:
     shutil.rmtree(instance, ignore_errors=True)
 
 
+# --- issue 15 items 4, 5, 8: checkpoints, verify, intake with a large audit trail -------------
+
+# Ports of this section's servers (the bench's own range, so parallel runs do not collide).
+AUDIT_BENCH_PORTS = range(18200, 18300)
+
+
+def seeded_audit(n: int) -> Path:
+    """An instance folder (keys, witness, SQLite database) holding ``n`` keyed events in chains of
+    10 and a signed checkpoint over them, built once under /tmp and reused: the chain is computed
+    here and written with Core bulk inserts (no ORM objects)."""
+    import hashlib
+    import hmac
+
+    from flask_migrate import upgrade
+    from sqlalchemy import insert
+
+    from cases import audit, commands, seed
+    from cases.models import Event
+    from storage import db
+    from wsgi import create_app
+
+    folder = Path(tempfile.gettempdir()) / f"shagym-bench-audit-{n}"
+    if (folder / "ready").exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    app = create_app(
+        {"INSTANCE_PATH": str(folder), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'shagym.sqlite3'}"}
+    )
+    with app.app_context():
+        upgrade()
+        seed.seed_reference_data()
+        key_id, key = audit.audit_keys().current()
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        prev, batch = audit.GENESIS, []
+        for i in range(n):
+            chain, seq = 1_000_000 + i // 10, i % 10 + 1
+            if seq == 1:
+                prev = audit.GENESIS
+            at = start + timedelta(microseconds=i)
+            fields = {
+                "chain": chain,
+                "case": None,
+                "seq": seq,
+                "at": at.isoformat(timespec="microseconds"),
+                "actor_type": "system",
+                "actor": None,
+                "action": "note",
+                "old": None,
+                "new": f"value {i}",
+                "reason": None,
+                "details": None,
+                "key": key_id,
+            }
+            message = bytes.fromhex(prev) + audit.canonical_json(fields).encode()
+            digest = hmac.digest(key, message, hashlib.sha256).hex()
+            batch.append(
+                {
+                    "id": i + 1,
+                    "chain_id": chain,
+                    "case_id": None,
+                    "seq": seq,
+                    "created_at": at,
+                    "actor_type": "system",
+                    "actor_id": None,
+                    "action": "note",
+                    "old_value": None,
+                    "new_value": f"value {i}",
+                    "reason": None,
+                    "details": None,
+                    "prev_hash": prev,
+                    "hash": digest,
+                    "key_id": key_id,
+                }
+            )
+            prev = digest
+            if len(batch) == 50_000:
+                db.session.execute(insert(Event), batch)
+                batch = []
+        if batch:
+            db.session.execute(insert(Event), batch)
+        db.session.commit()
+        t0 = time.perf_counter()
+        commands.write_checkpoint()  # the first one reads every event
+        (folder / "first-checkpoint-seconds").write_text(f"{time.perf_counter() - t0:.3f}")
+        db.engine.dispose()
+    (folder / "ready").touch()
+    return folder
+
+
+def bench_audit_scale(sizes: list[int]) -> None:
+    """At each size: the first checkpoint over everything (what a checkpoint without a frontier
+    costs), the next one after 1,000 more events (what the worker pays: O(new events)), and
+    ``verify_all`` against hashlib SHA-256 over the same messages (prev hash || canonical JSON)."""
+    import hashlib
+
+    from sqlalchemy import insert
+
+    from cases import audit, audit_rows, commands
+    from cases.models import Event
+    from storage import db
+    from wsgi import create_app
+
+    for n in sizes:
+        folder = seeded_audit(n)
+        work = Path(tempfile.mkdtemp(prefix="shagym-bench-scale-"))
+        shutil.copytree(folder, work, dirs_exist_ok=True)
+        app = create_app(
+            {"INSTANCE_PATH": str(work), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'shagym.sqlite3'}"}
+        )
+        with app.app_context():
+            # Hashing only, batch by batch (the messages of 1M events need not all be in memory at once).
+            raw = 0.0
+            for batch in audit_rows.batches(db.session, audit.VERIFY_BATCH):
+                messages = [bytes.fromhex(r[12]) + audit_rows.canonical(r).encode() for r in batch]
+                t0 = time.perf_counter()
+                for m in messages:
+                    hashlib.sha256(m).digest()
+                raw += time.perf_counter() - t0
+            db.session.rollback()
+            # 1,000 more events (one chain of its own), then the incremental checkpoint.
+            key_id, key = audit.audit_keys().current()
+            prev, rows, at = audit.GENESIS, [], datetime.now(UTC)
+            for seq in range(1, 1001):
+                fields = {
+                    "chain": 999_999,
+                    "case": None,
+                    "seq": seq,
+                    "at": at.isoformat(timespec="microseconds"),
+                    "actor_type": "system",
+                    "actor": None,
+                    "action": "note",
+                    "old": None,
+                    "new": None,
+                    "reason": None,
+                    "details": None,
+                    "key": key_id,
+                }
+                digest = audit.compute_hash(prev, fields, key)
+                rows.append(
+                    {
+                        "id": n + seq,
+                        "chain_id": 999_999,
+                        "case_id": None,
+                        "seq": seq,
+                        "created_at": at,
+                        "actor_type": "system",
+                        "action": "note",
+                        "prev_hash": prev,
+                        "hash": digest,
+                        "key_id": key_id,
+                    }
+                )
+                prev = digest
+            db.session.execute(insert(Event), rows)
+            db.session.commit()
+            t0 = time.perf_counter()
+            commands.write_checkpoint()
+            incremental = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            report = audit.verify_all(db.session, app.extensions["shagym_signing_key"].public_key())
+            verify = time.perf_counter() - t0
+            if not report.intact:
+                raise RuntimeError(report.problems[:3])
+            db.engine.dispose()
+        shutil.rmtree(work, ignore_errors=True)
+        ratio = f"{verify / raw:.1f}x" if n else "—"
+        first = float((folder / "first-checkpoint-seconds").read_text())
+        print(
+            f"audit at {n:>9,} events: first checkpoint (reads all) {first:.2f} s; next checkpoint (1,000 new events) {incremental * 1000:.0f} ms; "
+            f"verify_all {verify:.2f} s over {report.events:,} events, hashlib SHA-256 of the same messages "
+            f"{raw:.2f} s ({ratio})"
+        )
+
+
+def _client_session(port: int) -> tuple[http.client.HTTPConnection, str, str]:
+    """A connection with its session cookie and the report form's CSRF token."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", "/report")
+    response = conn.getresponse()
+    body = response.read().decode()
+    cookie = response.getheader("Set-Cookie").split(";")[0]
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', body).group(1)
+    return conn, cookie, token
+
+
+def _post_reports(port: int, seconds: float, clients: int) -> list[float]:
+    """``clients`` connections filing reports for ``seconds`` (counted once every connection has
+    its form token, so a slow worker start is not counted); every request's latency."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    sessions = [_client_session(port) for _ in range(clients)]
+    stop = time.monotonic() + seconds
+
+    def run(conn: http.client.HTTPConnection, cookie: str, token: str) -> None:
+        local = []
+        while time.monotonic() < stop:
+            body = urlencode({**FORM, "csrf_token": token, "submission_token": secrets.token_urlsafe(16)})
+            t0 = time.perf_counter()
+            headers = {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}
+            conn.request("POST", "/report", body=body, headers=headers)
+            conn.getresponse().read()
+            local.append(time.perf_counter() - t0)
+        with lock:
+            latencies.extend(local)
+
+    threads = [threading.Thread(target=run, args=session) for session in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def bench_intake_with_events(sizes: list[int], seconds: float, clients: int) -> None:
+    """Intake latency through gunicorn (2 workers) with ``n`` events already in the trail and the
+    worker process (``flask --app wsgi worker``, checkpoint every 1,000 events) running beside it,
+    on ports 18200-18299: the request path must not grow with the trail."""
+    for n in sizes:
+        folder = seeded_audit(n)
+        work = Path(tempfile.mkdtemp(prefix="shagym-bench-intake-"))
+        shutil.copytree(folder, work, dirs_exist_ok=True)
+        port = AUDIT_BENCH_PORTS[1]
+        env = {
+            **os.environ,
+            "SHAGYM_INSTANCE": str(work),
+            "REPORT_RATE_LIMIT": "1000000 per second",
+            "AUDIT_CHECKPOINT_EVERY": "1000",
+            "WORKER_POLL_SECONDS": "1",
+        }
+        server = subprocess.Popen(
+            [
+                str(ROOT / ".venv/bin/gunicorn"),
+                "-c",
+                "gunicorn.conf.py",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--access-logfile",
+                "/dev/null",
+                "wsgi:create_app()",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        worker = subprocess.Popen(
+            [str(ROOT / ".venv/bin/flask"), "--app", "wsgi", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            for _ in range(300):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            latencies = _post_reports(port, seconds, clients)
+            latencies.sort()
+            print(
+                f"intake with {n:>9,} events in the trail (worker signing every 1,000): {len(latencies)} reports, "
+                f"p50 {statistics.median(latencies) * 1000:.0f} ms, p99 {latencies[int(len(latencies) * 0.99)] * 1000:.0f} ms"
+            )
+        finally:
+            for proc in (worker, server):
+                proc.terminate()
+                proc.wait()
+            shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn workers of each server")
@@ -646,6 +923,12 @@ def main() -> None:
         help="where the dashboard's seeded databases are kept and reused (1M cases take minutes to seed)",
     )
     parser.add_argument("--dashboard-runs", type=int, default=7, help="runs per figure; the median is printed")
+    parser.add_argument(
+        "--audit-scale",
+        default="",
+        help="e.g. 0,100000,1000000: checkpoint cost, verify vs hashlib and intake p99 at these event counts",
+    )
+    parser.add_argument("--skip-audit-verify", action="store_true", help="with --audit-scale: only the intake part")
     args = parser.parse_args()
     if not args.skip_intake:
         bench_intake(args.workers, args.clients, args.seconds, args.rounds)
@@ -655,6 +938,11 @@ def main() -> None:
         bench_dashboard([int(s) for s in args.sizes.split(",")], args.dashboard_cache, args.dashboard_runs)
     if args.audit_events:
         bench_audit(args.audit_events)
+    if args.audit_scale:
+        sizes = [int(x) for x in args.audit_scale.split(",")]
+        if not args.skip_audit_verify:
+            bench_audit_scale(sizes)
+        bench_intake_with_events([sizes[0], sizes[-1]], args.seconds, 4)
     print(f"bench process max RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

@@ -85,6 +85,7 @@ from cases.commands.office import (
     toggle_rule,
 )
 from cases.commands.operations import record_backup, record_restore
+from cases.commands.outbox import claim_mail, mail_failed, mail_sent
 from cases.commands.partners import PartnerValues, create_partner, delete_partner, edit_partner, set_partner_active
 from cases.commands.reference import TREATIES, add_provision, map_provisions
 from cases.commands.referrals import (
@@ -109,11 +110,21 @@ from cases.commands.servicelevels import (
     delete_view,
     due_for_escalation,
     escalate,
+    escalate_late,
     save_view,
     set_service_levels,
 )
 from cases.commands.templates import TemplateProblem, create_template, edit_template, toggle_template
-from cases.commands.unit import CommandError, Conflict, Forbidden, NotFound, command, quietly, write_checkpoint
+from cases.commands.unit import (
+    CommandError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    checkpoint_if_due,
+    command,
+    quietly,
+    write_checkpoint,
+)
 
 __all__ = [
     "mark_current",
@@ -188,6 +199,11 @@ __all__ = [
     "sign_out",
     "toggle_rule",
     "write_checkpoint",
+    "checkpoint_if_due",
+    "claim_mail",
+    "mail_failed",
+    "mail_sent",
+    "escalate_late",
     "Escalated",
     "delete_view",
     "due_for_escalation",

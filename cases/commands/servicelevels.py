@@ -12,9 +12,10 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from cases.commands.unit import CommandError, NotFound, command, lock_case, record
+from cases import notify, queries
+from cases.commands.unit import CommandError, NotFound, command, lock_case, queue_mail, record
 from cases.models import Case, CategorySetting, Queue, SavedView, User
-from cases.vocabulary import Action, ActorType
+from cases.vocabulary import Action, ActorType, MailKind
 from i18n import N_
 from storage import db
 
@@ -86,6 +87,29 @@ def escalate(case_id: int, now: datetime) -> Escalated | None:
     """Mark one late case as escalated (once) with its audit event. Checked again under the row
     lock: a case answered, resolved or already escalated since it was listed is left alone.
     The version is not bumped: a staff member's open form on the case stays valid."""
+    return _escalate(case_id, now)
+
+
+@command
+def escalate_late(case_ids: list[int], now: datetime, mail: bool) -> tuple[list[Escalated], int]:
+    """``escalate`` each case, and with ``mail`` queue one content-free e-mail per queue to its
+    supervisors (``escalation_recipients``) with the number of its cases that became late — in
+    the same transaction, so the marks and the e-mails are stored together or not at all (the
+    worker sends them). Returns what was escalated and how many e-mails were queued."""
+    done = [e for e in (_escalate(i, now) for i in case_ids) if e is not None]
+    per_queue: dict[int, int] = {}
+    for e in done:
+        per_queue[e.queue_id] = per_queue.get(e.queue_id, 0) + 1
+    queued = 0
+    for queue_id, count in per_queue.items() if mail else ():
+        recipients = queries.escalation_recipients(queue_id)
+        if recipients:
+            queue_mail(MailKind.ESCALATION, recipients, count=count, link=notify.escalation_link())
+            queued += 1
+    return done, queued
+
+
+def _escalate(case_id: int, now: datetime) -> Escalated | None:
     case = lock_case(case_id)
     targets = tuple(
         name

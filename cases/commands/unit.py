@@ -24,10 +24,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from cases import access, audit
-from cases.models import Case, Checkpoint, Event, User
+from cases import access, audit, notify
+from cases.models import Case, Checkpoint, Event, OutboxMail, User
 from cases.refusals import Refused
-from cases.vocabulary import Action, ActorType
+from cases.vocabulary import Action, ActorType, MailKind
 from i18n import N_
 from storage import db
 
@@ -133,28 +133,47 @@ def touch(case: Case, now: datetime) -> None:
 
 
 def _commit() -> None:
-    """Commit the command and its events; a lost race (unique seq, stale row) becomes ``Conflict``.
+    """Commit the command, its events and its e-mails; a lost race (unique seq, stale row) becomes ``Conflict``.
 
-    Then, before the caller answers, the new head of each chain the command appended to is
-    written to the witness outside the database (durably), and a checkpoint is signed when due:
-    when the newest event id has passed a multiple of AUDIT_CHECKPOINT_EVERY since the last
-    checkpoint, or the last one is older than AUDIT_CHECKPOINT_SECONDS. (Counting only the
-    events still pending here would miss those that autoflush already sent.)
+    The notices the command's flushes noticed become outbox rows in the same transaction (the
+    worker sends them: no request waits for an SMTP server). Then, before the caller answers,
+    the new head of each chain the command appended to is written to the witness outside the
+    database (durably). Checkpoints are signed by the worker (``checkpoint_if_due``), never here.
     """
     session = db.session
     wrote_events = session.info.pop(audit.APPENDED, False)
     heads = dict(session.info.get(audit.HEADS_KEY) or {}) if wrote_events else {}
     try:
         session.flush()
-        due = wrote_events and _checkpoint_due()
+        _queue_notices()
         session.commit()
     except (IntegrityError, StaleDataError) as exc:
         session.rollback()
         raise Conflict() from exc
     if heads:
         _witness_quietly(heads)
-    if due:
-        _write_checkpoint_quietly()
+
+
+def _queue_notices() -> None:
+    """One outbox row per reporter address noticed (its recipient sealed once the row has an id)."""
+    pending = notify.take_pending(db.session)
+    if not pending:
+        return
+    link = notify.track_link()
+    mails = [(OutboxMail(kind=MailKind.REPORTER_NOTICE, language=lang, link=link), addr) for addr, lang in pending]
+    db.session.add_all([mail for mail, _ in mails])
+    db.session.flush()
+    for mail, address in mails:
+        mail.recipients = address
+
+
+def queue_mail(kind: MailKind, recipients: list[str], *, count: int | None = None, link: str = "") -> OutboxMail:
+    """An e-mail for the worker to send, in the calling command's transaction."""
+    mail = OutboxMail(kind=kind, count=count, link=link)
+    db.session.add(mail)
+    db.session.flush()
+    mail.recipients = "\n".join(recipients)
+    return mail
 
 
 def _witness_quietly(heads: dict[int, tuple[int, str]]) -> None:
@@ -164,7 +183,10 @@ def _witness_quietly(heads: dict[int, tuple[int, str]]) -> None:
         log.exception("audit_witness_failed")
 
 
-def _checkpoint_due() -> bool:
+def checkpoint_due() -> bool:
+    """Whether the worker should sign a checkpoint: the newest event id has passed a multiple of
+    AUDIT_CHECKPOINT_EVERY since the last checkpoint, or the last one is older than
+    AUDIT_CHECKPOINT_SECONDS and events came since. Two indexed reads."""
     every = current_app.config["AUDIT_CHECKPOINT_EVERY"]
     seconds = current_app.config["AUDIT_CHECKPOINT_SECONDS"]
     if every <= 0 and seconds <= 0:
@@ -183,12 +205,13 @@ def _checkpoint_due() -> bool:
     return False
 
 
-def _write_checkpoint_quietly() -> None:
+def checkpoint_if_due() -> Checkpoint | None:
+    """The worker's checkpoint step: sign one when ``checkpoint_due`` says so (its own transaction)."""
     try:
-        sign_checkpoint()
-    except Exception:  # the change itself is committed; a later checkpoint covers it
-        db.session.rollback()
-        log.exception("audit checkpoint failed")
+        due = checkpoint_due()
+    finally:
+        db.session.rollback()  # end the read: sign_checkpoint starts its own transaction
+    return write_checkpoint() if due else None
 
 
 def sign_checkpoint() -> Checkpoint | None:

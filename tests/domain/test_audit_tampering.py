@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, text, update
 
-from cases import audit, commands
+from cases import audit, commands, worker
 from cases.commands import unit
 from cases.models import Case, Checkpoint, Event, Message
 from storage import db
@@ -493,10 +493,13 @@ def test_a_checkpoint_is_signed_after_the_time_limit_too(make_app, monkeypatch):
     with app.app_context():
         key = app.extensions["shagym_receipt_key"]
         commands.file_report(report(), key)
+        assert worker.run_once().checkpoint is None
         assert db.session.scalar(select(func.count()).select_from(Checkpoint)) == 0
         later = datetime.now(UTC) + timedelta(minutes=2)
         monkeypatch.setattr(unit, "utcnow", lambda: later)
         commands.file_report(report(), key)
+        assert db.session.scalar(select(func.count()).select_from(Checkpoint)) == 0  # not in the request
+        assert worker.run_once().checkpoint == 4
         assert [c.tree_size for c in db.session.scalars(select(Checkpoint))] == [4]
         assert audit.current_witness().newest_checkpoint().tree_size == 4
 
@@ -579,6 +582,7 @@ def test_automatic_checkpoints_every_n_events(make_app):
         key = app.extensions["shagym_receipt_key"]
         for _ in range(6):
             commands.file_report(report(), key)  # two events each
+            worker.run_once()  # the worker's round after each report
         checkpoints = db.session.scalars(select(Checkpoint).order_by(Checkpoint.id)).all()
         # Crossing event ids 5 and 10 each wrote one, covering everything committed so far.
         assert [(c.tree_size, c.last_event_id) for c in checkpoints] == [(6, 6), (10, 10)]

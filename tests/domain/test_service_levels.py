@@ -187,9 +187,13 @@ def test_the_escalation_run_mails_the_queues_supervisors_a_content_free_notice(m
         set_case(filed.case.id, due_at=datetime.now(UTC) - timedelta(hours=1))
         runner = app.test_cli_runner()
         result = runner.invoke(args=["escalation", "run"])
-        assert "Escalated 1 late case(s) in 1 queue(s); 1 e-mail(s) sent." in result.output, result.output
+        assert "Escalated 1 late case(s) in 1 queue(s); 1 e-mail(s) queued for the worker." in result.output
+        assert inbox.messages == []
+        sent = runner.invoke(args=["worker", "--once"])
+        assert "1 e-mail(s) sent, 0 to retry." in sent.output, sent.output
         again = runner.invoke(args=["escalation", "run"])
         assert "Escalated 0 late case(s)" in again.output
+        assert "0 e-mail(s) sent" in runner.invoke(args=["worker", "--once"]).output
         reference = filed.case.reference
     assert len(inbox.messages) == 1
     _sender, recipients, content = inbox.messages[0]

@@ -84,13 +84,19 @@ def fill_every_table(app, make_user) -> None:
     """At least one row in every table, each through the command that writes it where there is one."""
     key = app.extensions["shagym_receipt_key"]
     filed = file_with_evidence(app, "photo.png", ACCEPTED["photo.png"]())  # cases, evidence, search terms
-    other = commands.file_report(report(category="women", narrative="Another report with its own words."), key)
+    other = commands.file_report(
+        report(category="women", narrative="Another report with its own words.", contact_email="fictional@example.org"),
+        key,
+    )
     worker = make_user("caseworker", ["general"])
     admin = make_user("admin")
     supervisor = make_user("supervisor")
     commands.claim(filed.case.id, worker)
     commands.add_note(filed.case.id, worker, "An internal note.")  # messages
     commands.send_message(filed.case.id, worker, "A message to the reporter.")
+    app.config["MAIL_SERVER"] = "127.0.0.1"  # the notice waits in the outbox: no worker runs here
+    commands.send_message(other.case.id, supervisor, "A message to a reporter who left an address.")  # outbox
+    app.config["MAIL_SERVER"] = None
     commands.sign_in(worker, PASSWORD, True)  # staff sessions
     commands.start_tracking(filed.case.id)  # tracking sessions
     commands.set_memberships(worker, ["general", "children"], admin)  # access requests

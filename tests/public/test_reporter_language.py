@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 
 from cases import commands
 from cases.models import Case
+from cases.worker import run_once as worker_round
 from i18n import DEFAULT_LOCALE, LANGUAGES
 from storage import db
 from tests.helpers import report
@@ -63,6 +64,7 @@ def test_the_notice_goes_out_in_the_cases_language(make_app, make_case, make_use
         worker = make_user("caseworker", ["general"])
         commands.send_message(filed.case.id, worker, "We have news for you.")
         commands.change_status(filed.case.id, worker, "triage")
+        assert worker_round().sent == 2
     assert len(inbox.messages) == 2
     for _sender, _to, content in inbox.messages:
         assert NOTICE_WORDS[language] in content

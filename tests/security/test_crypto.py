@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import LargeBinary, select, text, type_coerce
 
 from cases import audit, commands
-from cases.models import ENCRYPTED_COLUMNS, Case, Event, Evidence, Message, PartnerBody, Referral, User
+from cases.models import ENCRYPTED_COLUMNS, Case, Event, Evidence, Message, OutboxMail, PartnerBody, Referral, User
 from storage import crypto, db
 from storage.types import unreadable
 from tests.helpers import found_in_database, receipt_of, report, report_form
@@ -85,6 +85,7 @@ def _file_everything(app, client, login_as) -> tuple[Case, str]:
     queue = case.queue.slug
     staff, _user = login_as("caseworker", [queue])
     assert staff.post(f"/staff/cases/{case.id}/messages", data={"kind": "note", "body": NOTE}).status_code == 302
+    app.config["MAIL_SERVER"] = "127.0.0.1"  # the reporter's notice waits in the outbox (no worker runs)
     assert (
         staff.post(f"/staff/cases/{case.id}/messages", data={"kind": "to_reporter", "body": TO_REPORTER}).status_code
         == 302
@@ -128,6 +129,7 @@ def _file_everything(app, client, login_as) -> tuple[Case, str]:
     assert (referral.letter_narrative, referral.answer_summary) == (REDACTED, ANSWER)
     item = db.session.scalar(select(Evidence))
     assert item.filename == FILENAME
+    assert [m.recipients for m in db.session.scalars(select(OutboxMail))] == [EMAIL]
     assert item.content == FILE_CONTENT
     return case, receipt
 
@@ -198,6 +200,7 @@ def test_every_personal_column_is_an_encrypted_type():
         "evidence.filename",
         "evidence.content",
         "users.totp_secret",
+        "outbox.recipients",
     } <= names
 
 
