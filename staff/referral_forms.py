@@ -22,10 +22,16 @@ from web.forms import Form
 DATE = {"type": "date", "autocomplete": "off"}
 
 
+def _one_line(value: str | None) -> str | None:
+    """A name typed in a text area stays one line: line breaks and runs of spaces become one space."""
+    return " ".join(value.split()) if value else value
+
+
 class PartnerForm(Form):
-    name_kk = StringField(_l("Name in Kazakh"), validators=[Length(max=200, message=TOO_LONG)])
-    name_ru = StringField(_l("Name in Russian"), validators=[Length(max=200, message=TOO_LONG)])
-    name_en = StringField(_l("Name in English"), validators=[Length(max=200, message=TOO_LONG)])
+    # Text areas: long official names ("Уполномоченный по правам ребёнка в …") stay readable on a phone.
+    name_kk = TextAreaField(_l("Name in Kazakh"), filters=[_one_line], validators=[Length(max=200, message=TOO_LONG)])
+    name_ru = TextAreaField(_l("Name in Russian"), filters=[_one_line], validators=[Length(max=200, message=TOO_LONG)])
+    name_en = TextAreaField(_l("Name in English"), filters=[_one_line], validators=[Length(max=200, message=TOO_LONG)])
     kind = SelectField(
         _l("Kind of body"),
         choices=[("", _l("Choose a kind")), *((k.value, _l(t)) for k, t in PARTNER_KIND_TITLES.items())],

@@ -51,6 +51,16 @@ def test_add_edit_and_switch_off(app, admin):
     assert db.session.get(PartnerBody, body.id).active is False
 
 
+def test_a_long_name_typed_over_several_lines_is_kept_on_one_line(app, admin):
+    """The names are text areas (long official names stay readable on a phone); what is stored is
+    one line, with the line breaks and runs of spaces of the typing made single spaces."""
+    client, _me = admin
+    typed = {**FORM, "name_ru": "Демо-уполномоченный\r\nпо правам   ребёнка\n(вымышленный)"}
+    assert client.post("/staff/admin/partners", data=typed).status_code == 302
+    body = db.session.scalar(select(PartnerBody))
+    assert body.name_ru == "Демо-уполномоченный по правам ребёнка (вымышленный)"
+
+
 def test_delete_is_refused_while_a_referral_names_the_body(app, admin, investigating, make_partner):
     client, _me = admin
     used, spare = make_partner("Used (fictional)"), make_partner("Spare (fictional)")
