@@ -25,6 +25,8 @@ translations: $(VENV)/.run-deps
 run: $(VENV)/.run-deps translations
 	$(FLASK) init-db --demo-if-new
 	@echo "Shagym: http://127.0.0.1:$(PORT)/  (staff: http://127.0.0.1:$(PORT)/staff/login)"
+	@# The worker signs audit checkpoints and sends the outbox's e-mails; it stops with the server.
+	$(FLASK) worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn -c gunicorn.conf.py -b 127.0.0.1:$(PORT) "wsgi:create_app()"
 
 test: $(VENV)/.dev-deps translations
